@@ -1,0 +1,24 @@
+# The two commands of the README: `make demo` and `make test`. Each builds .venv itself.
+PYTHON ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+.PHONY: demo test test-fake install
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/tgwa demo
+
+# Real Redis when one answers on 127.0.0.1:6379 (TGWA_TEST_REDIS_URL overrides), else fakeredis.
+test: $(STAMP)
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# The same suite forced onto fakeredis, as on a machine with no Redis.
+test-fake: $(STAMP)
+	TGWA_TEST_REDIS=fake $(VENV)/bin/python -m pytest $(PYTEST_ARGS)

@@ -1,0 +1,54 @@
+"""tgwa: WhatsApp for OpenText Trading Grid. `create_app` builds the web app from settings."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, request
+from werkzeug.exceptions import HTTPException
+
+from app import metrics, runtime
+from app.logs import configure_logging
+from app.settings import Settings
+from app.web import ops, sandbox, tradinggrid, whatsapp
+
+MAX_BODY_BYTES = 1024 * 1024
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, rt: runtime.Runtime | None = None,
+               start_worker: bool | None = None) -> Flask:
+    """The web app. Settings are read here once (from the environment unless given); in embedded
+    mode the background worker runs in this process unless `start_worker` is False."""
+    if rt is None:
+        configure_logging()
+        rt = runtime.build(settings or Settings.load())
+    runtime.install(rt)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.extensions["tgwa"] = rt
+    app.register_blueprint(whatsapp.bp)
+    app.register_blueprint(tradinggrid.bp)
+    app.register_blueprint(ops.bp)
+    if rt.settings.sandbox and not rt.settings.production:
+        app.register_blueprint(sandbox.bp)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> tuple[dict[str, Any], int]:
+        return {"error": exc.description or exc.name}, exc.code or 500
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> tuple[dict[str, Any], int]:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return {"error": "internal error"}, 500
+
+    @app.after_request
+    def count(response: Any) -> Any:
+        endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+        metrics.REQUESTS.labels(endpoint, str(response.status_code)).inc()
+        return response
+
+    if start_worker if start_worker is not None else rt.settings.embedded:
+        from app.worker import EmbeddedWorker
+        EmbeddedWorker(rt.queues).start()
+    return app

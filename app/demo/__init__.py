@@ -1,0 +1,1 @@
+"""`tgwa demo`: the embedded world, seeded with partners, staff and open cases."""

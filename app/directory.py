@@ -1,0 +1,275 @@
+"""The directory file (contract section 4): partners, their contacts, staff and groups.
+
+Loading validates everything at once and reports each problem with its line and path, so
+`tgwa directory check` can list them all; phones in any common notation become the digits
+WhatsApp uses (`wa_id`).
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+from pathlib import Path
+from typing import Any
+
+import phonenumbers
+import yaml
+
+ROLES = ("exceptions", "documents", "onboarding", "alerts", "orders")
+MILESTONES = ("order_confirmed", "goods_dispatched", "customs_cleared", "delivery_completed")
+# Month-first countries for numeric dates (contract section 7).
+MONTH_FIRST_COUNTRIES = frozenset({"US", "CA", "PH"})
+
+
+@dataclasses.dataclass(frozen=True)
+class Contact:
+    partner_id: str
+    name: str
+    phone: str
+    roles: tuple[str, ...]
+    language: str
+    opt_in: bool
+    milestones: tuple[str, ...]
+    kind: str = "partner_contact"
+
+
+@dataclasses.dataclass(frozen=True)
+class Partner:
+    id: str
+    name: str
+    region: str
+    country: str
+    product_lines: tuple[str, ...]
+    contacts: tuple[Contact, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Staff:
+    id: str
+    name: str
+    phone: str
+    teams: tuple[str, ...]
+    language: str = "en"
+    kind: str = "staff"
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    line: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.path}: {self.message}"
+
+
+class DirectoryError(ValueError):
+    def __init__(self, problems: list[Problem]):
+        super().__init__("; ".join(map(str, problems)))
+        self.problems = problems
+
+
+@dataclasses.dataclass(frozen=True)
+class Directory:
+    partners: dict[str, Partner]
+    staff: dict[str, Staff]
+    groups: dict[str, tuple[str, ...]]
+
+    def person(self, wa_id: str) -> Contact | Staff | None:
+        """Who writes from this number, or None for an unknown number."""
+        return self._by_phone.get(wa_id)
+
+    def partner_of(self, contact: Contact) -> Partner:
+        return self.partners[contact.partner_id]
+
+    def group_members(self, group_id: str) -> list[Staff]:
+        return [self.staff[m] for m in self.groups.get(group_id, ())]
+
+    @functools.cached_property
+    def _by_phone(self) -> dict[str, Contact | Staff]:
+        people: dict[str, Contact | Staff] = {s.phone: s for s in self.staff.values()}
+        for partner in self.partners.values():
+            people.update({c.phone: c for c in partner.contacts})
+        return people
+
+
+def load(path: str | Path) -> Directory:
+    """The directory at `path`; DirectoryError lists every problem with its line."""
+    directory, problems = _read(Path(path))
+    if problems or directory is None:
+        raise DirectoryError(problems)
+    return directory
+
+
+def check(path: str | Path) -> list[Problem]:
+    return _read(Path(path))[1]
+
+
+def normalise_phone(raw: Any, country: str | None = None) -> str | None:
+    """The digits WhatsApp uses for a number in any common notation, or None if it is not one."""
+    if isinstance(raw, int):
+        raw = str(raw)
+    if not isinstance(raw, str) or not raw.strip():
+        return None
+    text = raw.strip()
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        number = phonenumbers.parse(text, country if not text.startswith("+") else None)
+    except phonenumbers.NumberParseException:
+        if text.startswith("+"):
+            return None
+        try:  # digits with the country code but no '+', as WhatsApp writes them
+            number = phonenumbers.parse("+" + text, None)
+        except phonenumbers.NumberParseException:
+            return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164).lstrip("+")
+
+
+class _Reader:
+    """Walks the composed YAML so that every problem can name its line."""
+
+    def __init__(self, lines: dict[str, int]):
+        self.lines = lines
+        self.problems: list[Problem] = []
+
+    def problem(self, path: str, message: str) -> None:
+        line = self.lines.get(path) or self.lines.get(path.rsplit(".", 1)[0].rsplit("[", 1)[0], 0)
+        self.problems.append(Problem(line, path, message))
+
+    def text(self, item: dict[str, Any], path: str, field: str, required: bool = True) -> str:
+        value = item.get(field)
+        if value is None and not required:
+            return ""
+        if not isinstance(value, (str, int)) or isinstance(value, bool) or not str(value).strip():
+            self.problem(f"{path}.{field}", "is required (text)" if value is None else "must be text")
+            return ""
+        return str(value).strip()
+
+    def words(self, item: dict[str, Any], path: str, field: str, allowed: tuple[str, ...] | None) -> tuple[str, ...]:
+        value = item.get(field, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.problem(f"{path}.{field}", "must be a list of words")
+            return ()
+        for i, word in enumerate(value):
+            if allowed is not None and word not in allowed:
+                self.problem(f"{path}.{field}[{i}]", f"unknown {field.rstrip('s')} {word!r} "
+                                                     f"(known: {', '.join(allowed)})")
+        return tuple(value)
+
+    def items(self, data: dict[str, Any], field: str) -> list[tuple[str, dict[str, Any]]]:
+        value = data.get(field, [])
+        if not isinstance(value, list):
+            self.problem(field, "must be a list")
+            return []
+        out = []
+        for i, item in enumerate(value):
+            if isinstance(item, dict):
+                out.append((f"{field}[{i}]", item))
+            else:
+                self.problem(f"{field}[{i}]", "must be a mapping")
+        return out
+
+
+def _read(path: Path) -> tuple[Directory | None, list[Problem]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except OSError as exc:
+        return None, [Problem(0, str(path), f"cannot be read: {exc.strerror}")]
+    except UnicodeDecodeError:
+        return None, [Problem(0, str(path), "is not UTF-8 text")]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        return None, [Problem(mark.line + 1 if mark else 0, str(path), f"is not valid YAML: {getattr(exc, 'problem', exc)}")]
+    if not isinstance(data, dict):
+        return None, [Problem(1, str(path), "must be a mapping with partners, staff and groups")]
+    lines: dict[str, int] = {}
+    _index_lines(node, "", lines)
+    reader = _Reader(lines)
+    directory = _build(data, reader)
+    return directory, reader.problems
+
+
+def _index_lines(node: yaml.Node | None, path: str, lines: dict[str, int]) -> None:
+    if node is None:
+        return
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            child = f"{path}.{key.value}" if path else str(key.value)
+            lines[child] = key.start_mark.line + 1
+            _index_lines(value, child, lines)
+            lines[child] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, value in enumerate(node.value):
+            _index_lines(value, f"{path}[{i}]", lines)
+
+
+def _build(data: dict[str, Any], r: _Reader) -> Directory:
+    phones: dict[str, str] = {}
+
+    def phone(item: dict[str, Any], path: str, country: str | None) -> str:
+        raw = item.get("phone")
+        digits = normalise_phone(raw, country)
+        if digits is None:
+            r.problem(f"{path}.phone", f"{raw!r} is not a phone number" if raw else "is required")
+            return ""
+        if digits in phones:
+            r.problem(f"{path}.phone", f"+{digits} is also the phone of {phones[digits]}")
+        phones.setdefault(digits, path)
+        return digits
+
+    partners: dict[str, Partner] = {}
+    for path, item in r.items(data, "partners"):
+        pid = r.text(item, path, "id")
+        if pid in partners:
+            r.problem(f"{path}.id", f"partner id {pid!r} is used twice")
+        country = r.text(item, path, "country").upper()
+        if country and country not in phonenumbers.SUPPORTED_REGIONS:
+            r.problem(f"{path}.country", f"{country!r} is not an ISO 3166 alpha-2 country code")
+        contacts = []
+        for i, c in enumerate(item.get("contacts") or []):
+            cpath = f"{path}.contacts[{i}]"
+            if not isinstance(c, dict):
+                r.problem(cpath, "must be a mapping")
+                continue
+            opt_in = c.get("opt_in", False)
+            if not isinstance(opt_in, bool):
+                r.problem(f"{cpath}.opt_in", "must be true or false")
+            language = str(c.get("language") or "en").lower()
+            if not (len(language) == 2 and language.isalpha()):
+                r.problem(f"{cpath}.language", f"{language!r} is not a two-letter language code")
+            contacts.append(Contact(
+                partner_id=pid, name=r.text(c, cpath, "name"), phone=phone(c, cpath, country or None),
+                roles=r.words(c, cpath, "roles", ROLES), language=language, opt_in=opt_in is True,
+                milestones=r.words(c, cpath, "milestones", MILESTONES)))
+        partners[pid] = Partner(
+            id=pid, name=r.text(item, path, "name"), region=r.text(item, path, "region", required=False),
+            country=country, product_lines=r.words(item, path, "product_lines", None), contacts=tuple(contacts))
+
+    staff: dict[str, Staff] = {}
+    for path, item in r.items(data, "staff"):
+        sid = r.text(item, path, "id")
+        if sid in staff:
+            r.problem(f"{path}.id", f"staff id {sid!r} is used twice")
+        staff[sid] = Staff(id=sid, name=r.text(item, path, "name"), phone=phone(item, path, None),
+                           teams=r.words(item, path, "teams", None),
+                           language=str(item.get("language") or "en").lower())
+
+    groups: dict[str, tuple[str, ...]] = {}
+    for path, item in r.items(data, "groups"):
+        gid = r.text(item, path, "id")
+        if gid in groups:
+            r.problem(f"{path}.id", f"group id {gid!r} is used twice")
+        members = r.words(item, path, "members", None)
+        for i, member in enumerate(members):
+            if member not in staff:
+                r.problem(f"{path}.members[{i}]", f"{member!r} is not a staff id")
+        groups[gid] = members
+    unknown = sorted(set(data) - {"partners", "staff", "groups"})
+    for key in unknown:
+        r.problem(key, "unknown section (known: partners, staff, groups)")
+    return Directory(partners=partners, staff=staff, groups=groups)

@@ -1,0 +1,104 @@
+"""The work RQ workers do. Each job takes plain JSON-able arguments and finds its services in
+the process's runtime, built once at start-up, so a job neither imports nor connects per call."""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from redis.exceptions import LockError
+
+from app import metrics, parked, runtime, store
+from app.whatsapp.inbound import InboundMessage
+
+log = logging.getLogger(__name__)
+LOCK_WAIT_SECONDS = 5
+STATUS_RANK = {"sent": 1, "delivered": 2, "read": 3, "played": 4, "failed": 5}
+
+
+def drain_contact(contact: str) -> int:
+    """Handles the contact's waiting messages one at a time in WhatsApp-timestamp order, under a
+    lock every worker on every machine respects. Returns how many it handled."""
+    from conversations import router
+
+    rt = runtime.current()
+    started = time.monotonic()
+    lock = rt.redis.lock(store.contact_lock_key(contact), timeout=store.CONTACT_LOCK_TTL,
+                         blocking_timeout=LOCK_WAIT_SECONDS)
+    if not lock.acquire():
+        # Another worker holds the contact and will look at the inbox again before it lets go;
+        # in case it just did, try again rather than risk leaving a message behind.
+        from app.queues import INBOUND
+        rt.queues.enqueue(INBOUND, drain_contact, contact)
+        return 0
+    handled = 0
+    try:
+        inbox, messages = store.inbox_key(contact), store.inbox_messages_key(contact)
+        while True:
+            head = rt.redis.zrange(inbox, 0, 0)
+            if not head:
+                break
+            message_id = head[0]
+            raw = rt.redis.hget(messages, message_id)
+            if raw is not None:
+                message = InboundMessage.from_json(raw)
+                rt.redis.set(store.last_inbound_key(contact), message.timestamp, ex=store.WINDOW_SECONDS)
+                try:
+                    router.handle(rt, message)
+                except Exception as exc:  # noqa: BLE001 - one bad message must not block the contact
+                    log.exception("message %s could not be handled; parked", message.id)
+                    parked.park(rt.redis, "inbound", f"{type(exc).__name__}: {exc}", json.loads(raw))
+            pipe = rt.redis.pipeline()
+            pipe.zrem(inbox, message_id)
+            pipe.hdel(messages, message_id)
+            pipe.execute()
+            handled += 1
+            lock.extend(store.CONTACT_LOCK_TTL, replace_ttl=True)
+    finally:
+        try:
+            lock.release()
+        except LockError:
+            log.warning("lock of contact %s expired while draining", contact)
+    metrics.JOB_LATENCY.labels("drain_contact").observe(time.monotonic() - started)
+    return handled
+
+
+def apply_statuses(statuses: list[dict[str, Any]]) -> None:
+    """Keeps the furthest status of each sent message: statuses arrive out of order, and a late
+    'delivered' must not undo a 'read'. 'failed' is final and keeps Meta's error."""
+    rt = runtime.current()
+    for status in statuses:
+        key = store.message_status_key(status["message_id"])
+        current = rt.redis.hget(key, "status")
+        current_rank = STATUS_RANK.get(current.decode(), 0) if current else 0
+        rank = STATUS_RANK.get(status["status"], 0)
+        if rank <= current_rank or current_rank == STATUS_RANK["failed"]:
+            continue
+        fields = {"status": status["status"], "timestamp": status["timestamp"], "recipient": status["recipient"]}
+        if status["errors"]:
+            error = status["errors"][0]
+            fields.update(error_code=str(error.get("code", "")), error_title=str(error.get("title", ""))[:200])
+        pipe = rt.redis.pipeline()
+        pipe.hset(key, mapping=fields)
+        pipe.expire(key, store.STATUS_TTL)
+        pipe.execute()
+
+
+def handle_event(event_id: str) -> None:
+    """Turns an accepted Trading Grid event into notifications, then marks it done."""
+    from app import notifications
+
+    rt = runtime.current()
+    key = store.event_key(event_id)
+    record = rt.redis.hgetall(key)
+    if not record or record.get(b"state") != b"pending":
+        return
+    notifications.handle(rt, json.loads(record[b"payload"]))
+    rt.redis.hset(key, "state", "done")
+
+
+def send_message(payload: dict[str, Any], key: str) -> str | None:
+    from app import outbound
+
+    return outbound.send_now(runtime.current(), payload, key)

@@ -1,0 +1,48 @@
+"""Sending a message once: each logical send has an idempotency key whose record is written
+before the message leaves and holds its wamid after, so a retried job never sends it twice."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from app import metrics, parked, store
+from app.runtime import Runtime
+from app.whatsapp import errors
+
+log = logging.getLogger(__name__)
+SENDING = b"sending"
+
+
+def send_now(rt: Runtime, payload: dict[str, Any], key: str) -> str | None:
+    """Sends unless already sent; returns the wamid. Retryable GraphErrors propagate; a permanent
+    refusal is parked with Meta's reason and returns None."""
+    record = store.outbound_key(key)
+    existing = rt.redis.get(record)
+    if existing and existing != SENDING:
+        return existing.decode()
+    rt.redis.set(record, SENDING, ex=store.OUTBOUND_RECORD_TTL)
+    try:
+        wamid = rt.whatsapp.send(payload)
+    except errors.GraphError as exc:
+        if exc.retryable:
+            raise
+        log.warning("send %s refused by Meta: %s", key, exc)
+        rt.redis.set(record, f"failed:{exc.code}", ex=store.OUTBOUND_RECORD_TTL)
+        parked.park(rt.redis, "send", str(exc), {"payload": payload, "key": key})
+        return None
+    rt.redis.set(record, wamid, ex=store.OUTBOUND_RECORD_TTL)
+    metrics.MESSAGES_OUT.labels(payload.get("type", "unknown")).inc()
+    return wamid
+
+
+def deliver(rt: Runtime, payload: dict[str, Any], key: str) -> str | None:
+    """Sends now, in order with the caller's other sends; on a passing failure a job retries it."""
+    from app import jobs
+    from app.queues import OUTBOUND
+
+    try:
+        return send_now(rt, payload, key)
+    except errors.GraphError as exc:
+        log.info("send %s failed (%s); retrying in the background", key, exc)
+        rt.queues.enqueue(OUTBOUND, jobs.send_message, payload, key)
+        return None

@@ -1,0 +1,33 @@
+"""The parked list: work that cannot succeed without a person (a permanent Trading Grid refusal,
+a message whose handling failed), kept with its reason in Redis until retried or dropped."""
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+import redis
+
+from app import store
+
+
+def park(connection: redis.Redis, kind: str, reason: str, payload: dict[str, Any]) -> str:
+    item_id = uuid.uuid4().hex[:12]
+    record = {"id": item_id, "kind": kind, "reason": reason, "payload": payload, "parked_at": time.time()}
+    connection.hset(store.PARKED, item_id, json.dumps(record, ensure_ascii=False))
+    return item_id
+
+
+def items(connection: redis.Redis) -> list[dict[str, Any]]:
+    records = [json.loads(raw) for raw in connection.hvals(store.PARKED)]
+    return sorted(records, key=lambda r: r["parked_at"])
+
+
+def take(connection: redis.Redis, item_id: str) -> dict[str, Any] | None:
+    """Removes and returns one item, for a retry; None when no such item is parked."""
+    pipe = connection.pipeline()
+    pipe.hget(store.PARKED, item_id)
+    pipe.hdel(store.PARKED, item_id)
+    raw, _ = pipe.execute()
+    return json.loads(raw) if raw else None

@@ -1,0 +1,34 @@
+"""RQ queues and how work is put on them. Names and retry policy live here, in one place.
+
+Queues, in the order a worker takes them: `inbound` (a person is waiting for an answer),
+`writes` (Trading Grid writes), `outbound` (sends retried after a failure), `events`
+(Trading Grid events, which fan out into sends).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+from rq import Queue, Retry
+
+INBOUND, WRITES, OUTBOUND, EVENTS = "inbound", "writes", "outbound", "events"
+ORDER = (INBOUND, WRITES, OUTBOUND, EVENTS)
+# Backoff for transient failures: about 4 hours in all before a job is given up to the failed list.
+BACKOFF = [1, 2, 5, 10, 30, 60, 120, 300] + [600] * 22
+JOB_TIMEOUT = 120
+RESULT_TTL = 3600
+FAILURE_TTL = 30 * 24 * 3600
+
+
+class Queues:
+    def __init__(self, connection: redis.Redis):
+        self.connection = connection
+        self.by_name = {name: Queue(name, connection=connection, default_timeout=JOB_TIMEOUT) for name in ORDER}
+
+    def all(self) -> list[Queue]:
+        return [self.by_name[name] for name in ORDER]
+
+    def enqueue(self, name: str, func: Any, *args: Any, retry: bool = True, **options: Any) -> Any:
+        return self.by_name[name].enqueue(
+            func, *args, retry=Retry(max=len(BACKOFF), interval=BACKOFF) if retry else None,
+            result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL, **options)

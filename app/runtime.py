@@ -1,0 +1,68 @@
+"""The services one process uses, built once from Settings at start-up and shared by its
+requests and jobs: Redis, queues, directory, Trading Grid and WhatsApp."""
+from __future__ import annotations
+
+import dataclasses
+
+import redis
+
+from app import directory as directory_module
+from app import store
+from app.queues import Queues
+from app.settings import Settings, SettingsError
+from app.tradinggrid.embedded import EmbeddedTradingGrid
+from app.tradinggrid.http import HttpTradingGrid
+from app.tradinggrid.port import TradingGrid
+from app.whatsapp.graph import GraphTransport, SandboxTransport, WhatsApp
+
+
+@dataclasses.dataclass
+class Runtime:
+    settings: Settings
+    redis: redis.Redis
+    queues: Queues
+    directory: directory_module.Directory
+    tradinggrid: TradingGrid
+    whatsapp: WhatsApp
+
+
+def build(settings: Settings, connection: redis.Redis | None = None) -> Runtime:
+    """Everything `settings` describes; a missing directory or bad file stops start-up clearly."""
+    if not settings.directory_file:
+        raise SettingsError("DIRECTORY_FILE is required (tgwa demo brings its own)")
+    try:
+        directory = directory_module.load(settings.directory_file)
+    except directory_module.DirectoryError as exc:
+        raise SettingsError(f"DIRECTORY_FILE {settings.directory_file}: {exc.problems[0]}"
+                            + (f" (and {len(exc.problems) - 1} more; run tgwa directory check)"
+                               if len(exc.problems) > 1 else "")) from None
+    connection = connection if connection is not None else store.connect(settings)
+    grid: TradingGrid
+    if settings.trading_grid_url:
+        credentials = None
+        if settings.trading_grid_token_url:
+            credentials = (settings.trading_grid_token_url, settings.trading_grid_client_id or "",
+                           settings.trading_grid_client_secret or "")
+        grid = HttpTradingGrid(settings.trading_grid_url, credentials)
+    else:
+        grid = EmbeddedTradingGrid(settings.data_dir / "tradinggrid.sqlite3")
+    transport = (SandboxTransport(connection) if settings.sandbox else
+                 GraphTransport(settings.whatsapp_api_base, settings.whatsapp_phone_number_id,
+                                settings.whatsapp_access_token))
+    return Runtime(settings=settings, redis=connection, queues=Queues(connection), directory=directory,
+                   tradinggrid=grid, whatsapp=WhatsApp(transport))
+
+
+_current: Runtime | None = None
+
+
+def install(runtime: Runtime) -> None:
+    """Makes `runtime` the one this process's jobs use (the worker and the embedded worker)."""
+    global _current
+    _current = runtime
+
+
+def current() -> Runtime:
+    if _current is None:
+        raise RuntimeError("no runtime installed in this process")
+    return _current

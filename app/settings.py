@@ -1,0 +1,159 @@
+"""Settings: read once from the environment (and `.env`), validated, then passed down.
+
+Nothing below this module reads `os.environ`; a missing or malformed required setting stops
+start-up with one line naming it (`SettingsError`), and secrets never leave this object in
+`repr` or logs.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import urlparse
+
+from dotenv import dotenv_values
+
+DEFAULT_API_BASE = "https://graph.facebook.com/v23.0"
+SECRET_FIELDS = frozenset(
+    {"whatsapp_app_secret", "whatsapp_access_token", "whatsapp_verify_token",
+     "trading_grid_client_secret", "trading_grid_events_secret"}
+)
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message is one line naming it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    app_env: str = "development"
+    redis_url: str | None = None
+    whatsapp_verify_token: str = ""
+    whatsapp_app_secret: str = ""
+    whatsapp_access_token: str = ""
+    whatsapp_phone_number_id: str = ""
+    whatsapp_api_base: str = DEFAULT_API_BASE
+    whatsapp_max_mps: int = 80
+    trading_grid_url: str | None = None
+    trading_grid_token_url: str | None = None
+    trading_grid_client_id: str | None = None
+    trading_grid_client_secret: str | None = None
+    trading_grid_events_secret: str = ""
+    directory_file: str | None = None
+    data_dir: Path = Path("data")
+    sandbox: bool = False
+
+    @property
+    def production(self) -> bool:
+        return self.app_env == "production"
+
+    @property
+    def embedded(self) -> bool:
+        """No REDIS_URL: one process holds the store and runs the worker itself."""
+        return self.redis_url is None
+
+    def __repr__(self) -> str:
+        shown = {
+            f.name: ("***" if f.name in SECRET_FIELDS and getattr(self, f.name) else getattr(self, f.name))
+            for f in dataclasses.fields(self)
+        }
+        return f"Settings({shown})"
+
+    __str__ = __repr__
+
+    def replace(self, **changes: object) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
+        """Settings from `environ` (default: the process environment) over the `.env` file."""
+        values: dict[str, str] = {}
+        if env_file is not None and Path(env_file).is_file():
+            values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        values.update(os.environ if environ is None else environ)
+        return cls.from_mapping(values)
+
+    @classmethod
+    def from_mapping(cls, env: Mapping[str, str]) -> Settings:
+        def text(name: str) -> str | None:
+            value = env.get(name)
+            return value.strip() if value is not None and value.strip() else None
+
+        app_env = text("APP_ENV") or "development"
+        if app_env not in ("production", "development"):
+            raise SettingsError(f"APP_ENV must be 'production' or 'development', not {app_env!r}")
+        production = app_env == "production"
+
+        def required(name: str) -> str:
+            value = text(name)
+            if value is None and production:
+                raise SettingsError(f"{name} is required when APP_ENV=production")
+            return value or ""
+
+        redis_url = text("REDIS_URL")
+        if redis_url is not None and urlparse(redis_url).scheme not in ("redis", "rediss", "unix"):
+            raise SettingsError("REDIS_URL must be a redis://, rediss:// or unix:// URL")
+        api_base = (text("WHATSAPP_API_BASE") or DEFAULT_API_BASE).rstrip("/")
+        _require_http_url("WHATSAPP_API_BASE", api_base)
+        tg_url = text("TRADING_GRID_URL")
+        if tg_url is not None:
+            tg_url = tg_url.rstrip("/")
+            _require_http_url("TRADING_GRID_URL", tg_url)
+        token_url = text("TRADING_GRID_TOKEN_URL")
+        client_id, client_secret = text("TRADING_GRID_CLIENT_ID"), text("TRADING_GRID_CLIENT_SECRET")
+        oauth = [token_url, client_id, client_secret]
+        if any(oauth) and not all(oauth):
+            missing = [n for n, v in zip(("TRADING_GRID_TOKEN_URL", "TRADING_GRID_CLIENT_ID",
+                                          "TRADING_GRID_CLIENT_SECRET"), oauth) if not v]
+            raise SettingsError(f"{missing[0]} is required when any Trading Grid OAuth2 setting is set")
+        if token_url is not None:
+            _require_http_url("TRADING_GRID_TOKEN_URL", token_url)
+
+        sandbox_raw = (text("SANDBOX") or "0").lower()
+        if sandbox_raw not in ("0", "1", "true", "false", "yes", "no"):
+            raise SettingsError(f"SANDBOX must be 1 or 0, not {sandbox_raw!r}")
+        sandbox = sandbox_raw in ("1", "true", "yes")
+        if sandbox and production:
+            raise SettingsError("SANDBOX is refused when APP_ENV=production")
+
+        directory = text("DIRECTORY_FILE")
+        if production and directory is None:
+            raise SettingsError("DIRECTORY_FILE is required when APP_ENV=production")
+
+        return cls(
+            app_env=app_env,
+            redis_url=redis_url,
+            whatsapp_verify_token=required("WHATSAPP_VERIFY_TOKEN"),
+            whatsapp_app_secret=required("WHATSAPP_APP_SECRET"),
+            whatsapp_access_token=required("WHATSAPP_ACCESS_TOKEN"),
+            whatsapp_phone_number_id=required("WHATSAPP_PHONE_NUMBER_ID"),
+            whatsapp_api_base=api_base,
+            whatsapp_max_mps=_positive_int("WHATSAPP_MAX_MPS", text("WHATSAPP_MAX_MPS"), 80),
+            trading_grid_url=tg_url,
+            trading_grid_token_url=token_url,
+            trading_grid_client_id=client_id,
+            trading_grid_client_secret=client_secret,
+            trading_grid_events_secret=required("TRADING_GRID_EVENTS_SECRET"),
+            directory_file=directory,
+            data_dir=Path(text("DATA_DIR") or "data"),
+            sandbox=sandbox,
+        )
+
+
+def _positive_int(name: str, raw: str | None, default: int) -> int:
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < 1:
+        raise SettingsError(f"{name} must be at least 1, not {value}")
+    return value
+
+
+def _require_http_url(name: str, url: str) -> None:
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise SettingsError(f"{name} must be an http(s) URL, not {url!r}")

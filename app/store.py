@@ -1,0 +1,119 @@
+"""Redis: the connection, and every key family the bot uses, named here and nowhere else.
+
+Per-contact keys carry the hash tag `{c:<contact>}` so that a contact's keys live in one Redis
+Cluster slot and the Lua scripts below may touch them together.
+
+| key | type | TTL | why |
+|---|---|---|---|
+| `tgwa:{c:X}:seen:<wamid>` | string | 8 days | inbound dedupe: Meta redelivers for up to 7 days |
+| `tgwa:{c:X}:inbox` | zset | none (drained) | messages waiting for the contact's worker, by WhatsApp time |
+| `tgwa:{c:X}:msgs` | hash | none (drained) | the parsed message of each waiting id |
+| `tgwa:{c:X}:seq` | counter | none | arrival order among messages of the same second |
+| `tgwa:{c:X}:lock` | lock | 60 s | one worker at a time per contact, across processes and machines |
+| `tgwa:event:<id>` | hash | 30 days | Trading Grid event dedupe, payload and state (pending/done) |
+| `tgwa:sandbox:outbox` | list | none | what the sandbox "sent" (SANDBOX=1 only) |
+| `tgwa:moved` | hash | none | `user_changed_number`: new wa_id -> the number the directory knows |
+"""
+from __future__ import annotations
+
+import fakeredis
+import redis
+
+from app.settings import Settings
+
+PREFIX = "tgwa"
+INBOUND_DEDUPE_TTL = 8 * 24 * 3600
+EVENT_DEDUPE_TTL = 30 * 24 * 3600
+CONTACT_LOCK_TTL = 60
+ARRIVALS_PER_SECOND = 1_000_000  # score = timestamp * this + arrival sequence: stays below 2**53
+
+# One in-process server for embedded mode, shared by every connection of this process.
+_EMBEDDED_SERVER = fakeredis.FakeServer()
+
+
+def connect(settings: Settings) -> redis.Redis:
+    """Redis for `settings`: the real server at REDIS_URL, else the process's embedded store."""
+    if settings.redis_url:
+        return redis.Redis.from_url(
+            settings.redis_url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=30
+        )
+    return fakeredis.FakeRedis(server=_EMBEDDED_SERVER)
+
+
+def contact_tag(contact: str) -> str:
+    return f"{PREFIX}:{{c:{contact}}}"
+
+
+def seen_key(contact: str, message_id: str) -> str:
+    return f"{contact_tag(contact)}:seen:{message_id}"
+
+
+def inbox_key(contact: str) -> str:
+    return f"{contact_tag(contact)}:inbox"
+
+
+def inbox_messages_key(contact: str) -> str:
+    return f"{contact_tag(contact)}:msgs"
+
+
+def sequence_key(contact: str) -> str:
+    return f"{contact_tag(contact)}:seq"
+
+
+def contact_lock_key(contact: str) -> str:
+    return f"{contact_tag(contact)}:lock"
+
+
+def event_key(event_id: str) -> str:
+    return f"{PREFIX}:event:{event_id}"
+
+
+SANDBOX_OUTBOX = f"{PREFIX}:sandbox:outbox"
+MOVED_NUMBERS = f"{PREFIX}:moved"
+
+# Returns 1 when the message is new (recorded), 2 when it is a duplicate still waiting in the
+# inbox (its drain job may have been lost: enqueue another), 0 when it was already handled.
+RECORD_INBOUND = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[4]) then
+  local seq = redis.call('INCR', KEYS[4]) % tonumber(ARGV[5])
+  redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
+  redis.call('ZADD', KEYS[2], tonumber(ARGV[2]) * tonumber(ARGV[5]) + seq, ARGV[1])
+  return 1
+end
+if redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 2 end
+return 0
+"""
+
+# Same answers for a Trading Grid event: 1 new, 2 duplicate still pending, 0 already handled.
+RECORD_EVENT = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  if redis.call('HGET', KEYS[1], 'state') == 'pending' then return 2 end
+  return 0
+end
+redis.call('HSET', KEYS[1], 'payload', ARGV[1], 'state', 'pending')
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+NEW, PENDING_DUPLICATE, HANDLED_DUPLICATE = 1, 2, 0
+
+PARKED = f"{PREFIX}:parked"
+
+
+def outbound_key(idempotency_key: str) -> str:
+    """`tgwa:out:<key>`: the wamid a logical send produced, so a retried job never sends twice."""
+    return f"{PREFIX}:out:{idempotency_key}"
+
+
+def message_status_key(wamid: str) -> str:
+    """`tgwa:status:<wamid>`: the furthest delivery status seen (sent < delivered < read; failed)."""
+    return f"{PREFIX}:status:{wamid}"
+
+
+def last_inbound_key(contact: str) -> str:
+    """When the contact last wrote: the 24-hour customer service window starts there."""
+    return f"{contact_tag(contact)}:last_in"
+
+
+OUTBOUND_RECORD_TTL = 30 * 24 * 3600
+STATUS_TTL = 30 * 24 * 3600
+WINDOW_SECONDS = 24 * 3600

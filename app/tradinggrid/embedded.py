@@ -1,0 +1,246 @@
+"""The embedded Trading Grid: the port's operations over a SQLite file in DATA_DIR.
+
+It validates what it is sent as a strict server would (a bad body is a PermanentError, as a 422
+would be), and it keeps every idempotency key with the answer it gave, so a retried write returns
+the first answer and writes nothing again: the same promises the HTTP adapter relies on.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from app.tradinggrid.port import (ACK_RESPONSES, ACK_SUBJECTS, AUTHOR_KINDS, CASE_FIELDS, CASE_FILTERS,
+                                  ISSUE_TYPES, REFERENCE_KINDS, PermanentError, Record)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS cases (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE, partner_id TEXT NOT NULL,
+  status TEXT NOT NULL, issue_type TEXT NOT NULL, reference TEXT, summary TEXT,
+  assignee_id TEXT, expected_date TEXT, thread_url TEXT, source TEXT, updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS case_references (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, case_id TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL,
+  created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS comments (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, case_id TEXT NOT NULL, body TEXT NOT NULL, author TEXT NOT NULL,
+  source TEXT, wa_message_id TEXT, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tasks (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE, case_id TEXT, partner_id TEXT NOT NULL,
+  title TEXT NOT NULL, description TEXT, assignee_id TEXT, due_date TEXT, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS acknowledgments (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, subject_type TEXT NOT NULL, subject_id TEXT NOT NULL,
+  response TEXT NOT NULL, responder TEXT NOT NULL, responded_at TEXT NOT NULL, wa_message_id TEXT,
+  text TEXT, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, operation TEXT NOT NULL, answer TEXT NOT NULL);
+"""
+PATCHABLE = ("status", "expected_date", "assignee_id", "summary", "reference")
+FIRST_CASE_NUMBER = 1001
+
+
+class EmbeddedTradingGrid:
+    def __init__(self, path: Path, thread_url_base: str = "http://localhost:8000/tradinggrid/cases"):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.thread_url_base = thread_url_base.rstrip("/")
+        self._lock = threading.Lock()  # SQLite allows one writer; keep this process's in line
+        with self._db() as db:
+            db.executescript(SCHEMA)
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=30)
+        db.row_factory = sqlite3.Row
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            with db:
+                yield db
+        finally:
+            db.close()
+
+    # -- reads -------------------------------------------------------------------------------
+    def ping(self) -> None:
+        with self._db() as db:
+            db.execute("SELECT 1")
+
+    def get_case(self, case_id: str) -> Record | None:
+        with self._db() as db:
+            row = db.execute("SELECT * FROM cases WHERE id = ?", (case_id,)).fetchone()
+        return _case(row) if row else None
+
+    def list_cases(self, **filters: str) -> list[Record]:
+        unknown = set(filters) - set(CASE_FILTERS)
+        if unknown:
+            raise PermanentError(f"unknown filter {sorted(unknown)[0]!r}", 400)
+        given = {k: v for k, v in filters.items() if v}
+        where = " AND ".join(f"{k} = ?" for k in given) or "1"
+        with self._db() as db:
+            rows = db.execute(f"SELECT * FROM cases WHERE {where} ORDER BY seq", tuple(given.values()))
+            return [_case(r) for r in rows]
+
+    def audit(self, case_id: str | None = None) -> dict[str, list[Record]]:
+        """Everything written through the port: what tests and the sandbox panel show."""
+        tables = {"references": "case_references", "comments": "comments", "tasks": "tasks",
+                  "acknowledgments": "acknowledgments"}
+        out: dict[str, list[Record]] = {}
+        with self._db() as db:
+            for name, table in tables.items():
+                column = "subject_id" if table == "acknowledgments" else "case_id"
+                sql, args = f"SELECT * FROM {table}", ()
+                if case_id is not None:
+                    sql, args = sql + f" WHERE {column} = ?", (case_id,)
+                out[name] = [_decode(dict(r)) for r in db.execute(sql + " ORDER BY created_at, rowid", args)]
+        return out
+
+    # -- writes ------------------------------------------------------------------------------
+    def create_case(self, body: Record, *, idempotency_key: str, **seed: Any) -> Record:
+        """POST /cases. `seed` (status, assignee_id, expected_date, thread_url) is for demo data."""
+        _require(body, "partner_id", "reference", "summary")
+        _one_of(body, "issue_type", ISSUE_TYPES)
+
+        def write(db: sqlite3.Connection) -> Record:
+            now = _now()
+            cur = db.execute(
+                "INSERT INTO cases (partner_id, status, issue_type, reference, summary, assignee_id, "
+                "expected_date, source, updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                (body["partner_id"], seed.get("status", "open"), body["issue_type"], body["reference"],
+                 body["summary"], seed.get("assignee_id"), seed.get("expected_date"), body.get("source"), now))
+            case_id = f"CASE-{FIRST_CASE_NUMBER + cur.lastrowid - 1}"
+            url = seed.get("thread_url") or f"{self.thread_url_base}/{case_id}"
+            db.execute("UPDATE cases SET id = ?, thread_url = ? WHERE seq = ?", (case_id, url, cur.lastrowid))
+            return _case(db.execute("SELECT * FROM cases WHERE id = ?", (case_id,)).fetchone())
+
+        return self._once("create_case", idempotency_key, write)
+
+    def update_case(self, case_id: str, changes: Record, *, idempotency_key: str) -> Record:
+        bad = set(changes) - set(PATCHABLE)
+        if bad or not changes:
+            raise PermanentError(f"field {sorted(bad)[0]!r} cannot be changed" if bad else "no changes given", 422)
+        if "expected_date" in changes and changes["expected_date"] is not None:
+            _date(changes, "expected_date")
+
+        def write(db: sqlite3.Connection) -> Record:
+            self._existing(db, case_id)
+            sets = ", ".join(f"{k} = ?" for k in changes)
+            db.execute(f"UPDATE cases SET {sets}, updated_at = ? WHERE id = ?",
+                       (*changes.values(), _now(), case_id))
+            return _case(db.execute("SELECT * FROM cases WHERE id = ?", (case_id,)).fetchone())
+
+        return self._once("update_case", idempotency_key, write)
+
+    def add_reference(self, case_id: str, body: Record, *, idempotency_key: str) -> Record:
+        _one_of(body, "kind", REFERENCE_KINDS)
+        _require(body, "value")
+        return self._insert("case_references", idempotency_key, case_id,
+                            {"case_id": case_id, "kind": body["kind"], "value": body["value"]})
+
+    def add_comment(self, case_id: str, body: Record, *, idempotency_key: str) -> Record:
+        _require(body, "body")
+        _author(body, "author")
+        return self._insert("comments", idempotency_key, case_id, {
+            "case_id": case_id, "body": body["body"], "author": json.dumps(body["author"]),
+            "source": body.get("source"), "wa_message_id": body.get("wa_message_id")})
+
+    def create_task(self, body: Record, *, idempotency_key: str) -> Record:
+        _require(body, "partner_id", "title")
+        if body.get("due_date"):
+            _date(body, "due_date")
+        return self._insert("tasks", idempotency_key, body.get("case_id"), {
+            "case_id": body.get("case_id"), "partner_id": body["partner_id"], "title": body["title"],
+            "description": body.get("description", ""), "assignee_id": body.get("assignee_id"),
+            "due_date": body.get("due_date")})
+
+    def create_acknowledgment(self, body: Record, *, idempotency_key: str) -> Record:
+        _one_of(body, "subject_type", ACK_SUBJECTS)
+        _one_of(body, "response", ACK_RESPONSES)
+        _require(body, "subject_id", "responded_at")
+        _author(body, "responder")
+        try:
+            dt.datetime.fromisoformat(str(body["responded_at"]))
+        except ValueError:
+            raise PermanentError("responded_at must be an RFC 3339 timestamp", 422) from None
+        return self._insert("acknowledgments", idempotency_key, None, {
+            "subject_type": body["subject_type"], "subject_id": str(body["subject_id"]),
+            "response": body["response"], "responder": json.dumps(body["responder"]),
+            "responded_at": body["responded_at"], "wa_message_id": body.get("wa_message_id"),
+            "text": body.get("text")})
+
+    # -- machinery ---------------------------------------------------------------------------
+    def _insert(self, table: str, idempotency_key: str, case_id: str | None, row: Record) -> Record:
+        def write(db: sqlite3.Connection) -> Record:
+            if case_id is not None:
+                self._existing(db, case_id)
+            row["created_at"] = _now()
+            cols = ", ".join(row)
+            cur = db.execute(f"INSERT INTO {table} ({cols}) VALUES ({', '.join('?' * len(row))})",
+                             tuple(row.values()))
+            if table == "tasks":
+                db.execute("UPDATE tasks SET id = ? WHERE seq = ?", (f"TASK-{cur.lastrowid}", cur.lastrowid))
+                return _decode(dict(db.execute("SELECT * FROM tasks WHERE seq = ?", (cur.lastrowid,)).fetchone()))
+            return _decode(dict(db.execute(f"SELECT * FROM {table} WHERE id = ?", (cur.lastrowid,)).fetchone()))
+
+        return self._once(table, idempotency_key, write)
+
+    def _once(self, operation: str, key: str, write: Callable[[sqlite3.Connection], Record]) -> Record:
+        if not key:
+            raise PermanentError("an Idempotency-Key is required on every write", 400)
+        with self._lock, self._db() as db:
+            seen = db.execute("SELECT operation, answer FROM idempotency WHERE key = ?", (key,)).fetchone()
+            if seen:
+                if seen["operation"] != operation:
+                    raise PermanentError("Idempotency-Key was used for another operation", 422)
+                return json.loads(seen["answer"])
+            answer = write(db)
+            db.execute("INSERT INTO idempotency (key, operation, answer) VALUES (?,?,?)",
+                       (key, operation, json.dumps(answer)))
+            return answer
+
+    @staticmethod
+    def _existing(db: sqlite3.Connection, case_id: str) -> None:
+        if not db.execute("SELECT 1 FROM cases WHERE id = ?", (case_id,)).fetchone():
+            raise PermanentError(f"case {case_id} not found", 404)
+
+
+def _case(row: sqlite3.Row) -> Record:
+    return {k: row[k] for k in CASE_FIELDS}
+
+
+def _decode(row: Record) -> Record:
+    row.pop("seq", None)
+    for key in ("author", "responder"):
+        if isinstance(row.get(key), str):
+            row[key] = json.loads(row[key])
+    return row
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _require(body: Record, *fields: str) -> None:
+    for field in fields:
+        value = body.get(field)
+        if not isinstance(value, str) or not value.strip():
+            raise PermanentError(f"{field} is required (a non-empty string)", 422)
+
+
+def _one_of(body: Record, field: str, allowed: tuple[str, ...]) -> None:
+    if body.get(field) not in allowed:
+        raise PermanentError(f"{field} must be one of {', '.join(allowed)}", 422)
+
+
+def _date(body: Record, field: str) -> None:
+    try:
+        dt.date.fromisoformat(str(body[field]))
+    except ValueError:
+        raise PermanentError(f"{field} must be a YYYY-MM-DD date", 422) from None
+
+
+def _author(body: Record, field: str) -> None:
+    author = body.get(field)
+    if not isinstance(author, dict) or author.get("kind") not in AUTHOR_KINDS:
+        raise PermanentError(f"{field}.kind must be one of {', '.join(AUTHOR_KINDS)}", 422)

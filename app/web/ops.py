@@ -1,0 +1,38 @@
+"""Liveness, readiness and Prometheus metrics."""
+from __future__ import annotations
+
+import redis
+from flask import Blueprint, Response, current_app
+
+from app import metrics
+from app.tradinggrid.port import TradingGridError
+
+bp = Blueprint("ops", __name__)
+
+
+@bp.get("/healthz")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@bp.get("/readyz")
+def readyz() -> tuple[dict[str, object], int]:
+    rt = current_app.extensions["tgwa"]
+    failed: dict[str, str] = {}
+    try:
+        rt.redis.ping()
+    except redis.RedisError as exc:
+        failed["redis"] = type(exc).__name__
+    try:
+        rt.tradinggrid.ping()
+    except (TradingGridError, OSError) as exc:
+        failed["tradinggrid"] = getattr(exc, "reason", type(exc).__name__)
+    if failed:
+        return {"status": "unavailable", "failed": failed}, 503
+    return {"status": "ready"}, 200
+
+
+@bp.get("/metrics")
+def prometheus() -> Response:
+    body, content_type = metrics.render()
+    return Response(body, 200, content_type=content_type)

@@ -1,0 +1,73 @@
+"""Sending: the Graph API over HTTP, or the sandbox outbox; the same payloads either way."""
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any, Protocol
+
+import redis
+import requests
+
+from app import store
+from app.whatsapp import errors
+
+TIMEOUT = (3.05, 15)
+
+
+class Transport(Protocol):
+    def post(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Sends one payload to `/messages`; returns Meta's answer or raises errors.GraphError."""
+
+
+class GraphTransport:
+    def __init__(self, api_base: str, phone_number_id: str, access_token: str,
+                 session: requests.Session | None = None):
+        self._url = f"{api_base.rstrip('/')}/{phone_number_id}/messages"
+        self._session = session or requests.Session()
+        self._session.headers["Authorization"] = f"Bearer {access_token}"
+
+    def post(self, payload: dict[str, Any]) -> dict[str, Any]:
+        try:
+            answer = self._session.post(self._url, json=payload, timeout=TIMEOUT)
+        except requests.RequestException as exc:
+            raise errors.Unreachable(f"Graph API unreachable: {type(exc).__name__}") from None
+        try:
+            body = answer.json()
+        except ValueError:
+            body = None
+        if answer.status_code != 200 or not isinstance(body, dict):
+            raise errors.from_response(answer.status_code, body)
+        return body
+
+
+class SandboxTransport:
+    """SANDBOX=1: nothing leaves the machine; each message is kept in the outbox in Redis."""
+
+    def __init__(self, connection: redis.Redis):
+        self._redis = connection
+
+    def post(self, payload: dict[str, Any]) -> dict[str, Any]:
+        if payload.get("status") == "read":
+            return {"success": True}
+        wamid = f"wamid.sandbox.{uuid.uuid4().hex}"
+        record = {"id": wamid, "at": time.time(), "payload": payload}
+        self._redis.rpush(store.SANDBOX_OUTBOX, json.dumps(record, ensure_ascii=False))
+        return {"messaging_product": "whatsapp", "contacts": [{"input": payload.get("to"), "wa_id": payload.get("to")}],
+                "messages": [{"id": wamid}]}
+
+
+class WhatsApp:
+    def __init__(self, transport: Transport):
+        self.transport = transport
+
+    def send(self, payload: dict[str, Any]) -> str:
+        """Sends a payload from `app.whatsapp.messages`; returns the new message's wamid."""
+        answer = self.transport.post(payload)
+        try:
+            return str(answer["messages"][0]["id"])
+        except (KeyError, IndexError, TypeError):
+            raise errors.GraphError("Graph API answered without a message id") from None
+
+    def mark_read(self, message_id: str) -> None:
+        self.transport.post({"messaging_product": "whatsapp", "status": "read", "message_id": message_id})

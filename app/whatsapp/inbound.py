@@ -1,0 +1,201 @@
+"""Cloud API webhook bodies become typed objects here, once; nothing deeper touches raw dicts.
+
+Parsing never raises on odd input: a change or message that cannot be understood is reported in
+`Notification.ignored` (the webhook logs it) and the rest of the body is still taken.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from typing import Any
+
+MEDIA_TYPES = ("image", "document", "audio", "video", "sticker")
+
+
+@dataclasses.dataclass(frozen=True)
+class InboundMessage:
+    """One message a person sent. `sender` is the wa_id where present, else the BSUID."""
+
+    id: str
+    sender: str
+    timestamp: int
+    type: str
+    wa_id: str | None = None
+    user_id: str | None = None
+    name: str | None = None
+    text: str | None = None          # text body, media caption, button or row title
+    reply_id: str | None = None      # button payload, button_reply/list_reply id
+    context_id: str | None = None    # the message this one answers
+    media: dict[str, Any] | None = None
+    location: dict[str, Any] | None = None
+    reaction: dict[str, Any] | None = None
+    system: dict[str, Any] | None = None
+    errors: tuple[dict[str, Any], ...] = ()
+    phone_number_id: str | None = None
+
+    @property
+    def is_reply_tap(self) -> bool:
+        """A template quick reply and an interactive button/list reply are the same to the bot."""
+        return self.reply_id is not None
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> InboundMessage:
+        data = json.loads(raw)
+        data["errors"] = tuple(data.get("errors") or ())
+        return cls(**data)
+
+
+@dataclasses.dataclass(frozen=True)
+class StatusUpdate:
+    """What became of a message we sent: sent, delivered, read, played or failed."""
+
+    message_id: str
+    status: str
+    recipient: str
+    timestamp: int
+    errors: tuple[dict[str, Any], ...] = ()
+    callback_data: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass
+class Notification:
+    messages: list[InboundMessage] = dataclasses.field(default_factory=list)
+    statuses: list[StatusUpdate] = dataclasses.field(default_factory=list)
+    errors: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    ignored: list[str] = dataclasses.field(default_factory=list)
+
+
+def parse_notification(body: Any) -> Notification:
+    """Every message, status and error in a webhook body; what is not understood goes to `ignored`."""
+    result = Notification()
+    if not isinstance(body, dict) or not isinstance(body.get("entry"), list):
+        result.ignored.append("body is not a Cloud API notification (no entry list)")
+        return result
+    for entry in body["entry"]:
+        changes = entry.get("changes") if isinstance(entry, dict) else None
+        if not isinstance(changes, list):
+            result.ignored.append("entry without a changes list")
+            continue
+        for change in changes:
+            if not isinstance(change, dict) or not isinstance(change.get("value"), dict):
+                result.ignored.append("change without a value object")
+            elif change.get("field") != "messages":
+                result.ignored.append(f"field {change.get('field')!r} is not handled")
+            else:
+                _parse_messages_value(change["value"], result)
+    return result
+
+
+def _parse_messages_value(value: dict[str, Any], result: Notification) -> None:
+    metadata = value.get("metadata") if isinstance(value.get("metadata"), dict) else {}
+    phone_number_id = _text(metadata.get("phone_number_id"))
+    names = _profile_names(value.get("contacts"))
+    result.errors.extend(e for e in _list(value.get("errors")) if isinstance(e, dict))
+    for raw in _list(value.get("messages")):
+        message = _parse_message(raw, names, phone_number_id)
+        if isinstance(message, str):
+            result.ignored.append(message)
+        else:
+            result.messages.append(message)
+    for raw in _list(value.get("statuses")):
+        status = _parse_status(raw)
+        if isinstance(status, str):
+            result.ignored.append(status)
+        else:
+            result.statuses.append(status)
+
+
+def _profile_names(contacts: Any) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for contact in _list(contacts):
+        if not isinstance(contact, dict):
+            continue
+        profile = contact.get("profile") if isinstance(contact.get("profile"), dict) else {}
+        name = _text(profile.get("name"))
+        for key in ("wa_id", "user_id"):
+            if name and _text(contact.get(key)):
+                names[contact[key]] = name
+    return names
+
+
+def _parse_message(raw: Any, names: dict[str, str], phone_number_id: str | None) -> InboundMessage | str:
+    if not isinstance(raw, dict):
+        return "message is not an object"
+    message_id = _text(raw.get("id"))
+    wa_id, user_id = _text(raw.get("from")), _text(raw.get("from_user_id"))
+    sender = wa_id or user_id
+    if not message_id or not sender:
+        return "message without id or sender"
+    kind = _text(raw.get("type")) or "unknown"
+    fields: dict[str, Any] = {}
+    body = raw.get(kind) if isinstance(raw.get(kind), dict) else {}
+    if kind == "text":
+        fields["text"] = _text(body.get("body"))
+    elif kind == "button":  # a template's quick reply
+        fields["text"], fields["reply_id"] = _text(body.get("text")), _text(body.get("payload"))
+    elif kind == "interactive":
+        reply_type = _text(body.get("type"))
+        reply = body.get(reply_type) if reply_type and isinstance(body.get(reply_type), dict) else {}
+        if reply_type in ("button_reply", "list_reply"):
+            fields["text"], fields["reply_id"] = _text(reply.get("title")), _text(reply.get("id"))
+        else:
+            fields["text"] = _text(reply.get("body")) or _text(reply.get("response_json"))
+    elif kind in MEDIA_TYPES:
+        fields["text"] = _text(body.get("caption"))
+        fields["media"] = {k: body[k] for k in ("id", "mime_type", "filename", "url", "animated", "voice")
+                           if k in body}
+    elif kind == "location":
+        fields["location"] = {k: body[k] for k in ("latitude", "longitude", "name", "address", "url")
+                              if k in body}
+    elif kind == "reaction":
+        fields["reaction"] = {"message_id": _text(body.get("message_id")), "emoji": _text(body.get("emoji"))}
+    elif kind == "system":
+        fields["system"] = {"type": _text(body.get("type")), "new_wa_id": _text(body.get("wa_id")),
+                            "body": _text(body.get("body"))}
+    context = raw.get("context") if isinstance(raw.get("context"), dict) else {}
+    return InboundMessage(
+        id=message_id, sender=sender, timestamp=_timestamp(raw.get("timestamp")), type=kind,
+        wa_id=wa_id, user_id=user_id, name=names.get(sender), context_id=_text(context.get("id")),
+        errors=tuple(e for e in _list(raw.get("errors")) if isinstance(e, dict)),
+        phone_number_id=phone_number_id, **fields,
+    )
+
+
+def _parse_status(raw: Any) -> StatusUpdate | str:
+    if not isinstance(raw, dict):
+        return "status is not an object"
+    message_id, status = _text(raw.get("id")), _text(raw.get("status"))
+    recipient = _text(raw.get("recipient_id")) or _text(raw.get("recipient_user_id"))
+    if not message_id or not status or not recipient:
+        return "status without id, status or recipient"
+    return StatusUpdate(
+        message_id=message_id, status=status.lower(), recipient=recipient,
+        timestamp=_timestamp(raw.get("timestamp")),
+        errors=tuple(e for e in _list(raw.get("errors")) if isinstance(e, dict)),
+        callback_data=_text(raw.get("biz_opaque_callback_data")),
+    )
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    return value if isinstance(value, str) and value else None
+
+
+def _timestamp(value: Any) -> int:
+    """WhatsApp's unix seconds; an absent or garbled one counts as now, so order stays sane."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return int(time.time())

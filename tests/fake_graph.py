@@ -1,0 +1,69 @@
+"""A loopback stand-in for Meta's Graph API `/messages`: records what it is sent, answers as
+Meta does, and fails on command (error code, HTTP status, or a hang past the client's timeout)."""
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from typing import Any
+
+from flask import Flask, jsonify, request
+
+TOKEN = "test-access-token"
+PHONE_NUMBER_ID = "106540352242922"
+
+
+class FakeGraph:
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self.read_receipts: list[str] = []
+        self._failures: list[tuple[int, int | None, float]] = []
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self.app = self._build()
+
+    def fail_next(self, http_status: int, code: int | None = None, times: int = 1, delay: float = 0) -> None:
+        with self._lock:
+            self._failures.extend([(http_status, code, delay)] * times)
+
+    def texts_to(self, wa_id: str) -> list[str]:
+        """What a person has been sent, as the text they would read first."""
+        out = []
+        for payload in self.sent:
+            if payload.get("to") != wa_id:
+                continue
+            kind = payload["type"]
+            if kind == "text":
+                out.append(payload["text"]["body"])
+            elif kind == "interactive":
+                out.append(payload["interactive"]["body"]["text"])
+            else:
+                out.append(f"[template {payload['template']['name']}]")
+        return out
+
+    def _build(self) -> Flask:
+        app = Flask("fake-graph")
+
+        @app.post("/<version>/<phone_number_id>/messages")
+        def messages(version: str, phone_number_id: str) -> Any:
+            if request.headers.get("Authorization") != f"Bearer {TOKEN}":
+                return jsonify(error={"code": 190, "message": "Invalid OAuth access token."}), 401
+            with self._lock:
+                failure = self._failures.pop(0) if self._failures else None
+            if failure:
+                status, code, delay = failure
+                time.sleep(delay)
+                if code is None:
+                    return "upstream failure", status
+                return jsonify(error={"code": code, "message": f"error {code}",
+                                      "error_data": {"details": "injected"}}), status
+            payload = request.get_json()
+            if payload.get("status") == "read":
+                self.read_receipts.append(payload["message_id"])
+                return jsonify(success=True)
+            wamid = f"wamid.fake.{next(self._ids)}"
+            self.sent.append(payload)
+            return jsonify(messaging_product="whatsapp", contacts=[{"input": payload["to"], "wa_id": payload["to"]}],
+                           messages=[{"id": wamid}])
+
+        return app

@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 from app import metrics, runtime
 from app.logs import configure_logging
 from app.settings import Settings
-from app.web import ops, sandbox, tradinggrid, whatsapp
+from app.web import events_webhook, ops, sandbox, whatsapp_webhook
 
 MAX_BODY_BYTES = 1024 * 1024
 log = logging.getLogger(__name__)
@@ -27,8 +27,8 @@ def create_app(settings: Settings | None = None, rt: runtime.Runtime | None = No
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.extensions["tgwa"] = rt
-    app.register_blueprint(whatsapp.bp)
-    app.register_blueprint(tradinggrid.bp)
+    app.register_blueprint(whatsapp_webhook.bp)
+    app.register_blueprint(events_webhook.bp)
     app.register_blueprint(ops.bp)
     if rt.settings.sandbox and not rt.settings.production:
         app.register_blueprint(sandbox.bp)

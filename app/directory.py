@@ -190,7 +190,7 @@ def _read(path: Path) -> tuple[Directory | None, list[Problem]]:
     _index_lines(node, "", lines)
     reader = _Reader(lines)
     directory = _build(data, reader)
-    return directory, reader.problems
+    return directory, sorted(reader.problems, key=lambda p: (p.line, p.path))
 
 
 def _index_lines(node: yaml.Node | None, path: str, lines: dict[str, int]) -> None:

@@ -117,11 +117,7 @@ class Settings:
         if sandbox and production:
             raise SettingsError("SANDBOX is refused when APP_ENV=production")
 
-        directory = text("DIRECTORY_FILE")
-        if production and directory is None:
-            raise SettingsError("DIRECTORY_FILE is required when APP_ENV=production")
-
-        return cls(
+        settings = cls(
             app_env=app_env,
             redis_url=redis_url,
             whatsapp_verify_token=required("WHATSAPP_VERIFY_TOKEN"),
@@ -135,10 +131,13 @@ class Settings:
             trading_grid_client_id=client_id,
             trading_grid_client_secret=client_secret,
             trading_grid_events_secret=required("TRADING_GRID_EVENTS_SECRET"),
-            directory_file=directory,
+            directory_file=text("DIRECTORY_FILE"),
             data_dir=Path(text("DATA_DIR") or "data"),
             sandbox=sandbox,
         )
+        if production and settings.directory_file is None:
+            raise SettingsError("DIRECTORY_FILE is required when APP_ENV=production")
+        return settings
 
 
 def _positive_int(name: str, raw: str | None, default: int) -> int:

@@ -55,8 +55,9 @@ class ClientCredentials:
 
 class HttpTradingGrid:
     def __init__(self, base_url: str, credentials: tuple[str, str, str] | None = None,
-                 session: requests.Session | None = None):
+                 session: requests.Session | None = None, timeout: tuple[float, float] = TIMEOUT):
         self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
         self._session = session or requests.Session()
         self._oauth = ClientCredentials(self._session, *credentials) if credentials else None
 
@@ -104,7 +105,7 @@ class HttpTradingGrid:
                 headers["Authorization"] = f"Bearer {self._oauth.token(renew=attempt == 2)}"
             try:
                 answer = self._session.request(method, self.base_url + path, params=params, json=json,
-                                               headers=headers, timeout=TIMEOUT)
+                                               headers=headers, timeout=self.timeout)
             except requests.Timeout:
                 raise TransientError(f"{method} {path} timed out") from None
             except requests.RequestException as exc:

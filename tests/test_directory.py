@@ -1,0 +1,118 @@
+"""The directory file: phones in any notation, and every problem reported with its line."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app import directory
+from tests.conftest import FIXTURES
+
+
+@pytest.mark.parametrize("raw,country,digits", [
+    ("+49 151 2345 6789", None, "4915123456789"),
+    ("0049 151 2345 6789", None, "4915123456789"),
+    ("+49 (0)151 2345-6789", None, "4915123456789"),
+    ("0151 23456789", "DE", "4915123456789"),
+    ("(415) 555-0134", "US", "14155550134"),
+    ("415.555.0134", "US", "14155550134"),
+    ("+1-415-555-0134", "DE", "14155550134"),
+    ("4915123456789", None, "4915123456789"),
+    (4915123456789, None, "4915123456789"),
+    ("+81 90-1234-5678", None, "819012345678"),
+])
+def test_phones_in_any_common_notation(raw, country, digits) -> None:  # type: ignore[no-untyped-def]
+    assert directory.normalise_phone(raw, country) == digits
+
+
+@pytest.mark.parametrize("raw", ["", "call me", "+12", "12", None, True, "+49 151 2345 6789 0000 1111"])
+def test_things_that_are_not_phones(raw) -> None:  # type: ignore[no-untyped-def]
+    assert directory.normalise_phone(raw) is None
+
+
+def test_the_fixture_loads_with_people_by_number() -> None:
+    loaded = directory.load(FIXTURES / "directory.yaml")
+    jana = loaded.person("4915123456789")
+    assert jana is not None and jana.name == "Jana Weber" and jana.partner_id == "ACME"
+    assert loaded.person("14155550134").partner_id == "GLOBEX"
+    assert loaded.person("447700900123").id == "u.smith"
+    assert [s.id for s in loaded.group_members("support")] == ["u.smith", "r.patel"]
+    assert loaded.person("999") is None
+
+
+BROKEN = """\
+partners:
+  - id: ACME
+    name: Acme
+    country: DE
+    contacts:
+      - name: Jana
+        phone: "+49 151 2345 6789"
+        roles: [exceptions, sales]
+        milestones: [teleported]
+      - name: Copy
+        phone: "0151 2345 6789"
+        opt_in: maybe
+  - id: ACME
+    name: Again
+    country: XX
+staff:
+  - id: u.smith
+    name: Una
+    phone: "not a phone"
+groups:
+  - id: support
+    members: [u.smith, nobody]
+extra: 1
+"""
+
+
+def test_every_problem_is_reported_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "directory.yaml"
+    path.write_text(BROKEN)
+    found = [(p.line, p.path) for p in directory.check(path)]
+    assert found == [
+        (8, "partners[0].contacts[0].roles[1]"),
+        (9, "partners[0].contacts[0].milestones[0]"),
+        (11, "partners[0].contacts[1].phone"),
+        (12, "partners[0].contacts[1].opt_in"),
+        (13, "partners[1].id"),
+        (15, "partners[1].country"),
+        (19, "staff[0].phone"),
+        (22, "groups[0].members[1]"),
+        (23, "extra"),
+    ]
+    messages = {p.path: p.message for p in directory.check(path)}
+    assert messages["partners[0].contacts[1].phone"] == "+4915123456789 is also the phone of partners[0].contacts[0]"
+    assert "unknown role 'sales'" in messages["partners[0].contacts[0].roles[1]"]
+    with pytest.raises(directory.DirectoryError):
+        directory.load(path)
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("partners: [\n", "is not valid YAML"),
+    ("- just\n- a list\n", "must be a mapping"),
+])
+def test_unreadable_files(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "d.yaml"
+    path.write_text(text)
+    assert expected in str(directory.check(path)[0])
+    assert "cannot be read" in str(directory.check(tmp_path / "missing.yaml")[0])
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, timeout=60)
+
+
+def test_directory_check_command(tmp_path: Path) -> None:
+    good = run_cli("directory", "check", str(FIXTURES / "directory.yaml"))
+    assert good.returncode == 0 and "OK (2 partners, 3 contacts, 2 staff, 1 groups)" in good.stdout
+    path = tmp_path / "bad.yaml"
+    path.write_text(BROKEN)
+    bad = run_cli("directory", "check", str(path))
+    assert bad.returncode == 1
+    lines = bad.stdout.strip().splitlines()
+    assert len(lines) == 9 and lines[0].startswith(f"{path}:line 8: partners[0].contacts[0].roles[1]:")
+    assert "Traceback" not in bad.stderr

@@ -1,0 +1,71 @@
+"""Settings: validated once, one clear line for what is wrong, secrets never shown."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.settings import Settings, SettingsError
+
+PRODUCTION = {"APP_ENV": "production", "REDIS_URL": "redis://localhost:6379/0", "WHATSAPP_VERIFY_TOKEN": "v",
+              "WHATSAPP_APP_SECRET": "app-secret-value", "WHATSAPP_ACCESS_TOKEN": "EAAG-token-value",
+              "WHATSAPP_PHONE_NUMBER_ID": "1065", "TRADING_GRID_EVENTS_SECRET": "events-secret-value",
+              "DIRECTORY_FILE": "/etc/tgwa/directory.yaml"}
+
+
+def test_defaults_need_nothing() -> None:
+    settings = Settings.from_mapping({})
+    assert settings.embedded and not settings.production and not settings.sandbox
+    assert settings.whatsapp_api_base == "https://graph.facebook.com/v23.0"
+    assert settings.whatsapp_max_mps == 80 and settings.data_dir == Path("data")
+
+
+@pytest.mark.parametrize("missing", ["WHATSAPP_VERIFY_TOKEN", "WHATSAPP_APP_SECRET", "WHATSAPP_ACCESS_TOKEN",
+                                     "WHATSAPP_PHONE_NUMBER_ID", "TRADING_GRID_EVENTS_SECRET", "DIRECTORY_FILE"])
+def test_production_requires_its_settings(missing: str) -> None:
+    Settings.from_mapping(PRODUCTION)
+    with pytest.raises(SettingsError, match=missing):
+        Settings.from_mapping({k: v for k, v in PRODUCTION.items() if k != missing})
+
+
+@pytest.mark.parametrize("name,value,message", [
+    ("APP_ENV", "staging", "APP_ENV must be"),
+    ("WHATSAPP_MAX_MPS", "fast", "WHATSAPP_MAX_MPS must be a whole number"),
+    ("WHATSAPP_MAX_MPS", "0", "WHATSAPP_MAX_MPS must be at least 1"),
+    ("REDIS_URL", "localhost:6379", "REDIS_URL must be"),
+    ("TRADING_GRID_URL", "tg.example.com", "TRADING_GRID_URL must be an http"),
+    ("WHATSAPP_API_BASE", "ftp://x", "WHATSAPP_API_BASE must be an http"),
+    ("TRADING_GRID_TOKEN_URL", "https://tg.example.com/token", "TRADING_GRID_CLIENT_ID is required"),
+    ("SANDBOX", "maybe", "SANDBOX must be 1 or 0"),
+])
+def test_malformed_settings_name_themselves(name: str, value: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_mapping({name: value})
+
+
+def test_sandbox_is_refused_in_production() -> None:
+    with pytest.raises(SettingsError, match="SANDBOX is refused"):
+        Settings.from_mapping({**PRODUCTION, "SANDBOX": "1"})
+
+
+def test_secrets_never_appear_in_repr() -> None:
+    shown = repr(Settings.from_mapping(PRODUCTION))
+    for secret in ("app-secret-value", "EAAG-token-value", "events-secret-value"):
+        assert secret not in shown
+    assert "redis://localhost:6379/0" in shown
+
+
+def test_dotenv_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text("WHATSAPP_MAX_MPS=40\nDATA_DIR=/var/lib/tgwa\n")
+    settings = Settings.load({"DATA_DIR": "/srv/data"}, env_file=env)
+    assert settings.whatsapp_max_mps == 40 and settings.data_dir == Path("/srv/data")
+
+
+def test_start_up_stops_with_one_line(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "app.cli", "serve"], capture_output=True, text=True,
+                          env={"APP_ENV": "production", "PATH": ""}, cwd=tmp_path, timeout=60)
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines() == ["Error: WHATSAPP_VERIFY_TOKEN is required when APP_ENV=production"]

@@ -1,0 +1,123 @@
+"""Several web and worker processes against one Redis, as in production (Procfile): every
+message answered exactly once, in each contact's order."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+import requests
+
+from app.signatures import sign
+from tests.conftest import APP_SECRET, EVENTS_SECRET, FIXTURES, REAL, REAL_REDIS_URL, VERIFY_TOKEN
+from tests.fake_graph import PHONE_NUMBER_ID, TOKEN
+from tests.helpers import envelope, text
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    """The test Redis when one answers; else a redis-server of our own; else this cannot run."""
+    if REAL is not None:
+        url = REAL_REDIS_URL.rsplit("/", 1)[0] + "/14"
+        redis.Redis.from_url(url).flushdb()
+        yield url
+        redis.Redis.from_url(url).flushdb()
+        return
+    server = shutil.which("redis-server")
+    if server is None or os.environ.get("TGWA_TEST_REDIS") == "fake":
+        pytest.skip("several processes need a Redis server; none answers and none may be started here")
+    port = free_port()
+    process = subprocess.Popen([server, "--port", str(port), "--save", "", "--appendonly", "no",
+                                "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    for _ in range(100):
+        try:
+            redis.Redis.from_url(url).ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    yield url
+    process.terminate()
+    process.wait(10)
+
+
+def wait_http(url: str, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{url} did not come up")
+
+
+def test_two_web_and_two_worker_processes_answer_each_message_once(
+        redis_url: str, graph, tradinggrid_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    env = {**os.environ, "REDIS_URL": redis_url, "APP_ENV": "development", "WHATSAPP_APP_SECRET": APP_SECRET,
+           "WHATSAPP_VERIFY_TOKEN": VERIFY_TOKEN, "WHATSAPP_ACCESS_TOKEN": TOKEN,
+           "WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID, "WHATSAPP_API_BASE": f"{graph.url}/v23.0",
+           "TRADING_GRID_URL": tradinggrid_url, "TRADING_GRID_EVENTS_SECRET": EVENTS_SECRET,
+           "DIRECTORY_FILE": str(FIXTURES / "directory.yaml"), "DATA_DIR": str(tmp_path),
+           "WEB_CONCURRENCY": "2"}
+    port = free_port()
+    processes = [subprocess.Popen([str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2",
+                                   "app:create_app()"], cwd=ROOT, env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    processes += [subprocess.Popen([str(BIN / "tgwa"), "worker"], cwd=ROOT, env=env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(2)]
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_http(f"{base}/healthz")
+        contacts = [f"49151{n:08d}" for n in range(10)]
+        sent: dict[str, list[str]] = {c: [] for c in contacts}
+        start = int(time.time()) - 100
+
+        def chat(contact: str) -> None:
+            session = requests.Session()
+            for i in range(10):
+                message = text(contact, f"message {i}", message_id=f"wamid.{contact}.{i}", timestamp=start + i)
+                raw = json.dumps(envelope(message)).encode()
+                for _ in range(2 if i % 5 == 0 else 1):  # every fifth message delivered twice
+                    answer = session.post(f"{base}/webhooks/whatsapp", data=raw, timeout=10, headers={
+                        "Content-Type": "application/json", "X-Hub-Signature-256": sign(APP_SECRET, raw)})
+                    assert answer.status_code == 200
+                sent[contact].append(message["id"])
+
+        threads = [threading.Thread(target=chat, args=(c,)) for c in contacts]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        deadline = time.monotonic() + 60
+        while len(graph.sent) < 100 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1)  # anything sent twice would arrive now
+        assert len(graph.sent) == 100
+        for contact in contacts:
+            replies = [p["context"]["message_id"] for p in graph.sent if p["to"] == contact]
+            assert replies == sent[contact], f"{contact}: answered out of order or not once each"
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(15)

@@ -145,5 +145,17 @@ def parked_list() -> None:
     click.echo(f"{len(items)} parked", err=True)
 
 
+@parked.command("retry")
+@click.argument("item_id")
+def parked_retry(item_id: str) -> None:
+    """Puts parked item ITEM_ID back to work."""
+    from app import parked as parked_module
+    rt = _build(_settings())
+    item = parked_module.retry(rt, item_id)
+    if item is None:
+        raise click.ClickException(f"nothing parked with id {item_id}")
+    click.echo(f"retrying {item['kind']} {item_id}: {item['reason']}")
+
+
 if __name__ == "__main__":
     main()

@@ -102,3 +102,31 @@ def send_message(payload: dict[str, Any], key: str) -> str | None:
     from app import outbound
 
     return outbound.send_now(runtime.current(), payload, key)
+
+
+WRITE_OPERATIONS = frozenset({"create_case", "update_case", "add_reference", "add_comment", "create_task",
+                              "create_acknowledgment"})
+WRITE_FAILED = ("Sorry, I couldn't save that in Trading Grid. Nothing is lost: a colleague has been "
+                "told and will follow up with you.")
+
+
+def tradinggrid_write(operation: str, args: list[Any], idempotency_key: str,
+                      notify: str | None = None) -> dict[str, Any] | None:
+    """One Trading Grid write. Passing failures raise, so RQ retries it with backoff under the same
+    idempotency key; a refusal is parked for a person and `notify` (a wa_id) is told."""
+    from app import outbound
+    from app.tradinggrid.port import PermanentError
+    from app.whatsapp import messages
+
+    if operation not in WRITE_OPERATIONS:
+        raise ValueError(f"not a Trading Grid write: {operation}")
+    rt = runtime.current()
+    try:
+        return getattr(rt.tradinggrid, operation)(*args, idempotency_key=idempotency_key)
+    except PermanentError as exc:
+        log.warning("Trading Grid refused %s (%s); parked", operation, exc.reason)
+        parked.park(rt.redis, "write", exc.reason, {"operation": operation, "args": args,
+                                                    "idempotency_key": idempotency_key, "notify": notify})
+        if notify:
+            outbound.deliver(rt, messages.text(notify, WRITE_FAILED), f"parked:{idempotency_key}")
+        return None

@@ -31,3 +31,28 @@ def take(connection: redis.Redis, item_id: str) -> dict[str, Any] | None:
     pipe.hdel(store.PARKED, item_id)
     raw, _ = pipe.execute()
     return json.loads(raw) if raw else None
+
+
+def retry(rt: Any, item_id: str) -> dict[str, Any] | None:
+    """Puts a parked item back to work, as it was; returns it, or None when no such item is parked."""
+    from app import jobs
+    from app.queues import INBOUND, OUTBOUND, WRITES
+
+    item = take(rt.redis, item_id)
+    if item is None:
+        return None
+    payload = item["payload"]
+    if item["kind"] == "write":
+        rt.queues.enqueue(WRITES, jobs.tradinggrid_write, payload["operation"], payload["args"],
+                          payload["idempotency_key"], payload.get("notify"))
+    elif item["kind"] == "send":
+        rt.redis.delete(store.outbound_key(payload["key"]))
+        rt.queues.enqueue(OUTBOUND, jobs.send_message, payload["payload"], payload["key"])
+    else:  # an inbound message: back into its contact's queue, handled in order with the others
+        sender, message_id = payload["sender"], payload["id"]
+        pipe = rt.redis.pipeline()
+        pipe.hset(store.inbox_messages_key(sender), message_id, json.dumps(payload, ensure_ascii=False))
+        pipe.zadd(store.inbox_key(sender), {message_id: payload["timestamp"] * store.ARRIVALS_PER_SECOND})
+        pipe.execute()
+        rt.queues.enqueue(INBOUND, jobs.drain_contact, sender)
+    return item

@@ -92,7 +92,9 @@ def settings(tmp_path: Path, graph: FakeGraph, tradinggrid_url: str) -> Settings
 
 @pytest.fixture
 def rt(settings: Settings, redis_conn: redis.Redis) -> runtime.Runtime:
-    return runtime.build(settings, connection=redis_conn)
+    built = runtime.build(settings, connection=redis_conn)
+    runtime.install(built)
+    return built
 
 
 @pytest.fixture

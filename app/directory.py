@@ -16,8 +16,6 @@ import yaml
 
 ROLES = ("exceptions", "documents", "onboarding", "alerts", "orders")
 MILESTONES = ("order_confirmed", "goods_dispatched", "customs_cleared", "delivery_completed")
-# Month-first countries for numeric dates (contract section 7).
-MONTH_FIRST_COUNTRIES = frozenset({"US", "CA", "PH"})
 
 
 @dataclasses.dataclass(frozen=True)

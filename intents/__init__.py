@@ -1,0 +1,39 @@
+"""Understanding what partners and staff type: `understand(text, today=..., country=..., language=...)`.
+
+Pure, fast and offline: regexes built once per language from the word lists in `lexicon/`, no
+network and no models. See contract section 7 for the rules it implements.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+from intents import commands, dates, lexicon, masks, references
+
+MAX_TEXT = 4096  # WhatsApp's own limit; also what keeps reading time bounded
+MONTH_FIRST_COUNTRIES = frozenset({"US", "CA", "PH"})
+
+
+@dataclasses.dataclass(frozen=True)
+class Reading:
+    intent: str
+    date: str | None
+    references: tuple[references.Reference, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"intent": self.intent, "date": self.date, "references": [r.as_dict() for r in self.references]}
+
+
+def understand(text: str, *, today: dt.date | None = None, country: str | None = None,
+               language: str | None = None) -> Reading:
+    """The intent, date (YYYY-MM-DD) and references of one message."""
+    text = (text or "")[:MAX_TEXT].replace("\u2019", "'")
+    folded = lexicon.fold(text)
+    lex = lexicon.load(language.lower() if language and language.lower() in lexicon.languages() else None)
+    found = references.find(text, folded, lex)
+    masked = masks.find(folded) + references.spans(found)
+    month_first = (country or "").upper() in MONTH_FIRST_COUNTRIES
+    date = dates.find(folded, today or dt.date.today(), month_first, lex, masked)
+    intent = commands.classify(text, folded, lex, has_info=bool(date or found))
+    return Reading(intent=intent, date=date, references=tuple(found))

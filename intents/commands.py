@@ -1,0 +1,144 @@
+"""What a message asks for: the intents of contract section 7, from each language's word lists.
+
+Phrases are matched on word boundaries within a clause, longest first, so "not correct" is read
+before "correct"; a positive word with a negation before it in the same clause turns into its
+opposite ("we cannot accept" -> reject, "not confirmed" -> cancel); a word one typo away from a
+command word counts as that word ("acept", "cancle", "conform").
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import re
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from intents.lexicon import Lexicon
+
+TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)?|\?")
+CLAUSE = re.compile(r"[,.;!¡¿\n]+|\s[-–]\s|\bbut\b|\baber\b|\bpero\b|\bmais\b")
+EMOJI = {"👍": "confirm", "✅": "confirm", "✔": "confirm", "☑": "confirm", "👌": "confirm", "🆗": "confirm",
+         "🙏": "acknowledge", "❌": "cancel", "✖": "cancel", "👎": "cancel", "🚫": "cancel"}
+WHOLE_MESSAGE = ("stop", "start", "help")      # only when they are the whole message
+LEADING = ("status", "my_cases", "open_cases")  # only at the start of a message
+# Read in this order when a message holds several: the most specific answer wins.
+PRIORITY = ("reject", "accept", "done", "acknowledge", "cancel", "confirm")
+NEGATED = {"accept": "reject", "confirm": "cancel", "acknowledge": None, "done": None, "cancel": None,
+           "reject": None}
+NEGATION_REACH = 3  # words
+
+
+@dataclasses.dataclass(frozen=True)
+class _Index:
+    phrases: dict[str, list[tuple[tuple[str, ...], str]]]  # first word -> (words, intent), longest first
+    vocabulary: dict[str, str]                              # one-word phrases of PRIORITY intents
+    whole: dict[str, str]
+    leading: list[tuple[tuple[str, ...], str]]
+    negations: frozenset[str]
+    negation_phrases: list[tuple[str, ...]]
+
+
+def _words(phrase: str) -> tuple[str, ...]:
+    return tuple(TOKEN.findall(phrase))
+
+
+@functools.lru_cache(maxsize=16)
+def _index(lex: Lexicon) -> _Index:
+    phrases: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+    vocabulary: dict[str, str] = {}
+    for intent in PRIORITY:
+        for phrase in lex.commands.get(intent, ()):
+            words = _words(phrase)
+            if words:
+                phrases.setdefault(words[0], []).append((words, intent))
+                if len(words) == 1 and len(words[0]) >= 4:
+                    vocabulary.setdefault(words[0], intent)
+    for entries in phrases.values():
+        entries.sort(key=lambda e: -len(e[0]))
+    whole = {" ".join(_words(p)): intent for intent in WHOLE_MESSAGE for p in lex.commands.get(intent, ())}
+    leading = sorted(((_words(p), intent) for intent in LEADING for p in lex.commands.get(intent, ())),
+                     key=lambda e: -len(e[0]))
+    single = frozenset(n for n in lex.negations if " " not in n)
+    multi = [_words(n) for n in lex.negations if " " in n]
+    return _Index(phrases, vocabulary, whole, leading, single, multi)
+
+
+def classify(text: str, folded: str, lex: Lexicon, has_info: bool) -> str:
+    """The intent of a message; `has_info`: it names a date or a reference."""
+    index = _index(lex)
+    words = _words(folded)
+    if not words:
+        emoji = {EMOJI[c] for c in text if c in EMOJI}
+        return emoji.pop() if len(emoji) == 1 else "unknown"
+    joined = " ".join(words)
+    if joined in index.whole:
+        return index.whole[joined]
+    if len(words) == 1 and len(words[0]) >= 4:
+        near = _near(words[0], tuple(w for w, i in index.whole.items() if i == "help"))
+        if near:
+            return "help"
+    for phrase, intent in index.leading:
+        if tuple(words[:len(phrase)]) != phrase:
+            continue
+        if intent == "status" and not (has_info or (phrase == ("status",) and len(words) > 1)):
+            continue  # "where is the truck?" asks about no case
+        return intent
+    found = {EMOJI[c] for c in text if c in EMOJI}
+    for clause in CLAUSE.split(folded):
+        found.update(_clause_intents(_words(clause), index))
+    found.discard(None)  # type: ignore[arg-type]
+    for intent in PRIORITY:
+        if intent in found:
+            if intent == "cancel" and has_info and "confirm" not in found:
+                return "provide_info"  # "no, the 4th": a correction, not a cancel
+            return intent
+    return "provide_info" if has_info else "unknown"
+
+
+def _clause_intents(words: tuple[str, ...], index: _Index) -> set[str | None]:
+    found: set[str | None] = set()
+    i = 0
+    while i < len(words):
+        match = _phrase_at(words, i, index)
+        if match is None:
+            i += 1
+            continue
+        length, intent = match
+        if intent in NEGATED and _negated(words, i, index):
+            found.add(NEGATED[intent])
+        else:
+            found.add(intent)
+        i += length
+    return found
+
+
+def _phrase_at(words: tuple[str, ...], i: int, index: _Index) -> tuple[int, str] | None:
+    for phrase, intent in index.phrases.get(words[i], ()):
+        if tuple(words[i:i + len(phrase)]) == phrase:
+            return len(phrase), intent
+    word = words[i]
+    if len(word) >= 5 and not word.isdigit():
+        near = _near(word, tuple(index.vocabulary))
+        if near:
+            return 1, index.vocabulary[near]
+    return None
+
+
+def _negated(words: tuple[str, ...], i: int, index: _Index) -> bool:
+    before = words[max(0, i - NEGATION_REACH):i]
+    if any(w in index.negations or w.endswith("n't") for w in before):
+        return True
+    window = " ".join(words[max(0, i - NEGATION_REACH - 1):i])
+    return any(" ".join(n) in window for n in index.negation_phrases)
+
+
+@functools.lru_cache(maxsize=8192)
+def _near(word: str, vocabulary: tuple[str, ...]) -> str | None:
+    """The vocabulary word one typo away (two for long words): 'acept' -> 'accept'."""
+    limit = 2 if len(word) >= 8 else 1
+    best = process.extractOne(word, vocabulary, scorer=OSA.distance, score_cutoff=limit)
+    if best is None:
+        return None
+    candidate = str(best[0])
+    return candidate if abs(len(candidate) - len(word)) <= limit and candidate[0] == word[0] else None

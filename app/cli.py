@@ -107,6 +107,29 @@ def worker(burst: bool) -> None:
     run(rt.queues, burst=burst)
 
 
+@main.command()
+@click.option("--jsonl", is_flag=True, help='stdin: one {"text", "today"?, "country"?, "language"?} a line')
+@click.option("--country", default=None, help="ISO country of the writer (month-first in US, CA, PH)")
+@click.option("--language", default=None, help="the writer's language (en, de, es, fr, pt)")
+@click.option("--today", default=None, help="YYYY-MM-DD to read relative dates from (default: today)")
+@click.argument("text", nargs=-1)
+def parse(jsonl: bool, country: str | None, language: str | None, today: str | None, text: tuple[str, ...]) -> None:
+    """Shows how the bot reads TEXT (or each line of stdin)."""
+    import datetime as dt
+
+    from intents import cli as intents_cli
+    try:
+        day = dt.date.fromisoformat(today) if today else None
+    except ValueError:
+        raise click.BadParameter("must be YYYY-MM-DD", param_hint="--today") from None
+    if jsonl:
+        intents_cli.stream(sys.stdin, sys.stdout, day)
+        return
+    lines = [" ".join(text)] if text else [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    for line in intents_cli.describe(lines, country, language, day):
+        click.echo(line)
+
+
 @main.group()
 def directory() -> None:
     """The directory file of partners, contacts, staff and groups."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 import re
 
 from rapidfuzz import process
@@ -27,6 +28,8 @@ PRIORITY = ("reject", "accept", "done", "acknowledge", "cancel", "confirm")
 NEGATED = {"accept": "reject", "confirm": "cancel", "acknowledge": None, "done": None, "cancel": None,
            "reject": None}
 NEGATION_REACH = 3  # words
+# "will arrive", "only received 18 of 20": an event still to come, or half of one, is not a "done".
+NOT_DONE_SENSITIVE = frozenset({"done"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,6 +40,9 @@ class _Index:
     leading: list[tuple[tuple[str, ...], str]]
     negations: frozenset[str]
     negation_phrases: list[tuple[str, ...]]
+    not_done: frozenset[str]
+    not_done_phrases: list[tuple[str, ...]]
+    at_end_only: frozenset[str]
 
 
 def _words(phrase: str) -> tuple[str, ...]:
@@ -61,7 +67,10 @@ def _index(lex: Lexicon) -> _Index:
                      key=lambda e: -len(e[0]))
     single = frozenset(n for n in lex.negations if " " not in n)
     multi = [_words(n) for n in lex.negations if " " in n]
-    return _Index(phrases, vocabulary, whole, leading, single, multi)
+    not_done = frozenset(w for w in lex.not_done_cues if " " not in w)
+    not_done_multi = [_words(w) for w in lex.not_done_cues if " " in w]
+    return _Index(phrases, vocabulary, whole, leading, single, multi, not_done, not_done_multi,
+                  lex.confirm_at_end_only)
 
 
 def classify(text: str, folded: str, lex: Lexicon, has_info: bool) -> str:
@@ -105,8 +114,13 @@ def _clause_intents(words: tuple[str, ...], index: _Index) -> set[str | None]:
             i += 1
             continue
         length, intent = match
-        if intent in NEGATED and _negated(words, i, index):
+        if length == 1 and words[i] in index.at_end_only and i + 1 < len(words):
+            i += 1  # "correct PO is 4500012399": an adjective, not an answer
+            continue
+        if intent in NEGATED and _preceded(words, i, index.negations, index.negation_phrases, True):
             found.add(NEGATED[intent])
+        elif intent in NOT_DONE_SENSITIVE and _preceded(words, i, index.not_done, index.not_done_phrases, False):
+            found.add(None)
         else:
             found.add(intent)
         i += length
@@ -125,12 +139,14 @@ def _phrase_at(words: tuple[str, ...], i: int, index: _Index) -> tuple[int, str]
     return None
 
 
-def _negated(words: tuple[str, ...], i: int, index: _Index) -> bool:
+def _preceded(words: tuple[str, ...], i: int, single: frozenset[str], phrases: list[tuple[str, ...]],
+              contractions: bool) -> bool:
+    """Whether one of `single` or `phrases` stands in the few words before word i."""
     before = words[max(0, i - NEGATION_REACH):i]
-    if any(w in index.negations or w.endswith("n't") for w in before):
+    if any(w in single or (contractions and w.endswith("n't")) for w in before):
         return True
     window = " ".join(words[max(0, i - NEGATION_REACH - 1):i])
-    return any(" ".join(n) in window for n in index.negation_phrases)
+    return any(" ".join(p) in window for p in phrases)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -141,4 +157,7 @@ def _near(word: str, vocabulary: tuple[str, ...]) -> str | None:
     if best is None:
         return None
     candidate = str(best[0])
-    return candidate if abs(len(candidate) - len(word)) <= limit and candidate[0] == word[0] else None
+    shared = len(os.path.commonprefix([word, candidate]))
+    if candidate[0] != word[0] or (len(candidate) != len(word) and shared >= min(len(word), len(candidate)) - 1):
+        return None  # "delivery" is not a typo of "delivered": another form of the word
+    return candidate

@@ -23,6 +23,7 @@ from intents.lexicon import Lexicon, alternation
 Span = tuple[int, int]
 YEARS_AHEAD = 8  # a day without a year that exists only in leap years: look this far
 WEEKDAY_RANK = 5
+BLOCKER_RANK = -1  # a phrase that hides a date word ("guten Morgen") and is none itself
 ADJACENT = 3  # "Tue May 9", "Friday, 3/12": a weekday beside a date only names the date's day
 
 
@@ -149,7 +150,9 @@ def find(text: str, today: dt.date, month_first: bool, lex: Lexicon, masked: Ite
     for c in sorted(candidates, key=lambda c: (-(c.end - c.start), c.rank, c.start)):
         if not any(c.start < k.end and k.start < c.end for k in kept):
             kept.append(c)
-    kept.sort(key=lambda c: c.start)
+    kept = sorted((c for c in kept if c.rank != BLOCKER_RANK), key=lambda c: c.start)
+    if not kept:
+        return None
     current = [c for c in kept if not p.old_cue.search(text, max(0, c.start - 24), c.start)]
     chosen = (current or kept)[0]
     return chosen.date.isoformat() if chosen.date else None
@@ -177,7 +180,7 @@ def _candidates(text: str, today: dt.date, month_first: bool, lex: Lexicon, p: P
             if offset is not None:
                 yield Candidate(m.start(), m.end(), today + dt.timedelta(days=offset), 4)
             else:
-                yield Candidate(m.start(), m.end(), None, -1)  # "guten Morgen": a phrase that is no date
+                yield Candidate(m.start(), m.end(), None, BLOCKER_RANK)  # "guten Morgen" is no date
     if has["unit"]:
         for m in p.count.finditer(text):
             found = _count(m, today, lex)

@@ -74,6 +74,8 @@ class Lexicon:
     holidays: dict[str, str]
     past_cues: frozenset[str]
     centuries: dict[str, int]
+    not_done_cues: frozenset[str]
+    confirm_at_end_only: frozenset[str]
 
     @functools.cached_property
     def day_words(self) -> dict[str, int]:
@@ -151,4 +153,6 @@ def load(language: str | None) -> Lexicon:
         holidays=_with_folded(merged.get("holidays", {})),
         past_cues=frozenset(merged.get("past_cues", ())) | frozenset(fold(w) for w in merged.get("past_cues", ())),
         centuries=merged.get("centuries", {}),
+        not_done_cues=frozenset(merged.get("not_done_cues", ())) | frozenset(fold(w) for w in merged.get("not_done_cues", ())),
+        confirm_at_end_only=frozenset(fold(w) for w in merged.get("confirm_at_end_only", ())),
     )

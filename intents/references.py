@@ -66,7 +66,8 @@ class _Patterns:
     gate: frozenset[str]
 
 
-VALUE = r"(?P<value>[a-z0-9](?:[a-z0-9]|[-/.](?=[a-z0-9])|\s(?=\d{3,}(?![\d/.:-]\d)))*)"
+# A reference starts with a digit, or with a short prefix glued to digits ("RE-2026-0042").
+VALUE = r"(?P<value>(?:[a-z]{1,4}[-/.#]?)?\d(?:[a-z0-9]|[-/.](?=[a-z0-9])|\s(?=\d{3,}(?![\d/.:-]\d)))*)"
 WORD = re.compile(r"[^\W\d_]+")
 
 
@@ -74,7 +75,7 @@ WORD = re.compile(r"[^\W\d_]+")
 def _patterns(lex: Lexicon) -> _Patterns:
     words = alternation(lex.reference_words)
     return _Patterns(
-        keyword=re.compile(rf"(?<![^\W\d_])(?P<kw>{words})(?:(?:\s*(?:no\.?|nr\.?|n[oº°]|number|num|#|:|-|n°)\s*)+|\s*)"
+        keyword=re.compile(rf"(?<![^\W\d_])(?P<kw>{words})(?:(?:\s*(?:no\.?|nr\.?|n[oº°]|number|num|#|:|-|=|is|ist|es|est|é)\s*)+|\s*)"
                            rf"{VALUE}"),
         container=re.compile(r"(?<![a-z0-9])(?P<value>[a-z]{3}[ujz]\s?-?\d{6}\s?-?\d)(?![a-z0-9])"),
         sscc=re.compile(r"(?<!\d)(?:\(00\)\s?)?(?P<value>\d{18}|\d(?:\s?\d){17})(?!\d)"),
@@ -96,6 +97,7 @@ def find(original: str, folded: str, lex: Lexicon) -> list[Reference]:
             if not any(c.isdigit() for c in value) or len(value) < 2:
                 continue
             kind = lex.reference_words[re.sub(r"\s+", " ", m["kw"])]
+            value = _without_kind_word(value, kind, lex)
             found.append(Reference(_checked_kind(kind, value), value, m.start(), m.end("value")))
     for kind, pattern, valid in (("container", p.container, container_valid), ("sscc", p.sscc, gs1_valid),
                                  ("awb", p.awb, awb_valid)):
@@ -103,6 +105,14 @@ def find(original: str, folded: str, lex: Lexicon) -> list[Reference]:
             if valid(m["value"]) and not any(r.start <= m.start() < r.end for r in found):
                 found.append(Reference(kind, original[m.start("value"):m.end("value")], m.start(), m.end()))
     return sorted(found, key=lambda r: r.start)
+
+
+def _without_kind_word(value: str, kind: str, lex: Lexicon) -> str:
+    """'invoice INV-88123' -> '88123': the kind word written again before the number goes too."""
+    m = re.match(r"([^\W\d_]+)[\s#:-]*(?=\d)", value)
+    if m and lex.reference_words.get(m.group(1).lower()) == kind:
+        return value[m.end():]
+    return value
 
 
 def _checked_kind(kind: str, value: str) -> str:

@@ -153,11 +153,8 @@ def _preceded(words: tuple[str, ...], i: int, single: frozenset[str], phrases: l
 def _near(word: str, vocabulary: tuple[str, ...]) -> str | None:
     """The vocabulary word one typo away (two for long words): 'acept' -> 'accept'."""
     limit = 2 if len(word) >= 8 else 1
-    best = process.extractOne(word, vocabulary, scorer=OSA.distance, score_cutoff=limit)
-    if best is None:
-        return None
-    candidate = str(best[0])
-    shared = len(os.path.commonprefix([word, candidate]))
-    if candidate[0] != word[0] or (len(candidate) != len(word) and shared >= min(len(word), len(candidate)) - 1):
-        return None  # "delivery" is not a typo of "delivered": another form of the word
-    return candidate
+    for candidate, _, _ in process.extract(word, vocabulary, scorer=OSA.distance, score_cutoff=limit, limit=5):
+        shared = len(os.path.commonprefix([word, candidate]))
+        if candidate[0] == word[0] and (len(candidate) == len(word) or shared < min(len(word), len(candidate)) - 1):
+            return str(candidate)
+    return None  # nothing, or only other forms of the word ("delivery" is no typo of "delivered")

@@ -121,9 +121,8 @@ def patterns(lex: Lexicon) -> Patterns:
             rf"(?P<prep>on|by|until|till|before)?\s*$"),
         after_weekday=re.compile(
             rf"^(?:\s*,?\s*(?:of\s+|on\s+)?(?P<week>{alternation(lex.week_words)})"
-            rf"|\s+(?P<post>prochain|prochaine|que\s+vem|que\s+viene|next\s+week)){NOT_LETTER}"),
-        offset_before=re.compile(rf"{number}\s+{unit}\s+(?P<dir>after|from|before|later\s+than|nach|vor|"
-                                 rf"despues\s+de|antes\s+de|apres|avant|depois\s+de|antes\s+de)\s+$"),
+            rf"|\s+(?P<post>{alternation(lex.post_modifiers)})){NOT_LETTER}"),
+        offset_before=re.compile(rf"{number}\s+{unit}\s+(?P<dir>{alternation(lex.offset_words)})\s+$"),
         pair=re.compile(rf"{number}\s+{unit}"),
         holiday=re.compile(rf"(?<![^\W\d_])(?:(?P<mod>next|following|last|previous|this)\s+)?(?:the\s+)?"
                            rf"(?P<holiday>{alternation(lex.holidays)}){NOT_LETTER}"
@@ -402,7 +401,7 @@ def _weekday(text: str, m: re.Match[str], today: dt.date, lex: Lexicon, p: Patte
         if after["week"]:
             week = lex.week_words[re.sub(r"\s+", " ", after["week"])]
         else:
-            mod = "next"
+            mod = lex.post_modifiers[re.sub(r"\s+", " ", after["post"])]
     if m["weekday"] in lex.weak and not (mod or week or (before and before["prep"])):
         return None
     monday = today - dt.timedelta(days=today.weekday())
@@ -426,7 +425,7 @@ def _shifted(text: str, c: Candidate, lex: Lexicon, p: Patterns) -> Candidate:
     if m is None or c.date is None:
         return c
     n = _number(m["n"], lex)
-    direction = -1 if m["dir"] in ("before", "vor", "antes de", "avant") else 1
+    direction = lex.offset_words[re.sub(r"\s+", " ", m["dir"])]
     unit = lex.units[re.sub(r"\s+", " ", m["unit"])]
     return Candidate(m.start(), c.end, _shift(c.date, unit, direction * n), c.rank)
 

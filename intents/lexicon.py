@@ -75,6 +75,8 @@ class Lexicon:
     past_cues: frozenset[str]
     centuries: dict[str, int]
     not_done_cues: frozenset[str]
+    post_modifiers: dict[str, str]
+    offset_words: dict[str, int]
     confirm_at_end_only: frozenset[str]
 
     @functools.cached_property
@@ -154,5 +156,7 @@ def load(language: str | None) -> Lexicon:
         past_cues=frozenset(merged.get("past_cues", ())) | frozenset(fold(w) for w in merged.get("past_cues", ())),
         centuries=merged.get("centuries", {}),
         not_done_cues=frozenset(merged.get("not_done_cues", ())) | frozenset(fold(w) for w in merged.get("not_done_cues", ())),
+        post_modifiers=_with_folded(merged.get("post_modifiers", {})),
+        offset_words=_with_folded(merged.get("offset_words", {})),
         confirm_at_end_only=frozenset(fold(w) for w in merged.get("confirm_at_end_only", ())),
     )

@@ -9,7 +9,7 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-.PHONY: demo test test-fake install
+.PHONY: demo test test-fake install bench
 install: $(STAMP)
 
 demo: $(STAMP)
@@ -22,3 +22,8 @@ test: $(STAMP)
 # The same suite forced onto fakeredis, as on a machine with no Redis.
 test-fake: $(STAMP)
 	TGWA_TEST_REDIS=fake $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# Benchmarks (bench/): each prints its table, with ratios against the baseline run beside it.
+bench: $(STAMP)
+	$(VENV)/bin/pip install --quiet -e '.[bench]'
+	$(VENV)/bin/python -m bench.understand_bench

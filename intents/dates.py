@@ -118,7 +118,7 @@ def patterns(lex: Lexicon) -> Patterns:
             rf"(?:\s+(?:of|in)\s+(?:{month}|(?P<which>{alternation(lex.month_words)})))?"),
         before_weekday=re.compile(
             rf"(?:(?P<mod>{alternation(lex.modifiers)})\s+)?(?:(?P<week>{alternation(lex.week_words)})\s*(?:on\s+|-\s*|,\s*)?)?"
-            rf"(?P<prep>on|by|until|till|before)?\s*$"),
+            rf"(?P<prep>(?<![^\W\d_])(?:{alternation(lex.day_cues)}))?\s*$"),
         after_weekday=re.compile(
             rf"^(?:\s*,?\s*(?:of\s+|on\s+)?(?P<week>{alternation(lex.week_words)})"
             rf"|\s+(?P<post>{alternation(lex.post_modifiers)})){NOT_LETTER}"),
@@ -221,9 +221,8 @@ def _month_candidates(text: str, today: dt.date, lex: Lexicon, p: Patterns, digi
 
 
 def _weekday_candidates(text: str, today: dt.date, lex: Lexicon, p: Patterns) -> Iterable[Candidate]:
-    past = None
     for m in p.weekday_day.finditer(text):
-        past = p.past.search(text) is not None if past is None else past
+        past = _told_of_the_past(text, m.start(), p)
         yield Candidate(m.start(), m.end(), _weekday_day(lex.weekdays[m["weekday"]], _day(m, lex), today, past), 3)
     for m in p.nth_weekday.finditer(text):
         if m["nth"] == "last" and not (m["month"] or m["which"]):
@@ -414,9 +413,18 @@ def _weekday(text: str, m: re.Match[str], today: dt.date, lex: Lexicon, p: Patte
         found = today - dt.timedelta(days=(today.weekday() - weekday - 1) % 7 + 1)
     elif mod == "last":
         found = monday + dt.timedelta(days=weekday - 7)
+    elif mod is None and _told_of_the_past(text, m.start(), p):
+        found = today - dt.timedelta(days=(today.weekday() - weekday) % 7)  # "received on Monday"
     else:
         found = today + dt.timedelta(days=(weekday - today.weekday() - 1) % 7 + 1)
     return Candidate(start, end, found, WEEKDAY_RANK)
+
+
+def _told_of_the_past(text: str, at: int, p: Patterns) -> bool:
+    """Whether the clause around `at` tells of something done ("we received it on Monday")."""
+    start = max(text.rfind(c, 0, at) for c in ",.;!?\n") + 1
+    ends = [i for i in (text.find(c, at) for c in ",.;!?\n") if i >= 0]
+    return p.past.search(text, start, min(ends) if ends else len(text)) is not None
 
 
 def _shifted(text: str, c: Candidate, lex: Lexicon, p: Patterns) -> Candidate:

@@ -76,6 +76,7 @@ class Lexicon:
     centuries: dict[str, int]
     not_done_cues: frozenset[str]
     post_modifiers: dict[str, str]
+    day_cues: frozenset[str]
     offset_words: dict[str, int]
     confirm_at_end_only: frozenset[str]
 
@@ -157,6 +158,7 @@ def load(language: str | None) -> Lexicon:
         centuries=merged.get("centuries", {}),
         not_done_cues=frozenset(merged.get("not_done_cues", ())) | frozenset(fold(w) for w in merged.get("not_done_cues", ())),
         post_modifiers=_with_folded(merged.get("post_modifiers", {})),
+        day_cues=frozenset(fold(w) for w in merged.get("day_cues", ())),
         offset_words=_with_folded(merged.get("offset_words", {})),
         confirm_at_end_only=frozenset(fold(w) for w in merged.get("confirm_at_end_only", ())),
     )

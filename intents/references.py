@@ -60,6 +60,7 @@ def awb_valid(digits: str) -> bool:
 @dataclasses.dataclass(frozen=True)
 class _Patterns:
     keyword: re.Pattern[str]
+    more: re.Pattern[str]
     container: re.Pattern[str]
     sscc: re.Pattern[str]
     awb: re.Pattern[str]
@@ -77,6 +78,7 @@ def _patterns(lex: Lexicon) -> _Patterns:
     return _Patterns(
         keyword=re.compile(rf"(?<![^\W\d_])(?P<kw>{words})(?:(?:\s*(?:no\.?|nr\.?|n[oº°]|number|num|#|:|-|=|is|ist|es|est|é)\s*)+|\s*)"
                            rf"{VALUE}"),
+        more=re.compile(rf"\s*(?:&|,|/|\+|\band\b|\bund\b|\by\b|\bet\b|\be\b)\s*{VALUE}"),
         container=re.compile(r"(?<![a-z0-9])(?P<value>[a-z]{3}[ujz]\s?-?\d{6}\s?-?\d)(?![a-z0-9])"),
         sscc=re.compile(r"(?<!\d)(?:\(00\)\s?)?(?P<value>\d{18}|\d(?:\s?\d){17})(?!\d)"),
         awb=re.compile(r"(?<!\d)(?P<value>\d{3}[-\s]?\d{4}\s?\d{4})(?!\d)"),
@@ -99,6 +101,13 @@ def find(original: str, folded: str, lex: Lexicon) -> list[Reference]:
             kind = lex.reference_words[re.sub(r"\s+", " ", m["kw"])]
             value = _without_kind_word(value, kind, lex)
             found.append(Reference(_checked_kind(kind, value), value, m.start(), m.end("value")))
+            end, first = m.end("value"), value
+            while (more := p.more.match(folded, end)) is not None:  # "PO 4500012345 & 4500012346"
+                value = original[more.start("value"):more.end("value")].strip(" -/.")
+                if len(value) < 4 or abs(len(value) - len(first)) > 2 or "/" in value:
+                    break  # "PO 4500012345 and 3 pallets": not another PO
+                found.append(Reference(_checked_kind(kind, value), value, more.start("value"), more.end("value")))
+                end = more.end("value")
     for kind, pattern, valid in (("container", p.container, container_valid), ("sscc", p.sscc, gs1_valid),
                                  ("awb", p.awb, awb_valid)):
         for m in pattern.finditer(folded):

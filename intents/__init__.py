@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
+import re
 from typing import Any
 
 from intents import commands, dates, lexicon, masks, references
@@ -37,3 +39,17 @@ def understand(text: str, *, today: dt.date | None = None, country: str | None =
     date = dates.find(folded, today or dt.date.today(), month_first, lex, masked)
     intent = commands.classify(text, folded, lex, has_info=bool(date or found))
     return Reading(intent=intent, date=date, references=tuple(found))
+
+
+@functools.lru_cache(maxsize=16)
+def _problem_pattern(language: str | None) -> re.Pattern[str]:
+    words = lexicon.load(language).problem_words
+    return re.compile(rf"(?<![^\W\d_])(?:{lexicon.alternation(words)})(?![^\W\d_])")
+
+
+def problem_type(text: str, language: str | None = None) -> str | None:
+    """The issue type a message reports ('shipment SH-99812 stuck at customs' -> shipment_delay),
+    or None when it reports no problem."""
+    lang = language.lower() if language and language.lower() in lexicon.languages() else None
+    found = _problem_pattern(lang).search(lexicon.fold(text[:MAX_TEXT]))
+    return lexicon.load(lang).problem_words[re.sub(r"\s+", " ", found.group(0))] if found else None

@@ -1,59 +1,263 @@
-"""Trading Grid events to WhatsApp messages (first version: who is told, and a text with the
-reference and link). Templates, buttons, pacing and tracking build on this."""
+"""Trading Grid events become WhatsApp messages to exactly the people the contract names, each
+opening the conversation thread that their answer will land in.
+
+Inside a contact's 24-hour window a message is interactive (buttons); outside it, an approved
+template whose quick replies carry the same button ids, so both reach the same handler.
+"""
 from __future__ import annotations
 
+import dataclasses
+import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
-from app import outbound
-from app.directory import Contact, Staff
+from app import outbound, store
+from app.directory import Contact, Partner, Staff
 from app.runtime import Runtime
 from app.whatsapp import messages
+from conversations import say, threads
+from conversations.turn import tap_id
 
-ROLE_BY_TYPE = {"exception.logged": "exceptions", "schedule.revised": "exceptions",
-                "document.requested": "documents", "onboarding.pending": "onboarding"}
+log = logging.getLogger(__name__)
+Person = Contact | Staff
+Event = dict[str, Any]
+TEMPLATE_PREFIX = "tgwa_"
 
 
-def recipients(rt: Runtime, event: dict[str, Any]) -> list[Contact | Staff]:
-    kind, directory = event["type"], rt.directory
-    if kind == "document.uploaded":
-        staff = directory.staff.get(event["approver_id"])
-        return [staff] if staff else []
-    if kind == "case.assigned":
-        people = [directory.staff[event["assignee_id"]]] if event["assignee_id"] in directory.staff else []
-        return people + directory.group_members(event.get("escalation_group_id") or "")
-    partner = directory.partners.get(event.get("partner_id", ""))
+@dataclasses.dataclass
+class Notice:
+    """What one person is sent for one event, and the thread it opens (if any)."""
+
+    body: str
+    actions: list[str]
+    template_params: list[str]
+    thread: threads.Thread | None = None
+
+
+def handle(rt: Runtime, event: Event) -> None:
+    kind = event["type"]
+    if kind == "onboarding.completed":
+        _close_onboarding(rt, event)
+        return
+    build = BUILDERS[kind]
+    for person in recipients(rt, event):
+        notice = build(rt, event, person, person.language)
+        _send(rt, event, person, notice)
+
+
+# -- who is told -----------------------------------------------------------------------------
+def reachable(rt: Runtime, person: Person) -> bool:
+    """Opted in (partner contacts) and not stopped: the only people a business message may reach."""
+    if rt.redis.sismember(store.OPTED_OUT, person.phone):
+        return False
+    return not isinstance(person, Contact) or person.opt_in
+
+
+def _partner_contacts(rt: Runtime, event: Event, role: str) -> list[Person]:
+    partner = rt.directory.partners.get(event.get("partner_id", ""))
     if partner is None:
+        log.warning("event %s names unknown partner %s; nobody told", event["id"], event.get("partner_id"))
         return []
-    opted_in = [c for c in partner.contacts if c.opt_in]
-    if kind == "milestone.reached":
-        return [c for c in opted_in if event["milestone"] in c.milestones]
-    role = ROLE_BY_TYPE.get(kind)
-    with_role = [c for c in opted_in if role in c.roles]
-    return with_role or opted_in
+    reachable_contacts = [c for c in partner.contacts if reachable(rt, c)]
+    with_role = [c for c in reachable_contacts if role in c.roles]
+    return list(with_role or reachable_contacts)
 
 
-def summary(event: dict[str, Any]) -> str:
+def _staff(rt: Runtime, *ids: str | None) -> list[Person]:
+    found = [rt.directory.staff[i] for i in ids if i and i in rt.directory.staff]
+    return [s for s in found if reachable(rt, s)]
+
+
+def _group(rt: Runtime, group_id: str | None) -> list[Person]:
+    return [s for s in rt.directory.group_members(group_id or "") if reachable(rt, s)]
+
+
+def _alert_targets(rt: Runtime, event: Event) -> list[Person]:
+    targeting = event.get("targeting") or {}
+
+    def wanted(key: str) -> set[str] | None:
+        values = targeting.get(key)
+        return {v.lower() for v in values} if values else None
+
+    partner_ids, regions, lines = wanted("partner_ids"), wanted("regions"), wanted("product_lines")
+    roles, issue_types = wanted("roles"), wanted("issue_types")
+    people: list[Person] = []
+    for partner in rt.directory.partners.values():
+        if partner_ids is not None and partner.id.lower() not in partner_ids:
+            continue
+        if regions is not None and partner.region.lower() not in regions:
+            continue
+        if lines is not None and not lines & {p.lower() for p in partner.product_lines}:
+            continue
+        if issue_types is not None and not _has_open_case_of(rt, partner, issue_types):
+            continue
+        people += [c for c in partner.contacts if reachable(rt, c) and (roles is None or roles & set(c.roles))]
+    return people
+
+
+def _has_open_case_of(rt: Runtime, partner: Partner, issue_types: set[str]) -> bool:
+    return any(c.get("issue_type") in issue_types for c in rt.tradinggrid.list_cases(partner_id=partner.id, status="open"))
+
+
+def recipients(rt: Runtime, event: Event) -> list[Person]:
     kind = event["type"]
     if kind == "exception.logged":
-        return f"{event['issue_type'].replace('_', ' ').capitalize()} on {event['reference']}: {event['summary']}\n{event['thread_url']}"
+        notify = event.get("notify") or "partner"
+        people = _partner_contacts(rt, event, "exceptions") if notify in ("partner", "both") else []
+        return people + (_group(rt, "support") if notify in ("internal", "both") else [])
     if kind == "schedule.revised":
-        return f"Revised schedule for {event['reference']}: proposed {event['proposed_date']}.\n{event['thread_url']}"
+        return _partner_contacts(rt, event, "exceptions")
     if kind == "document.uploaded":
-        return f"New {event['document_type']} to approve: {event['document_name']}\n{event['url']}"
+        return _staff(rt, event["approver_id"])
     if kind == "document.requested":
-        return f"Please upload a {event['document_type']}.\n{event['url']}"
+        return _partner_contacts(rt, event, "documents")
     if kind == "milestone.reached":
-        return f"Order {event['order_ref']}: {event['milestone'].replace('_', ' ')}."
+        partner = rt.directory.partners.get(event["partner_id"])
+        return [c for c in (partner.contacts if partner else ()) if reachable(rt, c) and event["milestone"] in c.milestones]
+    if kind == "alert.broadcast":
+        return _alert_targets(rt, event)
     if kind == "onboarding.pending":
-        return f"Onboarding step waiting: {event['action'].replace('_', ' ')}.\n{event['url']}"
+        return _partner_contacts(rt, event, "onboarding")
     if kind == "case.assigned":
-        return f"Case {event['case_id']} is assigned to you: {event['summary']}\n{event['thread_url']}"
-    return str(event.get("title") or event["type"])
+        assignee = _staff(rt, event["assignee_id"])
+        group = [s for s in _group(rt, event.get("escalation_group_id")) if s not in assignee]
+        return assignee + group
+    return []
 
 
-def handle(rt: Runtime, event: dict[str, Any]) -> None:
-    if event["type"] in ("alert.broadcast", "onboarding.completed"):
+# -- what they are sent ----------------------------------------------------------------------
+def _exception(rt: Runtime, event: Event, person: Person, lang: str) -> Notice:
+    wanted = {"shipment_delay": "wanted_date", "invoice_mismatch": "wanted_reference",
+              "order_exception": "wanted_reference"}.get(event["issue_type"], "wanted_any")
+    issue = say.issue(lang, event["issue_type"]).capitalize()
+    body = say.text(lang, "exception_ask", issue=issue, reference=event["reference"], summary=event["summary"],
+                    wanted=say.text(lang, wanted)) + f"\n{event['thread_url']}"
+    if isinstance(person, Staff):  # the support group is told; partners answer
+        return Notice(body, [], [issue, event["reference"], event["summary"], event["thread_url"]])
+    action = "new_date" if event["issue_type"] == "shipment_delay" else "add_reference"
+    slots = {k: event.get(k) for k in ("case_id", "partner_id", "reference", "issue_type", "summary", "thread_url")}
+    return Notice(body, [action], [issue, event["reference"], event["summary"], event["thread_url"]],
+                  threads.Thread(id=f"case:{event['case_id']}", flow="exception", state="awaiting_info", slots=slots))
+
+
+def _schedule(rt: Runtime, event: Event, person: Person, lang: str) -> Notice:
+    previous = (say.text(lang, "schedule_previous", date=say.date(event["previous_date"], lang))
+                if event.get("previous_date") else "")
+    body = say.text(lang, "schedule_ask", reference=event["reference"], proposed=say.date(event["proposed_date"], lang),
+                    previous=previous) + f"\n{event['thread_url']}"
+    slots = {k: event.get(k) for k in ("case_id", "partner_id", "reference", "proposed_date", "previous_date",
+                                       "thread_url")}
+    return Notice(body, ["accept", "reject", "new_date"],
+                  [event["reference"], say.date(event["proposed_date"], lang), event["thread_url"]],
+                  threads.Thread(id=f"schedule:{event['case_id']}", flow="schedule", state="awaiting_answer", slots=slots))
+
+
+def _alert(rt: Runtime, event: Event, person: Person, lang: str) -> Notice:
+    body = say.text(lang, "alert_ask", severity=event["severity"].upper(), title=event["title"], message=event["message"])
+    params = [event["severity"].upper(), event["title"], event["message"]]
+    if not event.get("requires_ack"):
+        return Notice(body, [], params)
+    slots = {"subject_id": event["alert_id"], "title": event["title"], "ack_deadline": event.get("ack_deadline"),
+             "owner_id": event.get("owner_id")}
+    return Notice(body, ["acknowledge"], params,
+                  threads.Thread(id=f"alert:{event['alert_id']}", flow="alert", state="awaiting_ack", slots=slots))
+
+
+def _assignment(rt: Runtime, event: Event, person: Person, lang: str) -> Notice:
+    body = say.text(lang, "assignment_ask", case_id=event["case_id"], summary=event["summary"], url=event["thread_url"])
+    params = [event["case_id"], event["summary"], event["thread_url"]]
+    if person.phone != getattr(rt.directory.staff.get(event["assignee_id"]), "phone", None):
+        return Notice(body, [], params)  # the escalation group is told; the assignee answers
+    slots = {"subject_id": event["case_id"], "case_id": event["case_id"], "assigned_at": time.time()}
+    return Notice(body, ["acknowledge"], params, threads.Thread(
+        id=f"assignment:{event['case_id']}", flow="assignment", state="awaiting_ack", slots=slots))
+
+
+def _document_uploaded(rt: Runtime, event: Event, person: Person, lang: str) -> Notice:
+    body = say.text(lang, "document_uploaded_ask", document_type=event["document_type"].replace("_", " "),
+                    document_name=event["document_name"], url=event["url"])
+    slots = {"subject_id": event["document_id"], "document_name": event["document_name"], "case_id": event.get("case_id")}
+    return Notice(body, ["received"], [event["document_type"].replace("_", " "), event["document_name"], event["url"]],
+                  threads.Thread(id=f"document:{event['document_id']}", flow="document", state="awaiting_ack", slots=slots))
+
+
+def _document_requested(rt: Runtime, event: Event, person: Person, lang: str) -> Notice:
+    kind = event["document_type"].replace("_", " ")
+    due = say.text(lang, "due", date=say.date(event["due_date"], lang)) if event.get("due_date") else ""
+    body = say.text(lang, "document_requested_ask", document_type=kind, due=due, url=event["url"])
+    subject = event.get("case_id") or f"{event['partner_id']}:{event['document_type']}"
+    slots = {"subject_id": subject, "document_type": kind, "case_id": event.get("case_id")}
+    return Notice(body, ["done"], [kind, event["url"]], threads.Thread(
+        id=f"docreq:{event['partner_id']}:{event['document_type']}", flow="document_request", state="awaiting_ack",
+        slots=slots))
+
+
+def _milestone(rt: Runtime, event: Event, person: Person, lang: str) -> Notice:
+    parts = [f"{event['order_ref']}: {event['milestone'].replace('_', ' ')}.", event.get("details") or "",
+             event.get("url") or ""]
+    return Notice(" ".join(p for p in parts if p), [], [event["order_ref"], event["milestone"].replace("_", " ")])
+
+
+def _onboarding(rt: Runtime, event: Event, person: Person, lang: str) -> Notice:
+    action = event["action"].replace("_", " ")
+    due = say.text(lang, "due", date=say.date(event["due_date"], lang)) if event.get("due_date") else ""
+    body = say.text(lang, "onboarding_ask", action=action, due=due, url=event["url"])
+    slots = {"subject_id": f"{event['partner_id']}:{event['action']}", "action": action,
+             "remind_every_hours": event.get("remind_every_hours") or 48, "due_date": event.get("due_date")}
+    return Notice(body, ["done", "remind"], [action, event["url"]], threads.Thread(
+        id=f"onboarding:{event['partner_id']}:{event['action']}", flow="onboarding", state="awaiting_ack", slots=slots))
+
+
+BUILDERS: dict[str, Callable[[Runtime, Event, Person, str], Notice]] = {
+    "exception.logged": _exception, "schedule.revised": _schedule, "alert.broadcast": _alert,
+    "case.assigned": _assignment, "document.uploaded": _document_uploaded,
+    "document.requested": _document_requested, "milestone.reached": _milestone, "onboarding.pending": _onboarding,
+}
+
+
+# -- sending -----------------------------------------------------------------------------------
+def window_open(rt: Runtime, wa_id: str) -> bool:
+    """Whether the person wrote within 24 hours, so a free-form (interactive) message may be sent."""
+    last = rt.redis.get(store.last_inbound_key(wa_id))
+    return last is not None and time.time() - int(last) < store.WINDOW_SECONDS
+
+
+def _payload(rt: Runtime, event: Event, person: Person, notice: Notice) -> dict[str, Any]:
+    ids = [tap_id(a, notice.thread.id) for a in notice.actions] if notice.thread else []
+    if window_open(rt, person.phone):
+        if ids:
+            return messages.buttons(person.phone, notice.body,
+                                    [(i, say.button(person.language, a)) for i, a in zip(ids, notice.actions)])
+        return messages.text(person.phone, notice.body)
+    name = TEMPLATE_PREFIX + event["type"].replace(".", "_")
+    return messages.template(person.phone, name, person.language, notice.template_params, ids)
+
+
+def _send(rt: Runtime, event: Event, person: Person, notice: Notice) -> None:
+    key = f"event:{event['id']}:{person.phone}"
+    if notice.thread is None:
+        outbound.deliver(rt, _payload(rt, event, person, notice), key)
         return
-    body = summary(event)
-    for person in recipients(rt, event):
-        outbound.deliver(rt, messages.text(person.phone, body), f"event:{event['id']}:{person.phone}")
+    with threads.locked(rt, person.phone) as conversation:
+        existing = conversation.threads.get(notice.thread.id)
+        if existing is None or not existing.open:
+            conversation.threads[notice.thread.id] = notice.thread
+        else:
+            existing.slots.update(notice.thread.slots)  # a newer event about the same subject
+            existing.state = notice.thread.state
+            existing.updated_at = time.time()
+        wamid = outbound.deliver(rt, _payload(rt, event, person, notice), key)
+        if wamid:
+            conversation.sent[wamid] = notice.thread.id
+
+
+def _close_onboarding(rt: Runtime, event: Event) -> None:
+    partner = rt.directory.partners.get(event["partner_id"])
+    thread_id = f"onboarding:{event['partner_id']}:{event['action']}"
+    for contact in partner.contacts if partner else ():
+        with threads.locked(rt, contact.phone) as conversation:
+            thread = conversation.threads.get(thread_id)
+            if thread is not None and thread.open:
+                thread.state = "done"
+                thread.updated_at = time.time()

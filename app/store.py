@@ -117,3 +117,23 @@ def last_inbound_key(contact: str) -> str:
 OUTBOUND_RECORD_TTL = 30 * 24 * 3600
 STATUS_TTL = 30 * 24 * 3600
 WINDOW_SECONDS = 24 * 3600
+
+
+def threads_key(contact: str) -> str:
+    """`tgwa:{c:X}:threads`: the contact's conversation threads, one JSON value per thread id."""
+    return f"{contact_tag(contact)}:threads"
+
+
+def session_key(contact: str) -> str:
+    """`tgwa:{c:X}:session`: what spans threads (unplaced count, a pending choice, last message time)."""
+    return f"{contact_tag(contact)}:session"
+
+
+def context_key(contact: str) -> str:
+    """`tgwa:{c:X}:ctx`: wamid of a message we sent -> the thread it belongs to, for replies to it."""
+    return f"{contact_tag(contact)}:ctx"
+
+
+OPTED_OUT = f"{PREFIX}:optout"  # contacts who sent STOP: no business-initiated message reaches them
+CONVERSATION_TTL = 30 * 24 * 3600
+CLOSED_THREAD_KEEP_SECONDS = 7 * 24 * 3600  # a late tap on a finished thread still gets "already done"

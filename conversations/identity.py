@@ -24,3 +24,9 @@ def apply_number_change(rt: Runtime, message: InboundMessage) -> None:
         return
     known_as = rt.redis.hget(store.MOVED_NUMBERS, message.sender)
     rt.redis.hset(store.MOVED_NUMBERS, new, known_as.decode() if known_as else message.sender)
+    from conversations import threads  # the open threads move with the person
+    conversation = threads.load(rt, message.sender)
+    if conversation.threads or conversation.session:
+        conversation.contact = new
+        threads.save(rt, conversation)
+        rt.redis.delete(store.threads_key(message.sender), store.session_key(message.sender))

@@ -1,24 +1,39 @@
-"""Where an inbound message goes: system notices, unknown numbers, and known people."""
+"""Where an inbound message goes, in order: system notices and unknown numbers; taps (the thread
+and action are in the button id); STOP, START and HELP; questions about cases; then the thread
+it answers (the message it replies to, the only open thread, a reference it names, the one
+thread waiting for that kind of answer), else a list asking which; a partner's new problem;
+and after three messages in a row that cannot be placed, a person takes over."""
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import logging
+import zoneinfo
 
-from app import outbound
+import phonenumbers
+from phonenumbers import timezone as phone_timezones
+
+from app import store
+from app.directory import Contact, Staff
 from app.runtime import Runtime
 from app.whatsapp import errors, messages
 from app.whatsapp.inbound import InboundMessage
-from conversations import identity
+from conversations import identity, queries, say, threads
+from conversations.flows import acks, exception, problem, schedule
+from conversations.flows.base import Flow
+from conversations.turn import Turn, parse_tap, tap_id
+from intents import references, understand
 
 log = logging.getLogger(__name__)
 # Nothing a person expects an answer to: reactions, revoked or edited messages, orders we
 # do not take, and notices about the account itself.
 SILENT_TYPES = frozenset({"reaction", "revoke", "edit", "order", "system", "request_welcome"})
-
-UNKNOWN_NUMBER = ("Hello! This is the Trading Grid assistant. This number is not registered with us, "
-                  "so I can't help with cases or orders here. Please ask your Trading Grid contact to add it.")
-GREETING = ("Hi {name}, this is the Trading Grid assistant. I'll message you here about cases, documents, "
-            "orders and alerts; just reply to those messages to answer. Staff can ask \"status CASE-1042\" "
-            "or \"my cases\". Send STOP to stop messages, HELP for help.")
+FLOWS: dict[str, Flow] = {"exception": exception.FLOW, "schedule": schedule.FLOW, "problem": problem.FLOW,
+                          **acks.FLOWS}
+UNPLACED_LIMIT = 3
+RECENT_KEPT = 5
+WAITING_FOR = {"confirm": "confirming", "cancel": "confirming", "accept": "awaiting_answer",
+               "reject": "awaiting_answer", "acknowledge": "awaiting_ack", "done": "awaiting_ack"}
 
 
 def handle(rt: Runtime, message: InboundMessage) -> None:
@@ -29,9 +44,171 @@ def handle(rt: Runtime, message: InboundMessage) -> None:
     if message.type in SILENT_TYPES:
         return
     _mark_read(rt, message)
-    who = identity.person(rt, message.sender)
-    body = UNKNOWN_NUMBER if who is None else GREETING.format(name=who.name.split()[0] or who.name)
-    outbound.deliver(rt, messages.text(message.sender, body, reply_to=message.id), f"reply:{message.id}")
+    person = identity.person(rt, message.sender)
+    if person is None:
+        from app import outbound
+        outbound.deliver(rt, messages.text(message.sender, say.text("en", "unknown_number"), reply_to=message.id),
+                         f"{message.id}:reply:0")
+        return
+    conversation = threads.load(rt, message.sender)
+    if message.timestamp < conversation.session.get("last_ts", 0):
+        log.info("message %s is older than one already answered; it changes nothing", message.id)
+        return
+    conversation.session["last_ts"] = message.timestamp
+    turn = _turn(rt, conversation, person, message)
+    try:
+        dispatch(turn)
+    finally:
+        threads.save(rt, conversation)
+
+
+def _turn(rt: Runtime, conversation: threads.Conversation, person: Contact | Staff, message: InboundMessage,
+          thread: threads.Thread | None = None) -> Turn:
+    country = rt.directory.partners[person.partner_id].country if isinstance(person, Contact) else None
+    reading = understand(message.text or "", today=_local_date(person.phone, message.timestamp),
+                         country=country or _country(person.phone), language=person.language)
+    return Turn(rt, conversation, person, message, reading, person.language, thread=thread)
+
+
+def dispatch(turn: Turn) -> None:
+    tap = parse_tap(turn.message.reply_id)
+    if tap is not None:
+        _tapped(turn, *tap)
+        return
+    if turn.message.reply_id and turn.message.reply_id.startswith("q|case|"):
+        queries.show(turn, turn.message.reply_id.split("|", 2)[2])
+        return
+    intent = turn.reading.intent
+    if intent in ("stop", "start", "help"):
+        _command(turn, intent)
+    elif intent in ("status", "my_cases", "open_cases"):
+        getattr(queries, intent)(turn)
+    else:
+        _route(turn)
+
+
+def _tapped(turn: Turn, action: str, thread_id: str) -> None:
+    conversation = turn.conversation
+    thread = conversation.threads.get(thread_id)
+    if action == "pick":
+        pending = conversation.session.pop("pending", None)
+        if thread is None or not thread.open or pending is None:
+            turn.reply(turn.say("already_done"))
+            return
+        original = InboundMessage.from_json(pending)
+        _run(_turn(turn.rt, conversation, turn.person, original, thread))
+        return
+    if thread is None or not thread.open:
+        turn.reply(turn.say("already_done") if thread is not None else turn.say("not_understood",
+                                                                                 hint=turn.say("hint_generic")))
+        return
+    turn.thread, turn.action = thread, action
+    _run(turn)
+
+
+def _command(turn: Turn, intent: str) -> None:
+    if intent == "stop":
+        turn.rt.redis.sadd(store.OPTED_OUT, turn.message.sender)
+        turn.reply(turn.say("stopped"))
+    elif intent == "start":
+        turn.rt.redis.srem(store.OPTED_OUT, turn.message.sender)
+        turn.reply(turn.say("started"))
+    else:
+        turn.reply(turn.say("help"))
+
+
+def _route(turn: Turn) -> None:
+    conversation, reading = turn.conversation, turn.reading
+    if turn.message.context_id:
+        thread_id = threads.thread_of_message(turn.rt, conversation.contact, turn.message.context_id)
+        thread = conversation.threads.get(thread_id or "")
+        if thread is not None and thread.open:
+            turn.thread = thread
+            _run(turn)
+            return
+    candidates = conversation.open_threads()
+    if len(candidates) > 1 and reading.references:
+        known = {t.reference: t for t in candidates}
+        for ref in reading.references:
+            matched = references.match(ref.value, list(known))
+            if matched:
+                candidates = [known[matched]]
+                break
+    if len(candidates) > 1 and reading.intent in WAITING_FOR:
+        waiting = [t for t in candidates if t.state == WAITING_FOR[reading.intent]]
+        candidates = waiting or candidates
+    if len(candidates) == 1:
+        turn.thread = candidates[0]
+        _run(turn)
+    elif candidates:
+        _ask_which(turn, candidates)
+    elif isinstance(turn.person, Contact) and problem.reports_problem(turn):
+        turn.thread = threads.Thread(id=f"problem:{turn.message.id}", flow="problem", state="new")
+        conversation.threads[turn.thread.id] = turn.thread
+        _run(turn)
+    else:
+        _unplaced(turn, turn.say("hint_generic"))
+
+
+def _ask_which(turn: Turn, candidates: list[threads.Thread]) -> None:
+    turn.conversation.session["pending"] = turn.message.to_json()
+    rows = [(tap_id("pick", t.id), t.reference, say.flow_label(turn.language, t.flow)) for t in candidates[:10]]
+    turn.choose(turn.say("which_thread"), say.button(turn.language, "choose"), rows)
+
+
+def _run(turn: Turn) -> None:
+    assert turn.thread is not None
+    flow = FLOWS[turn.thread.flow]
+    trigger = flow.event(turn)
+    if trigger is not None and flow.fire(turn, trigger):
+        turn.thread.updated_at = turn.message.timestamp
+        turn.conversation.session["unplaced"] = 0
+        return
+    hint = "hint_confirm" if turn.thread.state == "confirming" else "hint_answer"
+    _unplaced(turn, turn.say(hint))
+
+
+def _unplaced(turn: Turn, hint: str) -> None:
+    """Not understood: say so; the third time in a row, hand over to a person."""
+    session = turn.conversation.session
+    session["unplaced"] = session.get("unplaced", 0) + 1
+    recent = (session.get("recent") or [])[-(RECENT_KEPT - 1):] + [turn.text]
+    session["recent"] = recent
+    if session["unplaced"] < UNPLACED_LIMIT:
+        turn.reply(turn.say("not_understood", hint=hint))
+        return
+    session["unplaced"] = 0
+    person = turn.person
+    task = turn.write("create_task", [{
+        "partner_id": person.partner_id if isinstance(person, Contact) else "STAFF",
+        "case_id": turn.thread.slots.get("case_id") if turn.thread else None,
+        "title": turn.say("handoff_task_title", name=person.name, phone=f"+{person.phone}"),
+        "description": turn.say("handoff_task_description", name=person.name,
+                                messages="\n".join(f"- {t}" for t in recent[-UNPLACED_LIMIT:]))}], "handoff")
+    if task is not None:
+        turn.reply(turn.say("handoff"))
+
+
+@functools.lru_cache(maxsize=4096)
+def _zone(phone: str) -> zoneinfo.ZoneInfo:
+    try:
+        zones = phone_timezones.time_zones_for_number(phonenumbers.parse(f"+{phone}"))
+        return zoneinfo.ZoneInfo(zones[0])
+    except (phonenumbers.NumberParseException, zoneinfo.ZoneInfoNotFoundError, IndexError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+def _local_date(phone: str, timestamp: int) -> dt.date:
+    """The writer's own calendar day: "tomorrow" in Tokyo is not tomorrow in Chicago."""
+    return dt.datetime.fromtimestamp(timestamp, _zone(phone)).date()
+
+
+@functools.lru_cache(maxsize=4096)
+def _country(phone: str) -> str | None:
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(f"+{phone}"))
+    except phonenumbers.NumberParseException:
+        return None
 
 
 def _mark_read(rt: Runtime, message: InboundMessage) -> None:

@@ -45,3 +45,7 @@ def date(value: str | dt.date | None, language: str) -> str:
     texts = _texts(language)
     return str(texts["date"]).format(weekday=texts["weekdays"][day.weekday()], day=day.day,
                                      month=texts["months"][day.month - 1], year=day.year)
+
+
+def flow_label(language: str, flow: str) -> str:
+    return str(_texts(language)["flow_labels"].get(flow, flow))

@@ -53,3 +53,15 @@ def problem_type(text: str, language: str | None = None) -> str | None:
     lang = language.lower() if language and language.lower() in lexicon.languages() else None
     found = _problem_pattern(lang).search(lexicon.fold(text[:MAX_TEXT]))
     return lexicon.load(lang).problem_words[re.sub(r"\s+", " ", found.group(0))] if found else None
+
+
+@functools.lru_cache(maxsize=16)
+def _remind_pattern(language: str | None) -> re.Pattern[str]:
+    words = lexicon.load(language).remind_words
+    return re.compile(rf"(?<![^\W\d_])(?:{lexicon.alternation(words)})(?![^\W\d_])")
+
+
+def asks_reminder(text: str, language: str | None = None) -> bool:
+    """'remind me tomorrow', 'später': the writer wants to be asked again later."""
+    lang = language.lower() if language and language.lower() in lexicon.languages() else None
+    return _remind_pattern(lang).search(lexicon.fold(text[:MAX_TEXT])) is not None

@@ -78,6 +78,7 @@ class Lexicon:
     post_modifiers: dict[str, str]
     day_cues: frozenset[str]
     problem_words: dict[str, str]
+    remind_words: frozenset[str]
     offset_words: dict[str, int]
     confirm_at_end_only: frozenset[str]
 
@@ -159,6 +160,7 @@ def load(language: str | None) -> Lexicon:
         centuries=merged.get("centuries", {}),
         not_done_cues=frozenset(merged.get("not_done_cues", ())) | frozenset(fold(w) for w in merged.get("not_done_cues", ())),
         post_modifiers=_with_folded(merged.get("post_modifiers", {})),
+        remind_words=frozenset(fold(w) for w in merged.get("remind_words", ())),
         problem_words=_with_folded(merged.get("problem_words", {})),
         day_cues=frozenset(fold(w) for w in merged.get("day_cues", ())),
         offset_words=_with_folded(merged.get("offset_words", {})),

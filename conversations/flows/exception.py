@@ -1,0 +1,120 @@
+"""Exception clarification: Trading Grid logged a delay, an invoice mismatch or an order
+exception; the partner answers with a new date, a missing reference or a comment; the bot says
+back what it understood and writes only on confirmation.
+
+    awaiting_info --info--> confirming --confirm--> done
+         ^  |ask                |  ^info (a correction: "no, the 4th")
+         |  +--(stays)          |change
+         +----------------------+
+    awaiting_info/confirming --cancel--> cancelled
+"""
+from __future__ import annotations
+
+from transitions import EventData
+
+from conversations.flows.base import Flow, turn_of
+from conversations.turn import PENDING, Turn
+
+WANTED = {"shipment_delay": "wanted_date", "invoice_mismatch": "wanted_reference",
+          "order_exception": "wanted_reference", "other": "wanted_any"}
+REFERENCE_KINDS = {"po", "invoice", "asn", "shipment", "container", "awb", "sscc", "other"}
+
+
+def proposal(turn: Turn) -> dict[str, str] | None:
+    """What the message offers: a date, else a reference, else (when waiting for info) its words."""
+    reading = turn.reading
+    if reading.date:
+        return {"kind": "date", "value": reading.date, "text": turn.text}
+    refs = [r for r in reading.references if r.kind in REFERENCE_KINDS]
+    if refs:
+        return {"kind": "reference", "ref_kind": refs[0].kind, "value": refs[0].value, "text": turn.text}
+    return None
+
+
+def ask_info(event: EventData) -> None:
+    turn = turn_of(event)
+    slots = turn.thread.slots  # type: ignore[union-attr]
+    turn.reply(turn.say("exception_ask", issue=turn.say_issue(slots["issue_type"]).capitalize(),
+                        reference=slots["reference"], summary=slots["summary"],
+                        wanted=turn.say(WANTED.get(slots["issue_type"], "wanted_any"))))
+
+
+def ask_confirm(event: EventData) -> None:
+    turn = turn_of(event)
+    slots = turn.thread.slots  # type: ignore[union-attr]
+    slots["proposal"] = event.kwargs.get("offer") or slots.get("proposal")
+    offer = slots["proposal"]
+    if offer["kind"] == "date":
+        body = turn.say("confirm_date", reference=slots["reference"], date=turn.date(offer["value"]))
+    elif offer["kind"] == "reference":
+        body = turn.say("confirm_reference", kind=offer["ref_kind"].upper(), value=offer["value"],
+                        reference=slots["reference"])
+    else:
+        body = turn.say("confirm_comment", reference=slots["reference"], text=offer["text"])
+    turn.ask(body, ["confirm", "change", "cancel"])
+
+
+def save(event: EventData) -> None:
+    turn = turn_of(event)
+    slots = turn.thread.slots  # type: ignore[union-attr]
+    offer, case_id = slots["proposal"], slots["case_id"]
+    if offer["kind"] == "date":
+        result = turn.write("update_case", [case_id, {"expected_date": offer["value"]}], "expected_date")
+        done = turn.say("saved_date", name=turn.first_name, reference=slots["reference"], date=turn.date(offer["value"]))
+    elif offer["kind"] == "reference":
+        result = turn.write("add_reference", [case_id, {"kind": offer["ref_kind"], "value": offer["value"]}],
+                            "reference")
+        done = turn.say("saved_reference", name=turn.first_name, kind=offer["ref_kind"].upper(),
+                        value=offer["value"], reference=slots["reference"])
+    else:
+        result = "comment only"
+        done = turn.say("saved_comment", name=turn.first_name, reference=slots["reference"])
+    if result is None:
+        return  # refused: parked, and the partner told
+    comment = turn.comment(case_id, f"{offer['text']} — {turn.person.name} via WhatsApp")
+    if comment is None:
+        return
+    turn.reply(turn.say("saving_later", name=turn.first_name) if PENDING in (result, comment) else done)
+
+
+def cancelled(event: EventData) -> None:
+    turn = turn_of(event)
+    turn.reply(turn.say("cancelled"))
+
+
+class ExceptionFlow(Flow):
+    def __init__(self) -> None:
+        super().__init__("exception", ["awaiting_info", "confirming", "done", "cancelled"], [
+            {"trigger": "ask", "source": "awaiting_info", "dest": "awaiting_info", "after": ask_info},
+            {"trigger": "info", "source": ["awaiting_info", "confirming"], "dest": "confirming", "after": ask_confirm},
+            {"trigger": "change", "source": "confirming", "dest": "awaiting_info", "after": ask_info},
+            {"trigger": "confirm", "source": "confirming", "dest": "done", "after": save},
+            {"trigger": "cancel", "source": ["awaiting_info", "confirming"], "dest": "cancelled", "after": cancelled},
+        ], initial="awaiting_info")
+
+    def event(self, turn: Turn) -> str | None:
+        if turn.action:
+            return {"new_date": "ask", "add_reference": "ask"}.get(turn.action, turn.action)
+        intent = turn.reading.intent
+        offer = proposal(turn)
+        if offer is not None and intent in ("provide_info", "cancel", "unknown", "confirm", "done"):
+            if intent == "confirm" and turn.thread.state == "confirming" and _same(turn, offer):  # type: ignore[union-attr]
+                return "confirm"  # "yes, 3/12" to "3 Dec?"
+            turn.event_kwargs = {"offer": offer}
+            return "info"
+        if intent in ("confirm", "accept"):
+            return "confirm"
+        if intent == "cancel":
+            return "cancel"
+        if turn.thread.state == "awaiting_info" and intent == "unknown" and len(turn.text.split()) >= 2:  # type: ignore[union-attr]
+            turn.event_kwargs = {"offer": {"kind": "comment", "value": turn.text, "text": turn.text}}
+            return "info"
+        return None
+
+
+def _same(turn: Turn, offer: dict[str, str]) -> bool:
+    current = turn.thread.slots.get("proposal") or {}  # type: ignore[union-attr]
+    return current.get("kind") == offer["kind"] and current.get("value") == offer["value"]
+
+
+FLOW = ExceptionFlow()

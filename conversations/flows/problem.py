@@ -1,0 +1,111 @@
+"""A partner reports a new problem unprompted ("shipment SH-99812 stuck at customs"): the bot
+collects the reference, the issue type and a few words, says them back, and on confirmation
+opens the case.
+
+    need_reference --info--> need_details | confirming
+    need_details --info--> confirming --confirm--> done (case created)
+    any open state --cancel--> cancelled;  confirming --change--> need_details
+"""
+from __future__ import annotations
+
+from transitions import EventData
+
+from conversations.flows.base import Flow, turn_of
+from conversations.turn import PENDING, Turn
+from intents import problem_type
+
+
+def next_question(event: EventData) -> None:
+    turn = turn_of(event)
+    slots = turn.thread.slots  # type: ignore[union-attr]
+    collect(turn)
+    if not slots.get("reference"):
+        turn.thread.state = "need_reference"  # type: ignore[union-attr]
+        turn.reply(turn.say("problem_ask_reference"))
+    elif not slots.get("details"):
+        turn.thread.state = "need_details"  # type: ignore[union-attr]
+        turn.reply(turn.say("problem_ask_details", reference=slots["reference"]))
+    else:
+        turn.thread.state = "confirming"  # type: ignore[union-attr]
+        turn.ask(turn.say("problem_confirm", issue=turn.say_issue(slots.get("issue_type") or "other"),
+                          reference=slots["reference"], details=slots["details"]), ["confirm", "change", "cancel"])
+
+
+def collect(turn: Turn) -> None:
+    """Takes from the message what is still missing: reference, issue type, details."""
+    slots = turn.thread.slots  # type: ignore[union-attr]
+    refs = turn.reading.references
+    if refs and not slots.get("reference"):
+        first = refs[0]
+        slots["reference"] = first.value if first.kind == "other" else f"{first.kind.upper()} {first.value}"
+    kind = problem_type(turn.text, turn.language)
+    if kind and slots.get("issue_type") in (None, "other"):
+        slots["issue_type"] = kind
+    original = turn.message.text or ""
+    rest = original
+    for ref in refs:
+        rest = rest.replace(original[ref.start:ref.end], " ")
+    if not slots.get("details") and (len(rest.split()) >= 2 or kind):
+        slots["details"] = turn.text
+
+
+def create(event: EventData) -> None:
+    turn = turn_of(event)
+    slots = turn.thread.slots  # type: ignore[union-attr]
+    case = turn.write("create_case", [{"partner_id": turn.person.partner_id, "issue_type": slots.get("issue_type") or "other",
+                                       "reference": slots["reference"], "summary": slots["details"],
+                                       "source": "whatsapp"}], "create_case")
+    if case is None:
+        return
+    if case == PENDING:
+        turn.reply(turn.say("saving_later", name=turn.first_name))
+        return
+    assert isinstance(case, dict)
+    slots["case_id"] = case["id"]
+    turn.comment(case["id"], f"{slots['details']} — {turn.person.name} via WhatsApp")
+    turn.reply(turn.say("problem_created", name=turn.first_name, case_id=case["id"], reference=slots["reference"]))
+
+
+def cancelled(event: EventData) -> None:
+    turn_of(event).reply(turn_of(event).say("cancelled"))
+
+
+def forget_details(event: EventData) -> None:
+    turn = turn_of(event)
+    turn.thread.slots.pop("details", None)  # type: ignore[union-attr]
+    next_question(event)
+
+
+OPEN = ["new", "need_reference", "need_details", "confirming"]
+
+
+class ProblemFlow(Flow):
+    def __init__(self) -> None:
+        super().__init__("problem", OPEN + ["done", "cancelled"], [
+            {"trigger": "info", "source": ["new", "need_reference", "need_details"], "dest": "need_details",
+             "after": next_question},
+            {"trigger": "info", "source": "confirming", "dest": "confirming", "after": forget_details},
+            {"trigger": "confirm", "source": "confirming", "dest": "done", "after": create},
+            {"trigger": "change", "source": "confirming", "dest": "need_details", "after": forget_details},
+            {"trigger": "cancel", "source": OPEN, "dest": "cancelled", "after": cancelled},
+        ], initial="new")
+
+    def event(self, turn: Turn) -> str | None:
+        if turn.action:
+            return turn.action
+        intent = turn.reading.intent
+        if intent == "cancel" and not turn.reading.references:
+            return "cancel"
+        if turn.thread.state == "confirming" and intent in ("confirm", "accept"):  # type: ignore[union-attr]
+            return "confirm"
+        if intent in ("provide_info", "unknown", "done") or turn.reading.references:
+            return "info"
+        return None
+
+
+def reports_problem(turn: Turn) -> bool:
+    """Whether an unplaced message from a partner starts a new problem report."""
+    return bool(turn.reading.references) or problem_type(turn.text, turn.language) is not None
+
+
+FLOW = ProblemFlow()

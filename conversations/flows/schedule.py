@@ -1,0 +1,112 @@
+"""A revised schedule: the partner accepts (a tap is the confirmation: written at once), rejects,
+or proposes another date, which after confirmation becomes a task for the case owner.
+
+    awaiting_answer --accept--> done                (acknowledgment "accepted")
+    awaiting_answer --reject--> awaiting_date       (acknowledgment "rejected"; which date instead?)
+    awaiting_answer/awaiting_date --info--> confirming --confirm--> done   (task for the owner)
+    confirming --change--> awaiting_date;  confirming --cancel--> awaiting_answer
+"""
+from __future__ import annotations
+
+from transitions import EventData
+
+from conversations.flows.base import Flow, turn_of
+from conversations.turn import PENDING, Turn
+
+
+def accepted(event: EventData) -> None:
+    turn = turn_of(event)
+    slots = turn.thread.slots  # type: ignore[union-attr]
+    result = turn.acknowledge("schedule", slots["case_id"], "accepted")
+    if result is not None:
+        turn.reply(turn.say("saving_later", name=turn.first_name) if result == PENDING else
+                   turn.say("schedule_accepted", name=turn.first_name, reference=slots["reference"],
+                            date=turn.date(slots["proposed_date"])))
+
+
+def rejected(event: EventData) -> None:
+    turn = turn_of(event)
+    slots = turn.thread.slots  # type: ignore[union-attr]
+    slots["rejected"] = True
+    if turn.acknowledge("schedule", slots["case_id"], "rejected") is not None and not event.kwargs.get("date"):
+        turn.reply(turn.say("schedule_rejected", reference=slots["reference"]))
+
+
+def ask_confirm(event: EventData) -> None:
+    turn = turn_of(event)
+    slots = turn.thread.slots  # type: ignore[union-attr]
+    slots["counter_date"] = event.kwargs.get("date") or slots.get("counter_date")
+    turn.ask(turn.say("schedule_confirm_date", date=turn.date(slots["counter_date"]), reference=slots["reference"]),
+             ["confirm", "change", "cancel"])
+
+
+def ask_date(event: EventData) -> None:
+    turn = turn_of(event)
+    turn.reply(turn.say("schedule_rejected", reference=turn.thread.slots["reference"]))  # type: ignore[union-attr]
+
+
+def ask_again(event: EventData) -> None:
+    turn = turn_of(event)
+    slots = turn.thread.slots  # type: ignore[union-attr]
+    turn.ask(question(turn), ["accept", "reject", "new_date"])
+    slots.pop("counter_date", None)
+
+
+def proposed(event: EventData) -> None:
+    turn = turn_of(event)
+    slots = turn.thread.slots  # type: ignore[union-attr]
+    case = turn.rt.tradinggrid.get_case(slots["case_id"]) or {}
+    date = slots["counter_date"]
+    task = turn.write("create_task", [{
+        "case_id": slots["case_id"], "partner_id": slots["partner_id"],
+        "title": f"Review date proposed for {slots['reference']}: {turn.date(date)}",
+        "description": f"{turn.person.name} (WhatsApp +{turn.person.phone}) cannot make "
+                       f"{turn.date(slots['proposed_date'])} and proposes {turn.date(date)}: \"{turn.text}\"",
+        "assignee_id": case.get("assignee_id"), "due_date": None}], "task")
+    if task is None:
+        return
+    if not slots.get("rejected"):
+        turn.acknowledge("schedule", slots["case_id"], "rejected")
+    turn.reply(turn.say("saving_later", name=turn.first_name) if task == PENDING else
+               turn.say("schedule_proposed", name=turn.first_name, date=turn.date(date), reference=slots["reference"]))
+
+
+def question(turn: Turn) -> str:
+    slots = turn.thread.slots  # type: ignore[union-attr]
+    previous = turn.say("schedule_previous", date=turn.date(slots["previous_date"])) if slots.get("previous_date") else ""
+    return turn.say("schedule_ask", reference=slots["reference"], proposed=turn.date(slots["proposed_date"]),
+                    previous=previous)
+
+
+class ScheduleFlow(Flow):
+    def __init__(self) -> None:
+        super().__init__("schedule", ["awaiting_answer", "awaiting_date", "confirming", "done", "cancelled"], [
+            {"trigger": "accept", "source": "awaiting_answer", "dest": "done", "after": accepted},
+            {"trigger": "reject", "source": "awaiting_answer", "dest": "awaiting_date", "after": rejected},
+            {"trigger": "new_date", "source": "awaiting_answer", "dest": "awaiting_date", "after": ask_date},
+            {"trigger": "info", "source": ["awaiting_answer", "awaiting_date", "confirming"], "dest": "confirming",
+             "after": ask_confirm},
+            {"trigger": "confirm", "source": "confirming", "dest": "done", "after": proposed},
+            {"trigger": "change", "source": "confirming", "dest": "awaiting_date", "after": ask_date},
+            {"trigger": "cancel", "source": "confirming", "dest": "awaiting_answer", "after": ask_again},
+        ], initial="awaiting_answer")
+
+    def event(self, turn: Turn) -> str | None:
+        state = turn.thread.state  # type: ignore[union-attr]
+        if turn.action:
+            return turn.action
+        intent, date = turn.reading.intent, turn.reading.date
+        if date and intent in ("provide_info", "reject", "cancel", "unknown") and state != "done":
+            turn.event_kwargs = {"date": date}
+            return "info" if intent != "reject" or state != "awaiting_answer" else "reject_with_date"
+        if state == "awaiting_answer":
+            return {"accept": "accept", "confirm": "accept", "reject": "reject", "cancel": "reject"}.get(intent)
+        return {"confirm": "confirm", "accept": "confirm", "cancel": "cancel"}.get(intent)
+
+    def fire(self, turn: Turn, trigger: str) -> bool:
+        if trigger == "reject_with_date":  # "we cannot accept, earliest is 8/12": reject, then propose
+            return super().fire(turn, "reject") and super().fire(turn, "info")
+        return super().fire(turn, trigger)
+
+
+FLOW = ScheduleFlow()

@@ -1,0 +1,131 @@
+"""One message being answered: who wrote, what they meant, the thread it belongs to, and the
+ways to reply and to write to Trading Grid, each exactly once however often the turn is replayed."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from app import jobs, outbound, parked
+from app.directory import Contact, Staff
+from app.queues import WRITES
+from app.runtime import Runtime
+from app.tradinggrid.port import PermanentError, TransientError
+from app.whatsapp import messages
+from app.whatsapp.inbound import InboundMessage
+from conversations import say
+from conversations.threads import Conversation, Thread
+from intents import Reading
+
+log = logging.getLogger(__name__)
+PENDING = "pending"  # a write that Trading Grid did not take yet; a job will land it
+TAP_PREFIX = "t"
+
+
+def tap_id(action: str, thread_id: str) -> str:
+    """The id of a button or row: what it does and to which thread ("t|confirm|case:CASE-1042")."""
+    return f"{TAP_PREFIX}|{action}|{thread_id}"
+
+
+def parse_tap(reply_id: str | None) -> tuple[str, str] | None:
+    parts = (reply_id or "").split("|", 2)
+    if len(parts) == 3 and parts[0] == TAP_PREFIX:
+        return parts[1], parts[2]
+    return None
+
+
+@dataclasses.dataclass
+class Turn:
+    rt: Runtime
+    conversation: Conversation
+    person: Contact | Staff
+    message: InboundMessage
+    reading: Reading
+    language: str
+    thread: Thread | None = None
+    action: str | None = None  # what a tapped button or row said to do
+    replies: int = 0
+    wrote: bool = False
+    event_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)  # what the trigger carries
+
+    @property
+    def first_name(self) -> str:
+        return self.person.name.split()[0] if self.person.name.strip() else self.person.name
+
+    @property
+    def text(self) -> str:
+        return (self.message.text or "").strip()
+
+    def say(self, key: str, **params: Any) -> str:
+        return say.text(self.language, key, **params)
+
+    def date(self, value: str | None) -> str:
+        return say.date(value, self.language)
+
+    def say_issue(self, issue_type: str) -> str:
+        return say.issue(self.language, issue_type)
+
+    # -- replies ---------------------------------------------------------------------------
+    @property
+    def _quote(self) -> str | None:
+        """The first reply of a turn quotes the message it answers; the rest follow it."""
+        return self.message.id if self.replies == 0 else None
+
+    def reply(self, body: str) -> None:
+        self._deliver(messages.text(self.message.sender, body, reply_to=self._quote))
+
+    def ask(self, body: str, actions: Sequence[str]) -> None:
+        """A question with reply buttons, each naming its action and this turn's thread."""
+        assert self.thread is not None
+        choices = [(tap_id(a, self.thread.id), say.button(self.language, a)) for a in actions]
+        self._deliver(messages.buttons(self.message.sender, body, choices, reply_to=self._quote))
+
+    def choose(self, body: str, button: str, rows: Sequence[tuple[str, str, str | None]]) -> None:
+        self._deliver(messages.choice_list(self.message.sender, body, button, [("", rows)], reply_to=self._quote))
+
+    def _deliver(self, payload: dict[str, Any]) -> None:
+        wamid = outbound.deliver(self.rt, payload, f"{self.message.id}:reply:{self.replies}")
+        self.replies += 1
+        if wamid and self.thread is not None:
+            self.conversation.sent[wamid] = self.thread.id
+
+    # -- Trading Grid ----------------------------------------------------------------------
+    def author(self) -> dict[str, str]:
+        kind = "staff" if isinstance(self.person, Staff) else "partner_contact"
+        ident = self.person.id if isinstance(self.person, Staff) else self.person.phone
+        return {"kind": kind, "id": ident, "name": self.person.name, "phone": f"+{self.person.phone}"}
+
+    def responded_at(self) -> str:
+        moment = dt.datetime.fromtimestamp(self.message.timestamp, dt.timezone.utc)
+        return moment.isoformat().replace("+00:00", "Z")
+
+    def write(self, operation: str, args: list[Any], action: str) -> dict[str, Any] | str | None:
+        """One Trading Grid write keyed by this message and `action`: its answer, PENDING when a
+        job will retry it, or None when Trading Grid refused it (parked, and the person told)."""
+        key = f"{self.message.id}:{action}"
+        self.wrote = True
+        try:
+            return getattr(self.rt.tradinggrid, operation)(*args, idempotency_key=key)  # type: ignore[no-any-return]
+        except TransientError as exc:
+            log.info("Trading Grid write %s deferred: %s", key, exc.reason)
+            self.rt.queues.enqueue(WRITES, jobs.tradinggrid_write, operation, args, key, self.message.sender)
+            return PENDING
+        except PermanentError as exc:
+            log.warning("Trading Grid refused %s: %s", key, exc.reason)
+            parked.park(self.rt.redis, "write", exc.reason, {"operation": operation, "args": args,
+                                                             "idempotency_key": key, "notify": self.message.sender})
+            self.reply(self.say("write_failed"))
+            return None
+
+    def comment(self, case_id: str, body: str, action: str = "comment") -> dict[str, Any] | str | None:
+        """The partner's own words on the case, signed with their name."""
+        return self.write("add_comment", [case_id, {"body": body, "author": self.author(), "source": "whatsapp",
+                                                    "wa_message_id": self.message.id}], action)
+
+    def acknowledge(self, subject_type: str, subject_id: str, response: str) -> dict[str, Any] | str | None:
+        return self.write("create_acknowledgment", [{
+            "subject_type": subject_type, "subject_id": subject_id, "response": response,
+            "responder": self.author(), "responded_at": self.responded_at(), "wa_message_id": self.message.id,
+            "text": self.text or response}], f"ack:{subject_type}")

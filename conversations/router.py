@@ -95,8 +95,9 @@ def _tapped(turn: Turn, action: str, thread_id: str) -> None:
         if thread is None or not thread.open or pending is None:
             turn.reply(turn.say("already_done"))
             return
-        original = InboundMessage.from_json(pending)
-        _run(_turn(turn.rt, conversation, turn.person, original, thread))
+        replayed = _turn(turn.rt, conversation, turn.person, InboundMessage.from_json(pending), thread)
+        replayed.key_base = turn.message.id  # the pick, not the first answer, is what this turn answers
+        _run(replayed)
         return
     if thread is None or not thread.open:
         turn.reply(turn.say("already_done") if thread is not None else turn.say("not_understood",

@@ -49,6 +49,10 @@ class Turn:
     replies: int = 0
     wrote: bool = False
     event_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)  # what the trigger carries
+    key_base: str = ""  # what replies and writes are keyed by; the message id unless replayed
+
+    def __post_init__(self) -> None:
+        self.key_base = self.key_base or self.message.id
 
     @property
     def first_name(self) -> str:
@@ -86,7 +90,7 @@ class Turn:
         self._deliver(messages.choice_list(self.message.sender, body, button, [("", rows)], reply_to=self._quote))
 
     def _deliver(self, payload: dict[str, Any]) -> None:
-        wamid = outbound.deliver(self.rt, payload, f"{self.message.id}:reply:{self.replies}")
+        wamid = outbound.deliver(self.rt, payload, f"{self.key_base}:reply:{self.replies}")
         self.replies += 1
         if wamid and self.thread is not None:
             self.conversation.sent[wamid] = self.thread.id
@@ -104,7 +108,7 @@ class Turn:
     def write(self, operation: str, args: list[Any], action: str) -> dict[str, Any] | str | None:
         """One Trading Grid write keyed by this message and `action`: its answer, PENDING when a
         job will retry it, or None when Trading Grid refused it (parked, and the person told)."""
-        key = f"{self.message.id}:{action}"
+        key = f"{self.key_base}:{action}"
         self.wrote = True
         try:
             return getattr(self.rt.tradinggrid, operation)(*args, idempotency_key=key)  # type: ignore[no-any-return]

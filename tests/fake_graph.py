@@ -16,6 +16,7 @@ PHONE_NUMBER_ID = "106540352242922"
 class FakeGraph:
     def __init__(self) -> None:
         self.sent: list[dict[str, Any]] = []
+        self.wamids: list[str] = []  # the id Meta gave each of `sent`, in the same order
         self.read_receipts: list[str] = []
         self._failures: list[tuple[int, int | None, float]] = []
         self._ids = itertools.count(1)
@@ -38,7 +39,10 @@ class FakeGraph:
             elif kind == "interactive":
                 out.append(payload["interactive"]["body"]["text"])
             else:
-                out.append(f"[template {payload['template']['name']}]")
+                template = payload["template"]
+                params = [p["text"] for c in template.get("components", []) if c["type"] == "body"
+                          for p in c["parameters"]]
+                out.append(f"[{template['name']}] " + " | ".join(params))
         return out
 
     def _build(self) -> Flask:
@@ -62,7 +66,9 @@ class FakeGraph:
                 self.read_receipts.append(payload["message_id"])
                 return jsonify(success=True)
             wamid = f"wamid.fake.{next(self._ids)}"
-            self.sent.append(payload)
+            with self._lock:
+                self.sent.append(payload)
+                self.wamids.append(wamid)
             return jsonify(messaging_product="whatsapp", contacts=[{"input": payload["to"], "wa_id": payload["to"]}],
                            messages=[{"id": wamid}])
 

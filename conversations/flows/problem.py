@@ -2,9 +2,9 @@
 collects the reference, the issue type and a few words, says them back, and on confirmation
 opens the case.
 
-    need_reference --info--> need_details | confirming
-    need_details --info--> confirming --confirm--> done (case created)
-    any open state --cancel--> cancelled;  confirming --change--> need_details
+    (any open state) --info--> need_reference | need_details | confirming   (what is still missing)
+    confirming --confirm--> done (case created);  confirming --change--> need_details
+    (any open state) --cancel--> cancelled
 """
 from __future__ import annotations
 
@@ -15,25 +15,39 @@ from conversations.turn import PENDING, Turn
 from intents import problem_type
 
 
-def next_question(event: EventData) -> None:
+def gather(event: EventData) -> None:
+    collect(turn_of(event))
+
+
+def lacks_reference(event: EventData) -> bool:
+    return not turn_of(event).thread.slots.get("reference")  # type: ignore[union-attr]
+
+
+def lacks_details(event: EventData) -> bool:
+    return not turn_of(event).thread.slots.get("details")  # type: ignore[union-attr]
+
+
+def ask_reference(event: EventData) -> None:
+    turn_of(event).reply(turn_of(event).say("problem_ask_reference"))
+
+
+def ask_details(event: EventData) -> None:
+    turn = turn_of(event)
+    turn.reply(turn.say("problem_ask_details", reference=turn.thread.slots["reference"]))  # type: ignore[union-attr]
+
+
+def ask_confirm(event: EventData) -> None:
     turn = turn_of(event)
     slots = turn.thread.slots  # type: ignore[union-attr]
-    collect(turn)
-    if not slots.get("reference"):
-        turn.thread.state = "need_reference"  # type: ignore[union-attr]
-        turn.reply(turn.say("problem_ask_reference"))
-    elif not slots.get("details"):
-        turn.thread.state = "need_details"  # type: ignore[union-attr]
-        turn.reply(turn.say("problem_ask_details", reference=slots["reference"]))
-    else:
-        turn.thread.state = "confirming"  # type: ignore[union-attr]
-        turn.ask(turn.say("problem_confirm", issue=turn.say_issue(slots.get("issue_type") or "other"),
-                          reference=slots["reference"], details=slots["details"]), ["confirm", "change", "cancel"])
+    turn.ask(turn.say("problem_confirm", issue=turn.say_issue(slots.get("issue_type") or "other"),
+                      reference=slots["reference"], details=slots["details"]), ["confirm", "change", "cancel"])
 
 
 def collect(turn: Turn) -> None:
     """Takes from the message what is still missing: reference, issue type, details."""
     slots = turn.thread.slots  # type: ignore[union-attr]
+    if turn.thread.state == "confirming":  # type: ignore[union-attr]
+        slots.pop("details", None)  # what comes now replaces what was said back
     refs = turn.reading.references
     if refs and not slots.get("reference"):
         first = refs[0]
@@ -73,7 +87,7 @@ def cancelled(event: EventData) -> None:
 def forget_details(event: EventData) -> None:
     turn = turn_of(event)
     turn.thread.slots.pop("details", None)  # type: ignore[union-attr]
-    next_question(event)
+    ask_details(event)
 
 
 OPEN = ["new", "need_reference", "need_details", "confirming"]
@@ -82,9 +96,11 @@ OPEN = ["new", "need_reference", "need_details", "confirming"]
 class ProblemFlow(Flow):
     def __init__(self) -> None:
         super().__init__("problem", OPEN + ["done", "cancelled"], [
-            {"trigger": "info", "source": ["new", "need_reference", "need_details"], "dest": "need_details",
-             "after": next_question},
-            {"trigger": "info", "source": "confirming", "dest": "confirming", "after": forget_details},
+            {"trigger": "info", "source": OPEN, "dest": "need_reference", "prepare": gather,
+             "conditions": lacks_reference, "after": ask_reference},
+            {"trigger": "info", "source": OPEN, "dest": "need_details", "conditions": lacks_details,
+             "after": ask_details},
+            {"trigger": "info", "source": OPEN, "dest": "confirming", "after": ask_confirm},
             {"trigger": "confirm", "source": "confirming", "dest": "done", "after": create},
             {"trigger": "change", "source": "confirming", "dest": "need_details", "after": forget_details},
             {"trigger": "cancel", "source": OPEN, "dest": "cancelled", "after": cancelled},

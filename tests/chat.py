@@ -1,0 +1,107 @@
+"""Conversations as chats: a person writes or taps through the real webhook, the worker answers,
+and the test reads what the bot sent (at the loopback Graph server) and what Trading Grid holds."""
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from typing import Any
+
+from tests.helpers import envelope, post_event, post_whatsapp, text
+
+_clock = itertools.count(int(time.time()) - 3600)
+_events = itertools.count(1)
+
+
+class Chat:
+    def __init__(self, client: Any, work: Any, graph: Any, phone: str):
+        self.client, self.work, self.graph, self.phone = client, work, graph, phone
+        self.last_ts = 0
+
+    # -- the person ------------------------------------------------------------------------
+    def says(self, body: str, reply_to: str | None = None, message_id: str | None = None,
+             timestamp: int | None = None) -> str:
+        extra = {"context": {"from": "15550783881", "id": reply_to}} if reply_to else {}
+        self.last_ts = timestamp or next(_clock)
+        message = text(self.phone, body, message_id=message_id, timestamp=self.last_ts, **extra)
+        self._post(message)
+        return message["id"]
+
+    def taps(self, label: str) -> str:
+        """Taps the button (or template quick reply) of the bot's latest message that offers it."""
+        for payload, wamid in reversed(self._to_me()):
+            if payload["type"] == "interactive" and payload["interactive"]["type"] == "button":
+                for button in payload["interactive"]["action"]["buttons"]:
+                    if label.lower() in button["reply"]["title"].lower():
+                        n = next(_clock)
+                        return self._post({"from": self.phone, "id": f"wamid.tap.{n}",
+                                           "timestamp": str(n), "type": "interactive",
+                                           "context": {"from": "15550783881", "id": wamid},
+                                           "interactive": {"type": "button_reply", "button_reply": {
+                                               "id": button["reply"]["id"], "title": button["reply"]["title"]}}})
+            if payload["type"] == "template":
+                for component in payload["template"].get("components", []):
+                    button_payload = component.get("parameters", [{}])[0].get("payload", "")
+                    if component["type"] == "button" and f"|{label.lower()}|" in button_payload:
+                        n = next(_clock)
+                        return self._post({"from": self.phone, "id": f"wamid.tap.{n}",
+                                           "timestamp": str(n), "type": "button",
+                                           "context": {"from": "15550783881", "id": wamid},
+                                           "button": {"payload": button_payload, "text": label}})
+        raise AssertionError(f"no button {label!r} in what {self.phone} was sent: {self.bot}")
+
+    def picks(self, label: str) -> str:
+        """Chooses the row of the bot's latest list whose title contains `label`."""
+        for payload, wamid in reversed(self._to_me()):
+            if payload["type"] == "interactive" and payload["interactive"]["type"] == "list":
+                for section in payload["interactive"]["action"]["sections"]:
+                    for row in section["rows"]:
+                        if label.lower() in row["title"].lower():
+                            n = next(_clock)
+                            return self._post({"from": self.phone, "id": f"wamid.pick.{n}",
+                                               "timestamp": str(n), "type": "interactive",
+                                               "context": {"from": "15550783881", "id": wamid},
+                                               "interactive": {"type": "list_reply", "list_reply": {
+                                                   "id": row["id"], "title": row["title"]}}})
+        raise AssertionError(f"no list row {label!r} in what {self.phone} was sent: {self.bot}")
+
+    def _post(self, message: dict[str, Any]) -> str:
+        answer = post_whatsapp(self.client, envelope(message))
+        assert answer.status_code == 200, answer.get_json()
+        self.work()
+        return str(message["id"])
+
+    # -- what the bot sent -----------------------------------------------------------------
+    def _to_me(self) -> list[tuple[dict[str, Any], str]]:
+        return [(p, w) for p, w in zip(self.graph.sent, self.graph.wamids) if p.get("to") == self.phone]
+
+    @property
+    def bot(self) -> list[str]:
+        return self.graph.texts_to(self.phone)
+
+    @property
+    def last(self) -> str:
+        return self.bot[-1]
+
+    def last_message_id(self) -> str:
+        return self._to_me()[-1][1]
+
+    def buttons(self) -> list[str]:
+        payload = self._to_me()[-1][0]
+        if payload["type"] == "interactive" and payload["interactive"]["type"] == "button":
+            return [b["reply"]["title"] for b in payload["interactive"]["action"]["buttons"]]
+        return []
+
+
+def event(client: Any, work: Any, kind: str, **fields: Any) -> dict[str, Any]:
+    """Trading Grid sends an event; the worker turns it into messages."""
+    body = {"id": f"evt-{next(_events)}-{time.time_ns()}", "type": kind, "occurred_at": "2026-11-24T09:00:00Z",
+            **fields}
+    answer = post_event(client, body)
+    assert answer.status_code == 202, answer.get_json()
+    work()
+    return body
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)

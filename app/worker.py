@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 
-from rq import SimpleWorker, Worker
+from rq import SimpleWorker
 from rq.job import Job
 from rq.registry import ScheduledJobRegistry
 from rq.timeouts import TimerDeathPenalty
@@ -18,8 +18,10 @@ IDLE_SLEEP_SECONDS = 0.05
 
 
 def run(queues: Queues, burst: bool = False) -> bool:
-    """A worker process: jobs run in a forked work horse; retries are scheduled by RQ's scheduler."""
-    worker = Worker(queues.all(), connection=queues.connection)
+    """A worker process. Jobs are short and wait on the network, so they run in the worker itself
+    rather than in a forked horse per job (a fork costs more than most jobs); run more processes
+    for more throughput. Retries are scheduled by RQ's scheduler."""
+    worker = SimpleWorker(queues.all(), connection=queues.connection)
     return worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
 
 

@@ -121,3 +121,90 @@ def test_two_web_and_two_worker_processes_answer_each_message_once(
             process.terminate()
         for process in processes:
             process.wait(15)
+
+
+def directory_of(contacts: int, path: Path) -> Path:
+    lines = ["partners:"]
+    for n in range(contacts):
+        lines += [f"  - id: P{n:03d}", f"    name: Partner {n}", "    region: EMEA", "    country: GB",
+                  "    contacts:", f"      - name: Contact {n}", f'        phone: "+44 7700 9{n:05d}"',
+                  "        roles: [exceptions]", "        opt_in: true"]
+    lines += ["staff:", "  - id: u.smith", "    name: Una Smith", '    phone: "+44 7700 800123"', "    teams: [support]",
+              "groups:", "  - id: support", "    members: [u.smith]"]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_thousand_interleaved_replies_lose_nothing_and_write_nothing_twice(
+        redis_url: str, graph, grid, tradinggrid_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    contacts, cases_each = 100, 5
+    env = {**os.environ, "REDIS_URL": redis_url, "APP_ENV": "development", "WHATSAPP_APP_SECRET": APP_SECRET,
+           "WHATSAPP_VERIFY_TOKEN": VERIFY_TOKEN, "WHATSAPP_ACCESS_TOKEN": TOKEN,
+           "WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID, "WHATSAPP_API_BASE": f"{graph.url}/v23.0",
+           "TRADING_GRID_URL": tradinggrid_url, "TRADING_GRID_EVENTS_SECRET": EVENTS_SECRET,
+           "DIRECTORY_FILE": str(directory_of(contacts, tmp_path / "directory.yaml")), "DATA_DIR": str(tmp_path)}
+    cases: dict[tuple[int, int], dict] = {}
+    for n in range(contacts):
+        for k in range(cases_each):
+            cases[n, k] = grid.create_case({"partner_id": f"P{n:03d}", "issue_type": "shipment_delay",
+                                            "reference": f"PO-{4400000 + n * 10 + k}", "summary": "late"},
+                                           idempotency_key=f"seed-{n}-{k}")
+    port = free_port()
+    processes = [subprocess.Popen([str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2",
+                                   "app:create_app()"], cwd=ROOT, env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    processes += [subprocess.Popen([str(BIN / "tgwa"), "worker"], cwd=ROOT, env=env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(2)]
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_http(f"{base}/healthz")
+        session = requests.Session()
+        for (n, k), case in cases.items():  # Trading Grid tells each contact of its five delays
+            body = json.dumps({"id": f"evt-{n}-{k}", "type": "exception.logged", "occurred_at": "2026-11-24T09:00:00Z",
+                               "case_id": case["id"], "partner_id": case["partner_id"], "issue_type": "shipment_delay",
+                               "reference": case["reference"], "summary": "late",
+                               "thread_url": f"https://tg.example.com/cases/{case['id']}"}).encode()
+            ts = str(int(time.time()))
+            answer = session.post(f"{base}/webhooks/tradinggrid", data=body, timeout=10, headers={
+                "Content-Type": "application/json", "X-TG-Timestamp": ts,
+                "X-TG-Signature": sign(EVENTS_SECRET, ts.encode() + b"." + body)})
+            assert answer.status_code == 202
+        deadline = time.monotonic() + 120
+        while len(graph.sent) < len(cases) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(graph.sent) == len(cases), "every contact is told of every case"
+
+        start = int(time.time())
+
+        def reply(n: int) -> None:
+            phone = f"4477009{n:05d}"
+            own = requests.Session()
+            for k in range(cases_each):  # a date for one case, then "yes": ten messages a contact
+                for i, words in enumerate((f"PO {4400000 + n * 10 + k}: can do {k + 3}/12/2027", "yes")):
+                    message = text(phone, words, message_id=f"wamid.{n}.{k}.{i}", timestamp=start + 2 * k + i)
+                    raw = json.dumps(envelope(message)).encode()
+                    answer = own.post(f"{base}/webhooks/whatsapp", data=raw, timeout=10, headers={
+                        "Content-Type": "application/json", "X-Hub-Signature-256": sign(APP_SECRET, raw)})
+                    assert answer.status_code == 200
+                    time.sleep(0.05)  # a person types; the bot answers in between
+
+        threads = [threading.Thread(target=reply, args=(n,)) for n in range(contacts)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            written = [c for c in cases.values() if grid.get_case(c["id"])["expected_date"]]
+            if len(written) == len(cases):
+                break
+            time.sleep(0.5)
+        time.sleep(1)
+        for (n, k), case in cases.items():
+            assert grid.get_case(case["id"])["expected_date"] == f"2027-12-{k + 3:02d}", (n, k)
+            assert len(grid.audit(case["id"])["comments"]) == 1, (n, k)
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(15)

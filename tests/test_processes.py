@@ -2,6 +2,7 @@
 message answered exactly once, in each contact's order."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -71,14 +72,17 @@ def wait_http(url: str, seconds: float = 20) -> None:
     raise AssertionError(f"{url} did not come up")
 
 
-def test_two_web_and_two_worker_processes_answer_each_message_once(
-        redis_url: str, graph, tradinggrid_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    env = {**os.environ, "REDIS_URL": redis_url, "APP_ENV": "development", "WHATSAPP_APP_SECRET": APP_SECRET,
-           "WHATSAPP_VERIFY_TOKEN": VERIFY_TOKEN, "WHATSAPP_ACCESS_TOKEN": TOKEN,
-           "WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID, "WHATSAPP_API_BASE": f"{graph.url}/v23.0",
-           "TRADING_GRID_URL": tradinggrid_url, "TRADING_GRID_EVENTS_SECRET": EVENTS_SECRET,
-           "DIRECTORY_FILE": str(FIXTURES / "directory.yaml"), "DATA_DIR": str(tmp_path),
-           "WEB_CONCURRENCY": "2"}
+def stack_env(redis_url: str, graph_url: str, tradinggrid_url: str, directory: Path, data_dir: Path) -> dict[str, str]:
+    return {**os.environ, "REDIS_URL": redis_url, "APP_ENV": "development", "WHATSAPP_APP_SECRET": APP_SECRET,
+            "WHATSAPP_VERIFY_TOKEN": VERIFY_TOKEN, "WHATSAPP_ACCESS_TOKEN": TOKEN,
+            "WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID, "WHATSAPP_API_BASE": f"{graph_url}/v23.0",
+            "TRADING_GRID_URL": tradinggrid_url, "TRADING_GRID_EVENTS_SECRET": EVENTS_SECRET,
+            "DIRECTORY_FILE": str(directory), "DATA_DIR": str(data_dir)}
+
+
+@contextlib.contextmanager
+def production_stack(env: dict[str, str]) -> Iterator[str]:
+    """The Procfile's processes: gunicorn with two web workers and two `tgwa worker`s; yields the URL."""
     port = free_port()
     processes = [subprocess.Popen([str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2",
                                    "app:create_app()"], cwd=ROOT, env=env,
@@ -88,6 +92,18 @@ def test_two_web_and_two_worker_processes_answer_each_message_once(
     try:
         base = f"http://127.0.0.1:{port}"
         wait_http(f"{base}/healthz")
+        yield base
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(15)
+
+
+def test_two_web_and_two_worker_processes_answer_each_message_once(
+        redis_url: str, graph, tradinggrid_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    env = stack_env(redis_url, graph.url, tradinggrid_url, FIXTURES / "directory.yaml", tmp_path)
+    with production_stack(env) as base:
         contacts = [f"49151{n:08d}" for n in range(10)]
         sent: dict[str, list[str]] = {c: [] for c in contacts}
         start = int(time.time()) - 100
@@ -116,11 +132,6 @@ def test_two_web_and_two_worker_processes_answer_each_message_once(
         for contact in contacts:
             replies = [p["context"]["message_id"] for p in graph.sent if p["to"] == contact]
             assert replies == sent[contact], f"{contact}: answered out of order or not once each"
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(15)
 
 
 def directory_of(contacts: int, path: Path) -> Path:
@@ -138,26 +149,14 @@ def directory_of(contacts: int, path: Path) -> Path:
 def test_a_thousand_interleaved_replies_lose_nothing_and_write_nothing_twice(
         redis_url: str, graph, grid, tradinggrid_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     contacts, cases_each = 100, 5
-    env = {**os.environ, "REDIS_URL": redis_url, "APP_ENV": "development", "WHATSAPP_APP_SECRET": APP_SECRET,
-           "WHATSAPP_VERIFY_TOKEN": VERIFY_TOKEN, "WHATSAPP_ACCESS_TOKEN": TOKEN,
-           "WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID, "WHATSAPP_API_BASE": f"{graph.url}/v23.0",
-           "TRADING_GRID_URL": tradinggrid_url, "TRADING_GRID_EVENTS_SECRET": EVENTS_SECRET,
-           "DIRECTORY_FILE": str(directory_of(contacts, tmp_path / "directory.yaml")), "DATA_DIR": str(tmp_path)}
+    env = stack_env(redis_url, graph.url, tradinggrid_url, directory_of(contacts, tmp_path / "directory.yaml"), tmp_path)
     cases: dict[tuple[int, int], dict] = {}
     for n in range(contacts):
         for k in range(cases_each):
             cases[n, k] = grid.create_case({"partner_id": f"P{n:03d}", "issue_type": "shipment_delay",
                                             "reference": f"PO-{4400000 + n * 10 + k}", "summary": "late"},
                                            idempotency_key=f"seed-{n}-{k}")
-    port = free_port()
-    processes = [subprocess.Popen([str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2",
-                                   "app:create_app()"], cwd=ROOT, env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
-    processes += [subprocess.Popen([str(BIN / "tgwa"), "worker"], cwd=ROOT, env=env,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(2)]
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_http(f"{base}/healthz")
+    with production_stack(env) as base:
         session = requests.Session()
         for (n, k), case in cases.items():  # Trading Grid tells each contact of its five delays
             body = json.dumps({"id": f"evt-{n}-{k}", "type": "exception.logged", "occurred_at": "2026-11-24T09:00:00Z",
@@ -203,8 +202,3 @@ def test_a_thousand_interleaved_replies_lose_nothing_and_write_nothing_twice(
         for (n, k), case in cases.items():
             assert grid.get_case(case["id"])["expected_date"] == f"2027-12-{k + 3:02d}", (n, k)
             assert len(grid.audit(case["id"])["comments"]) == 1, (n, k)
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(15)

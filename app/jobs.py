@@ -98,10 +98,10 @@ def handle_event(event_id: str) -> None:
     rt.redis.hset(key, "state", "done")
 
 
-def send_message(payload: dict[str, Any], key: str) -> str | None:
+def send_message(payload: dict[str, Any], key: str, fallback: dict[str, Any] | None = None) -> str | None:
     from app import outbound
 
-    return outbound.send_now(runtime.current(), payload, key)
+    return outbound.send_now(runtime.current(), payload, key, fallback)
 
 
 WRITE_OPERATIONS = frozenset({"create_case", "update_case", "add_reference", "add_comment", "create_task",

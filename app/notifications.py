@@ -22,17 +22,18 @@ from conversations.turn import tap_id
 log = logging.getLogger(__name__)
 Person = Contact | Staff
 Event = dict[str, Any]
-TEMPLATE_PREFIX = "tgwa_"
 
 
 @dataclasses.dataclass
 class Notice:
-    """What one person is sent for one event, and the thread it opens (if any)."""
+    """What one person is sent for one event, and the thread it opens (if any). `params` fill the
+    approved template (templates.yaml) used when the person's 24-hour window is closed."""
 
     body: str
     actions: list[str]
-    template_params: list[str]
+    params: dict[str, str]
     thread: threads.Thread | None = None
+    template: str = ""  # which template: the event type unless said otherwise
 
 
 def handle(rt: Runtime, event: Event) -> None:
@@ -133,11 +134,12 @@ def _exception(rt: Runtime, event: Event, person: Person, lang: str) -> Notice:
     issue = say.issue(lang, event["issue_type"]).capitalize()
     body = say.text(lang, "exception_ask", issue=issue, reference=event["reference"], summary=event["summary"],
                     wanted=say.text(lang, wanted)) + f"\n{event['thread_url']}"
+    params = {"issue": issue, "reference": event["reference"], "summary": event["summary"], "url": event["thread_url"]}
     if isinstance(person, Staff):  # the support group is told; partners answer
-        return Notice(body, [], [issue, event["reference"], event["summary"], event["thread_url"]])
+        return Notice(body, [], params)
     action = "new_date" if event["issue_type"] == "shipment_delay" else "add_reference"
     slots = {k: event.get(k) for k in ("case_id", "partner_id", "reference", "issue_type", "summary", "thread_url")}
-    return Notice(body, [action], [issue, event["reference"], event["summary"], event["thread_url"]],
+    return Notice(body, [action], params,
                   threads.Thread(id=f"case:{event['case_id']}", flow="exception", state="awaiting_info", slots=slots))
 
 
@@ -149,13 +151,14 @@ def _schedule(rt: Runtime, event: Event, person: Person, lang: str) -> Notice:
     slots = {k: event.get(k) for k in ("case_id", "partner_id", "reference", "proposed_date", "previous_date",
                                        "thread_url")}
     return Notice(body, ["accept", "reject", "new_date"],
-                  [event["reference"], say.date(event["proposed_date"], lang), event["thread_url"]],
+                  {"reference": event["reference"], "proposed": say.date(event["proposed_date"], lang) + previous,
+                   "url": event["thread_url"]},
                   threads.Thread(id=f"schedule:{event['case_id']}", flow="schedule", state="awaiting_answer", slots=slots))
 
 
 def _alert(rt: Runtime, event: Event, person: Person, lang: str) -> Notice:
     body = say.text(lang, "alert_ask", severity=event["severity"].upper(), title=event["title"], message=event["message"])
-    params = [event["severity"].upper(), event["title"], event["message"]]
+    params = {"severity": event["severity"].upper(), "title": event["title"], "message": event["message"]}
     if not event.get("requires_ack"):
         return Notice(body, [], params)
     slots = {"subject_id": event["alert_id"], "title": event["title"], "ack_deadline": event.get("ack_deadline"),
@@ -166,7 +169,7 @@ def _alert(rt: Runtime, event: Event, person: Person, lang: str) -> Notice:
 
 def _assignment(rt: Runtime, event: Event, person: Person, lang: str) -> Notice:
     body = say.text(lang, "assignment_ask", case_id=event["case_id"], summary=event["summary"], url=event["thread_url"])
-    params = [event["case_id"], event["summary"], event["thread_url"]]
+    params = {"case_id": event["case_id"], "summary": event["summary"], "url": event["thread_url"]}
     if person.phone != getattr(rt.directory.staff.get(event["assignee_id"]), "phone", None):
         return Notice(body, [], params)  # the escalation group is told; the assignee answers
     slots = {"subject_id": event["case_id"], "case_id": event["case_id"], "assigned_at": time.time()}
@@ -178,7 +181,8 @@ def _document_uploaded(rt: Runtime, event: Event, person: Person, lang: str) -> 
     body = say.text(lang, "document_uploaded_ask", document_type=event["document_type"].replace("_", " "),
                     document_name=event["document_name"], url=event["url"])
     slots = {"subject_id": event["document_id"], "document_name": event["document_name"], "case_id": event.get("case_id")}
-    return Notice(body, ["received"], [event["document_type"].replace("_", " "), event["document_name"], event["url"]],
+    return Notice(body, ["received"], {"document_type": event["document_type"].replace("_", " "),
+                                       "document_name": event["document_name"], "url": event["url"]},
                   threads.Thread(id=f"document:{event['document_id']}", flow="document", state="awaiting_ack", slots=slots))
 
 
@@ -188,7 +192,7 @@ def _document_requested(rt: Runtime, event: Event, person: Person, lang: str) ->
     body = say.text(lang, "document_requested_ask", document_type=kind, due=due, url=event["url"])
     subject = event.get("case_id") or f"{event['partner_id']}:{event['document_type']}"
     slots = {"subject_id": subject, "document_type": kind, "case_id": event.get("case_id")}
-    return Notice(body, ["done"], [kind, event["url"]], threads.Thread(
+    return Notice(body, ["done"], {"document_type": kind, "due": due, "url": event["url"]}, threads.Thread(
         id=f"docreq:{event['partner_id']}:{event['document_type']}", flow="document_request", state="awaiting_ack",
         slots=slots))
 
@@ -196,7 +200,8 @@ def _document_requested(rt: Runtime, event: Event, person: Person, lang: str) ->
 def _milestone(rt: Runtime, event: Event, person: Person, lang: str) -> Notice:
     parts = [f"{event['order_ref']}: {event['milestone'].replace('_', ' ')}.", event.get("details") or "",
              event.get("url") or ""]
-    return Notice(" ".join(p for p in parts if p), [], [event["order_ref"], event["milestone"].replace("_", " ")])
+    return Notice(" ".join(p for p in parts if p), [], {"order_ref": event["order_ref"],
+                  "milestone": event["milestone"].replace("_", " "), "details": event.get("details") or ""})
 
 
 def _onboarding(rt: Runtime, event: Event, person: Person, lang: str) -> Notice:
@@ -205,7 +210,7 @@ def _onboarding(rt: Runtime, event: Event, person: Person, lang: str) -> Notice:
     body = say.text(lang, "onboarding_ask", action=action, due=due, url=event["url"])
     slots = {"subject_id": f"{event['partner_id']}:{event['action']}", "action": action,
              "remind_every_hours": event.get("remind_every_hours") or 48, "due_date": event.get("due_date")}
-    return Notice(body, ["done", "remind"], [action, event["url"]], threads.Thread(
+    return Notice(body, ["done", "remind"], {"action": action, "due": due, "url": event["url"]}, threads.Thread(
         id=f"onboarding:{event['partner_id']}:{event['action']}", flow="onboarding", state="awaiting_ack", slots=slots))
 
 
@@ -223,21 +228,25 @@ def window_open(rt: Runtime, wa_id: str) -> bool:
     return last is not None and time.time() - int(last) < store.WINDOW_SECONDS
 
 
-def _payload(rt: Runtime, event: Event, person: Person, notice: Notice) -> dict[str, Any]:
+def payloads(rt: Runtime, event: Event, person: Person, notice: Notice) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """What to send, and what to send instead if Meta says the window closed after all."""
     ids = [tap_id(a, notice.thread.id) for a in notice.actions] if notice.thread else []
-    if window_open(rt, person.phone):
-        if ids:
-            return messages.buttons(person.phone, notice.body,
-                                    [(i, say.button(person.language, a)) for i, a in zip(ids, notice.actions)])
-        return messages.text(person.phone, notice.body)
-    name = TEMPLATE_PREFIX + event["type"].replace(".", "_")
-    return messages.template(person.phone, name, person.language, notice.template_params, ids)
+    approved = rt.templates.by_notice[notice.template or event["type"]]
+    template = messages.template(person.phone, approved.name, rt.templates.language_code(person.language),
+                                 [notice.params.get(p, "") for p in approved.parameters], ids[:approved.quick_replies])
+    if not window_open(rt, person.phone):
+        return template, None
+    if ids:
+        choices = [(i, say.button(person.language, a)) for i, a in zip(ids, notice.actions)]
+        return messages.buttons(person.phone, notice.body, choices), template
+    return messages.text(person.phone, notice.body), template
 
 
 def _send(rt: Runtime, event: Event, person: Person, notice: Notice) -> None:
     key = f"event:{event['id']}:{person.phone}"
+    payload, fallback = payloads(rt, event, person, notice)
     if notice.thread is None:
-        outbound.deliver(rt, _payload(rt, event, person, notice), key)
+        outbound.deliver(rt, payload, key, fallback)
         return
     with threads.locked(rt, person.phone) as conversation:
         existing = conversation.threads.get(notice.thread.id)
@@ -247,7 +256,7 @@ def _send(rt: Runtime, event: Event, person: Person, notice: Notice) -> None:
             existing.slots.update(notice.thread.slots)  # a newer event about the same subject
             existing.state = notice.thread.state
             existing.updated_at = time.time()
-        wamid = outbound.deliver(rt, _payload(rt, event, person, notice), key)
+        wamid = outbound.deliver(rt, payload, key, fallback)
         if wamid:
             conversation.sent[wamid] = notice.thread.id
 

@@ -13,16 +13,25 @@ log = logging.getLogger(__name__)
 SENDING = b"sending"
 
 
-def send_now(rt: Runtime, payload: dict[str, Any], key: str) -> str | None:
+def send_now(rt: Runtime, payload: dict[str, Any], key: str,
+             fallback: dict[str, Any] | None = None) -> str | None:
     """Sends unless already sent; returns the wamid. Retryable GraphErrors propagate; a permanent
-    refusal is parked with Meta's reason and returns None."""
+    refusal is parked with Meta's reason and returns None. `fallback` (a template) is sent instead
+    when Meta says the 24-hour window closed after all (131047)."""
     record = store.outbound_key(key)
     existing = rt.redis.get(record)
     if existing and existing != SENDING:
         return existing.decode()
     rt.redis.set(record, SENDING, ex=store.OUTBOUND_RECORD_TTL)
     try:
-        wamid = rt.whatsapp.send(payload)
+        try:
+            wamid = rt.whatsapp.send(payload)
+        except errors.WindowClosed:
+            if fallback is None:
+                raise
+            log.info("send %s: window closed after all, sending the template", key)
+            payload = fallback
+            wamid = rt.whatsapp.send(payload)
     except errors.GraphError as exc:
         if exc.retryable:
             raise
@@ -35,14 +44,14 @@ def send_now(rt: Runtime, payload: dict[str, Any], key: str) -> str | None:
     return wamid
 
 
-def deliver(rt: Runtime, payload: dict[str, Any], key: str) -> str | None:
+def deliver(rt: Runtime, payload: dict[str, Any], key: str, fallback: dict[str, Any] | None = None) -> str | None:
     """Sends now, in order with the caller's other sends; on a passing failure a job retries it."""
     from app import jobs
     from app.queues import OUTBOUND
 
     try:
-        return send_now(rt, payload, key)
+        return send_now(rt, payload, key, fallback)
     except errors.GraphError as exc:
         log.info("send %s failed (%s); retrying in the background", key, exc)
-        rt.queues.enqueue(OUTBOUND, jobs.send_message, payload, key)
+        rt.queues.enqueue(OUTBOUND, jobs.send_message, payload, key, fallback)
         return None

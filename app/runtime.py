@@ -3,11 +3,12 @@ requests and jobs: Redis, queues, directory, Trading Grid and WhatsApp."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import redis
 
 from app import directory as directory_module
-from app import store
+from app import store, templates
 from app.queues import Queues
 from app.settings import Settings, SettingsError
 from app.tradinggrid.embedded import EmbeddedTradingGrid
@@ -24,6 +25,7 @@ class Runtime:
     directory: directory_module.Directory
     tradinggrid: TradingGrid
     whatsapp: WhatsApp
+    templates: templates.Templates
 
 
 def build(settings: Settings, connection: redis.Redis | None = None) -> Runtime:
@@ -36,6 +38,10 @@ def build(settings: Settings, connection: redis.Redis | None = None) -> Runtime:
         raise SettingsError(f"DIRECTORY_FILE {settings.directory_file}: {exc.problems[0]}"
                             + (f" (and {len(exc.problems) - 1} more; run tgwa directory check)"
                                if len(exc.problems) > 1 else "")) from None
+    try:
+        approved = templates.load(Path(settings.templates_file) if settings.templates_file else None)
+    except templates.TemplatesError as exc:
+        raise SettingsError(f"TEMPLATES_FILE {exc}") from None
     connection = connection if connection is not None else store.connect(settings)
     grid: TradingGrid
     if settings.trading_grid_url:
@@ -50,7 +56,7 @@ def build(settings: Settings, connection: redis.Redis | None = None) -> Runtime:
                  GraphTransport(settings.whatsapp_api_base, settings.whatsapp_phone_number_id,
                                 settings.whatsapp_access_token))
     return Runtime(settings=settings, redis=connection, queues=Queues(connection), directory=directory,
-                   tradinggrid=grid, whatsapp=WhatsApp(transport))
+                   tradinggrid=grid, whatsapp=WhatsApp(transport), templates=approved)
 
 
 _current: Runtime | None = None

@@ -41,6 +41,7 @@ class Settings:
     trading_grid_client_secret: str | None = None
     trading_grid_events_secret: str = ""
     directory_file: str | None = None
+    templates_file: str | None = None
     data_dir: Path = Path("data")
     sandbox: bool = False
 
@@ -132,6 +133,7 @@ class Settings:
             trading_grid_client_secret=client_secret,
             trading_grid_events_secret=required("TRADING_GRID_EVENTS_SECRET"),
             directory_file=text("DIRECTORY_FILE"),
+            templates_file=text("TEMPLATES_FILE"),
             data_dir=Path(text("DATA_DIR") or "data"),
             sandbox=sandbox,
         )

@@ -5,15 +5,9 @@ thread waiting for that kind of answer), else a list asking which; a partner's n
 and after three messages in a row that cannot be placed, a person takes over."""
 from __future__ import annotations
 
-import datetime as dt
-import functools
 import logging
-import zoneinfo
 
-import phonenumbers
-from phonenumbers import timezone as phone_timezones
-
-from app import store
+from app import localtime, store
 from app.directory import Contact, Staff
 from app.runtime import Runtime
 from app.whatsapp import errors, messages
@@ -65,8 +59,8 @@ def handle(rt: Runtime, message: InboundMessage) -> None:
 def _turn(rt: Runtime, conversation: threads.Conversation, person: Contact | Staff, message: InboundMessage,
           thread: threads.Thread | None = None) -> Turn:
     country = rt.directory.partners[person.partner_id].country if isinstance(person, Contact) else None
-    reading = understand(message.text or "", today=_local_date(person.phone, message.timestamp),
-                         country=country or _country(person.phone), language=person.language)
+    reading = understand(message.text or "", today=localtime.local_date(person.phone, message.timestamp),
+                         country=country or localtime.country(person.phone), language=person.language)
     return Turn(rt, conversation, person, message, reading, person.language, thread=thread)
 
 
@@ -188,28 +182,6 @@ def _unplaced(turn: Turn, hint: str) -> None:
                                 messages="\n".join(f"- {t}" for t in recent[-UNPLACED_LIMIT:]))}], "handoff")
     if task is not None:
         turn.reply(turn.say("handoff"))
-
-
-@functools.lru_cache(maxsize=4096)
-def _zone(phone: str) -> zoneinfo.ZoneInfo:
-    try:
-        zones = phone_timezones.time_zones_for_number(phonenumbers.parse(f"+{phone}"))
-        return zoneinfo.ZoneInfo(zones[0])
-    except (phonenumbers.NumberParseException, zoneinfo.ZoneInfoNotFoundError, IndexError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
-
-
-def _local_date(phone: str, timestamp: int) -> dt.date:
-    """The writer's own calendar day: "tomorrow" in Tokyo is not tomorrow in Chicago."""
-    return dt.datetime.fromtimestamp(timestamp, _zone(phone)).date()
-
-
-@functools.lru_cache(maxsize=4096)
-def _country(phone: str) -> str | None:
-    try:
-        return phonenumbers.region_code_for_number(phonenumbers.parse(f"+{phone}"))
-    except phonenumbers.NumberParseException:
-        return None
 
 
 def _mark_read(rt: Runtime, message: InboundMessage) -> None:

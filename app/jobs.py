@@ -14,7 +14,6 @@ from app.whatsapp.inbound import InboundMessage
 
 log = logging.getLogger(__name__)
 LOCK_WAIT_SECONDS = 5
-STATUS_RANK = {"sent": 1, "delivered": 2, "read": 3, "played": 4, "failed": 5}
 
 
 def drain_contact(contact: str) -> int:
@@ -65,24 +64,12 @@ def drain_contact(contact: str) -> int:
 
 
 def apply_statuses(statuses: list[dict[str, Any]]) -> None:
-    """Keeps the furthest status of each sent message: statuses arrive out of order, and a late
-    'delivered' must not undo a 'read'. 'failed' is final and keeps Meta's error."""
+    """Keeps each sent message's furthest status and its notification's counts (app.delivery)."""
+    from app import delivery
+
     rt = runtime.current()
     for status in statuses:
-        key = store.message_status_key(status["message_id"])
-        current = rt.redis.hget(key, "status")
-        current_rank = STATUS_RANK.get(current.decode(), 0) if current else 0
-        rank = STATUS_RANK.get(status["status"], 0)
-        if rank <= current_rank or current_rank == STATUS_RANK["failed"]:
-            continue
-        fields = {"status": status["status"], "timestamp": status["timestamp"], "recipient": status["recipient"]}
-        if status["errors"]:
-            error = status["errors"][0]
-            fields.update(error_code=str(error.get("code", "")), error_title=str(error.get("title", ""))[:200])
-        pipe = rt.redis.pipeline()
-        pipe.hset(key, mapping=fields)
-        pipe.expire(key, store.STATUS_TTL)
-        pipe.execute()
+        delivery.apply(rt, status)
 
 
 def handle_event(event_id: str) -> None:

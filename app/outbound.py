@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from app import metrics, parked, store
+from app import delivery, metrics, pace, parked, store
 from app.runtime import Runtime
 from app.whatsapp import errors
 
@@ -24,6 +24,7 @@ def send_now(rt: Runtime, payload: dict[str, Any], key: str,
         return existing.decode()
     rt.redis.set(record, SENDING, ex=store.OUTBOUND_RECORD_TTL)
     try:
+        pace.wait_turn(rt, str(payload.get("to", "")))
         try:
             wamid = rt.whatsapp.send(payload)
         except errors.WindowClosed:
@@ -40,6 +41,7 @@ def send_now(rt: Runtime, payload: dict[str, Any], key: str,
         parked.park(rt.redis, "send", str(exc), {"payload": payload, "key": key})
         return None
     rt.redis.set(record, wamid, ex=store.OUTBOUND_RECORD_TTL)
+    delivery.record_sent(rt, wamid, key, str(payload.get("to", "")))
     metrics.MESSAGES_OUT.labels(payload.get("type", "unknown")).inc()
     return wamid
 

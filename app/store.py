@@ -104,11 +104,6 @@ def outbound_key(idempotency_key: str) -> str:
     return f"{PREFIX}:out:{idempotency_key}"
 
 
-def message_status_key(wamid: str) -> str:
-    """`tgwa:status:<wamid>`: the furthest delivery status seen (sent < delivered < read; failed)."""
-    return f"{PREFIX}:status:{wamid}"
-
-
 def last_inbound_key(contact: str) -> str:
     """When the contact last wrote: the 24-hour customer service window starts there."""
     return f"{contact_tag(contact)}:last_in"
@@ -137,3 +132,22 @@ def context_key(contact: str) -> str:
 OPTED_OUT = f"{PREFIX}:optout"  # contacts who sent STOP: no business-initiated message reaches them
 CONVERSATION_TTL = 30 * 24 * 3600
 CLOSED_THREAD_KEEP_SECONDS = 7 * 24 * 3600  # a late tap on a finished thread still gets "already done"
+
+
+GLOBAL_PACE = f"{PREFIX}:pace"  # the deployment-wide send schedule (WHATSAPP_MAX_MPS)
+
+
+def pair_pace_key(contact: str) -> str:
+    """`tgwa:{c:X}:pace`: this recipient's send schedule (Meta's pair rate limit)."""
+    return f"{contact_tag(contact)}:pace"
+
+
+def message_key(wamid: str) -> str:
+    """`tgwa:msg:<wamid>`: a sent message: what it was for, to whom, its furthest status."""
+    return f"{PREFIX}:msg:{wamid}"
+
+
+def stats_key(purpose: str) -> str:
+    """`tgwa:stats:<purpose>`: per notification or broadcast, how many messages were sent,
+    delivered, read and failed."""
+    return f"{PREFIX}:stats:{purpose}"

@@ -123,7 +123,7 @@ def test_statuses_only_move_forward(client, rt, work) -> None:
     post_whatsapp(client, envelope(statuses=[status("read")]))
     post_whatsapp(client, envelope(statuses=[status("delivered"), status("sent")]))
     work()
-    assert rt.redis.hget(store.message_status_key("wamid.out2"), "status") == b"read"
+    assert rt.redis.hget(store.message_key("wamid.out2"), "status") == b"read"
 
 
 def test_a_sender_known_only_by_user_id_is_answered(client, work, graph) -> None:

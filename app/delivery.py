@@ -1,0 +1,87 @@
+"""Following each sent message until it is read or has failed: what it was for, its furthest
+status (sent < delivered < read; failed is final, with Meta's code and reason), and per
+notification or broadcast, how many messages reached each status.
+
+Statuses arrive out of order and sometimes before the send is recorded; each step is one atomic
+script on the message's own key, so counts move once per message and never backwards.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from app import store
+from app.runtime import Runtime
+
+RANKS = {"sent": 1, "delivered": 2, "read": 3, "played": 4, "failed": 5}
+COUNTED = ("delivered", "read")  # "sent" is counted when Meta takes the message; "failed" apart
+FAILED = RANKS["failed"]
+
+RECORD = """
+redis.call('HSET', KEYS[1], 'purpose', ARGV[1], 'recipient', ARGV[2], 'sent_at', ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return tonumber(redis.call('HGET', KEYS[1], 'rank') or '0')
+"""
+
+APPLY = """
+local current = tonumber(redis.call('HGET', KEYS[1], 'rank') or '0')
+local rank = tonumber(ARGV[2])
+if current >= 5 or rank <= current then return {'', -1} end
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'rank', rank, 'status_at', ARGV[3])
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'error_code', ARGV[4], 'error_title', ARGV[5]) end
+redis.call('EXPIRE', KEYS[1], ARGV[6])
+return {redis.call('HGET', KEYS[1], 'purpose') or '', current}
+"""
+
+
+def purpose_of(key: str) -> str:
+    """What a send was for, from its idempotency key: "event:<id>" for notifications, else "reply"."""
+    parts = key.split(":")
+    return f"{parts[0]}:{parts[1]}" if parts[0] in ("event", "reminder") and len(parts) > 2 else "reply"
+
+
+def _reached(previous: int, rank: int) -> list[str]:
+    if rank == FAILED:
+        return ["failed"]
+    return [s for s in COUNTED if previous < min(RANKS[s], 3) <= min(rank, 3)]
+
+
+def record_sent(rt: Runtime, wamid: str, key: str, recipient: str) -> None:
+    purpose = purpose_of(key)
+    script = rt.redis.register_script(RECORD)
+    rank = int(script(keys=[store.message_key(wamid)], args=[purpose, recipient, time.time(), store.STATUS_TTL]))
+    _count(rt, purpose, ["sent"] + _reached(0, rank))  # statuses that came before the record
+
+
+def apply(rt: Runtime, status: dict[str, Any]) -> None:
+    rank = RANKS.get(status["status"])
+    if rank is None:
+        return
+    error = status["errors"][0] if status.get("errors") else {}
+    script = rt.redis.register_script(APPLY)
+    purpose, previous = script(keys=[store.message_key(status["message_id"])], args=[
+        status["status"], rank, status["timestamp"], str(error.get("code", "")), str(error.get("title", ""))[:200],
+        store.STATUS_TTL])
+    purpose = purpose.decode() if isinstance(purpose, bytes) else purpose
+    if purpose and int(previous) >= 0:
+        _count(rt, purpose, _reached(int(previous), rank))
+
+
+def _count(rt: Runtime, purpose: str, statuses: list[str]) -> None:
+    if not statuses:
+        return
+    pipe = rt.redis.pipeline(transaction=False)
+    for status in statuses:
+        pipe.hincrby(store.stats_key(purpose), status, 1)
+    pipe.expire(store.stats_key(purpose), store.STATUS_TTL)
+    pipe.execute()
+
+
+def stats(rt: Runtime, purpose: str) -> dict[str, int]:
+    raw = rt.redis.hgetall(store.stats_key(purpose))
+    counts = {k.decode(): int(v) for k, v in raw.items()}
+    return {s: counts.get(s, 0) for s in ("sent", "delivered", "read", "failed")}
+
+
+def status_of(rt: Runtime, wamid: str) -> dict[str, str]:
+    return {k.decode(): v.decode() for k, v in rt.redis.hgetall(store.message_key(wamid)).items()}

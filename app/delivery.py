@@ -53,6 +53,11 @@ def record_sent(rt: Runtime, wamid: str, key: str, recipient: str) -> None:
     _count(rt, purpose, ["sent"] + _reached(0, rank))  # statuses that came before the record
 
 
+def count_refused(rt: Runtime, key: str) -> None:
+    """Meta refused the send outright: it counts as failed for its notification."""
+    _count(rt, purpose_of(key), ["failed"])
+
+
 def apply(rt: Runtime, status: dict[str, Any]) -> None:
     rank = RANKS.get(status["status"])
     if rank is None:

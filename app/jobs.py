@@ -85,6 +85,18 @@ def handle_event(event_id: str) -> None:
     rt.redis.hset(key, "state", "done")
 
 
+def send_notices(event_id: str, phones: list[str]) -> None:
+    """One batch of a fanned-out event (a broadcast to many)."""
+    from app import notifications
+
+    rt = runtime.current()
+    raw = rt.redis.hget(store.event_key(event_id), "payload")
+    if raw is None:
+        log.error("event %s is gone; %d recipients not told", event_id, len(phones))
+        return
+    notifications.send_to(rt, json.loads(raw), phones)
+
+
 def send_message(payload: dict[str, Any], key: str, fallback: dict[str, Any] | None = None) -> str | None:
     from app import outbound
 

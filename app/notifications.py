@@ -10,6 +10,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from app import outbound, store
@@ -36,15 +37,46 @@ class Notice:
     template: str = ""  # which template: the event type unless said otherwise
 
 
+FANOUT_ABOVE = 20      # recipients: more than this and the event fans out as jobs
+BATCH_SIZE = 100       # recipients a fan-out job sends to
+SENDERS_PER_JOB = 8    # concurrent sends within a job (each still waits for its paced moment)
+
+
 def handle(rt: Runtime, event: Event) -> None:
-    kind = event["type"]
-    if kind == "onboarding.completed":
+    if event["type"] == "onboarding.completed":
         _close_onboarding(rt, event)
         return
-    build = BUILDERS[kind]
-    for person in recipients(rt, event):
-        notice = build(rt, event, person, person.language)
-        _send(rt, event, person, notice)
+    people = recipients(rt, event)
+    if len(people) <= FANOUT_ABOVE:
+        send_to(rt, event, [p.phone for p in people])
+        return
+    from app import jobs
+    from app.queues import OUTBOUND
+    rt.redis.hset(store.broadcast_key(event["id"]), mapping={"total": len(people), "started_at": time.time()})
+    rt.redis.expire(store.broadcast_key(event["id"]), store.STATUS_TTL)
+    for start in range(0, len(people), BATCH_SIZE):
+        batch = [p.phone for p in people[start:start + BATCH_SIZE]]
+        rt.queues.enqueue(OUTBOUND, jobs.send_notices, event["id"], batch)
+
+
+def send_to(rt: Runtime, event: Event, phones: list[str]) -> None:
+    """Sends the event's notice to each of `phones` (a batch of a fan-out, or all of a small event)."""
+    build = BUILDERS[event["type"]]
+    people = [person for phone in phones if (person := rt.directory.person(phone)) is not None]
+    if len(people) <= 1:
+        for person in people:
+            _send(rt, event, person, build(rt, event, person, person.language))
+        return
+    with ThreadPoolExecutor(max_workers=min(SENDERS_PER_JOB, len(people))) as pool:
+        for done in [pool.submit(_send, rt, event, p, build(rt, event, p, p.language)) for p in people]:
+            done.result()
+
+
+def progress(rt: Runtime, event_id: str) -> dict[str, Any]:
+    """A broadcast's size and how far it got: sent, delivered, read, failed."""
+    from app import delivery
+    total = rt.redis.hget(store.broadcast_key(event_id), "total")
+    return {"total": int(total) if total else None, **delivery.stats(rt, f"event:{event_id}")}
 
 
 # -- who is told -----------------------------------------------------------------------------

@@ -38,6 +38,7 @@ def send_now(rt: Runtime, payload: dict[str, Any], key: str,
             raise
         log.warning("send %s refused by Meta: %s", key, exc)
         rt.redis.set(record, f"failed:{exc.code}", ex=store.OUTBOUND_RECORD_TTL)
+        delivery.count_refused(rt, key)
         parked.park(rt.redis, "send", str(exc), {"payload": payload, "key": key})
         return None
     rt.redis.set(record, wamid, ex=store.OUTBOUND_RECORD_TTL)

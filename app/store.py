@@ -151,3 +151,8 @@ def stats_key(purpose: str) -> str:
     """`tgwa:stats:<purpose>`: per notification or broadcast, how many messages were sent,
     delivered, read and failed."""
     return f"{PREFIX}:stats:{purpose}"
+
+
+def broadcast_key(event_id: str) -> str:
+    """`tgwa:broadcast:<event id>`: a fanned-out event's recipient count and start time."""
+    return f"{PREFIX}:broadcast:{event_id}"

@@ -46,7 +46,9 @@ def handle(rt: Runtime, event: Event) -> None:
     if event["type"] == "onboarding.completed":
         _close_onboarding(rt, event)
         return
+    from app import reminders
     people = recipients(rt, event)
+    reminders.plan(rt, event)
     if len(people) <= FANOUT_ABOVE:
         send_to(rt, event, [p.phone for p in people])
         return
@@ -65,11 +67,19 @@ def send_to(rt: Runtime, event: Event, phones: list[str]) -> None:
     people = [person for phone in phones if (person := rt.directory.person(phone)) is not None]
     if len(people) <= 1:
         for person in people:
-            _send(rt, event, person, build(rt, event, person, person.language))
+            _notify(rt, event, person, build(rt, event, person, person.language))
         return
     with ThreadPoolExecutor(max_workers=min(SENDERS_PER_JOB, len(people))) as pool:
-        for done in [pool.submit(_send, rt, event, p, build(rt, event, p, p.language)) for p in people]:
+        for done in [pool.submit(_notify, rt, event, p, build(rt, event, p, p.language)) for p in people]:
             done.result()
+
+
+def _notify(rt: Runtime, event: Event, person: Person, notice: Notice) -> None:
+    """A first notice: sent, then what it will need later planned (an onboarding reminder)."""
+    send(rt, event, person, notice)
+    if event["type"] == "onboarding.pending" and notice.thread is not None:
+        from app import reminders
+        reminders.plan_onboarding(rt, event, person.phone, 3600 * float(event.get("remind_every_hours") or 48))
 
 
 def progress(rt: Runtime, event_id: str) -> dict[str, Any]:
@@ -240,7 +250,7 @@ def _onboarding(rt: Runtime, event: Event, person: Person, lang: str) -> Notice:
     action = event["action"].replace("_", " ")
     due = say.text(lang, "due", date=say.date(event["due_date"], lang)) if event.get("due_date") else ""
     body = say.text(lang, "onboarding_ask", action=action, due=due, url=event["url"])
-    slots = {"subject_id": f"{event['partner_id']}:{event['action']}", "action": action,
+    slots = {"subject_id": f"{event['partner_id']}:{event['action']}", "action": action, "event_id": event["id"],
              "remind_every_hours": event.get("remind_every_hours") or 48, "due_date": event.get("due_date")}
     return Notice(body, ["done", "remind"], {"action": action, "due": due, "url": event["url"]}, threads.Thread(
         id=f"onboarding:{event['partner_id']}:{event['action']}", flow="onboarding", state="awaiting_ack", slots=slots))
@@ -274,12 +284,12 @@ def payloads(rt: Runtime, event: Event, person: Person, notice: Notice) -> tuple
     return messages.text(person.phone, notice.body), template
 
 
-def _send(rt: Runtime, event: Event, person: Person, notice: Notice) -> None:
-    key = f"event:{event['id']}:{person.phone}"
+def send(rt: Runtime, event: Event, person: Person, notice: Notice, key: str | None = None) -> str | None:
+    """Sends one notice (opening or refreshing its thread); returns the wamid when it left."""
+    key = key or f"event:{event['id']}:{person.phone}"
     payload, fallback = payloads(rt, event, person, notice)
     if notice.thread is None:
-        outbound.deliver(rt, payload, key, fallback)
-        return
+        return outbound.deliver(rt, payload, key, fallback)
     with threads.locked(rt, person.phone) as conversation:
         existing = conversation.threads.get(notice.thread.id)
         if existing is None or not existing.open:
@@ -291,6 +301,7 @@ def _send(rt: Runtime, event: Event, person: Person, notice: Notice) -> None:
         wamid = outbound.deliver(rt, payload, key, fallback)
         if wamid:
             conversation.sent[wamid] = notice.thread.id
+    return wamid
 
 
 def _close_onboarding(rt: Runtime, event: Event) -> None:

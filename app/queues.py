@@ -6,6 +6,7 @@ Queues, in the order a worker takes them: `inbound` (a person is waiting for an 
 """
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import redis
@@ -27,6 +28,13 @@ class Queues:
 
     def all(self) -> list[Queue]:
         return [self.by_name[name] for name in ORDER]
+
+    def enqueue_at(self, name: str, when: float, func: Any, *args: Any, job_id: str) -> Any:
+        """A job for later (a reminder, an escalation), kept in Redis so it survives restarts;
+        the same `job_id` scheduled twice is one job."""
+        moment = dt.datetime.fromtimestamp(when, dt.timezone.utc)
+        return self.by_name[name].enqueue_at(moment, func, *args, job_id=job_id, result_ttl=RESULT_TTL,
+                                             failure_ttl=FAILURE_TTL, retry=Retry(max=len(BACKOFF), interval=BACKOFF))
 
     def enqueue(self, name: str, func: Any, *args: Any, retry: bool = True, **options: Any) -> Any:
         return self.by_name[name].enqueue(

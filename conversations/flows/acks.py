@@ -48,8 +48,18 @@ def make_acknowledged(kind: Kind):  # type: ignore[no-untyped-def]
 
 
 def snoozed(event: EventData) -> None:
+    """'Remind me tomorrow': the next reminder moves to this time tomorrow (or 08:00 after it)."""
+    from app import localtime
+    from app.queues import EVENTS
+    from app.reminders import remind_onboarding
+
     turn = turn_of(event)
-    turn.thread.slots["snooze_until"] = time.time() + SNOOZE_SECONDS  # type: ignore[union-attr]
+    slots = turn.thread.slots  # type: ignore[union-attr]
+    at = int(localtime.next_waking_moment(turn.person.phone, time.time() + SNOOZE_SECONDS))
+    slots["next_reminder_at"] = at
+    if slots.get("event_id"):
+        turn.rt.queues.enqueue_at(EVENTS, at, remind_onboarding, slots["event_id"], turn.person.phone, at,
+                                  job_id=f"onboarding-{slots['event_id']}-{turn.person.phone}-{at}")
     turn.reply(turn.say("onboarding_snoozed"))
 
 

@@ -1,0 +1,128 @@
+"""What happens later, on RQ's schedule (kept in Redis, so it survives restarts):
+
+- an onboarding step is asked about again every `remind_every_hours` until it is done, completed
+  or past its due date; never between 20:00 and 08:00 in the contact's own time zone;
+- an alert that needs acknowledging gets one reminder at its deadline, and an hour later its
+  owner gets the list of who has still not answered;
+- a case assignment not acknowledged within 30 minutes goes to the escalation group.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+from typing import Any
+
+from app import localtime, notifications, runtime, store
+from app.queues import EVENTS
+from app.runtime import Runtime
+from conversations import say, threads
+
+log = logging.getLogger(__name__)
+ASSIGNMENT_ACK_SECONDS = 30 * 60
+ALERT_REPORT_AFTER_SECONDS = 3600
+
+
+def _event(rt: Runtime, event_id: str) -> dict[str, Any] | None:
+    raw = rt.redis.hget(store.event_key(event_id), "payload")
+    return json.loads(raw) if raw else None
+
+
+def _open_thread(rt: Runtime, phone: str, thread_id: str) -> threads.Thread | None:
+    thread = threads.load(rt, phone).threads.get(thread_id)
+    return thread if thread is not None and thread.open else None
+
+
+def plan(rt: Runtime, event: dict[str, Any]) -> None:
+    """Schedules what an event will need later; called once the event's notices are out."""
+    kind, now = event["type"], time.time()
+    if kind == "alert.broadcast" and event.get("requires_ack") and event.get("ack_deadline"):
+        deadline = dt.datetime.fromisoformat(event["ack_deadline"].replace("Z", "+00:00")).timestamp()
+        rt.queues.enqueue_at(EVENTS, max(deadline, now), alert_deadline, event["id"], job_id=f"alert-deadline-{event['id']}")
+    elif kind == "case.assigned":
+        rt.queues.enqueue_at(EVENTS, now + ASSIGNMENT_ACK_SECONDS, assignment_check, event["id"],
+                             job_id=f"assignment-check-{event['id']}")
+
+
+def plan_onboarding(rt: Runtime, event: dict[str, Any], phone: str, after: float) -> float:
+    """The next reminder to `phone`, `after` seconds from now, moved out of its quiet hours."""
+    at = localtime.next_waking_moment(phone, time.time() + after)
+    thread_id = f"onboarding:{event['partner_id']}:{event['action']}"
+    with threads.locked(rt, phone) as conversation:
+        thread = conversation.threads.get(thread_id)
+        if thread is None or not thread.open:
+            return at
+        thread.slots["next_reminder_at"] = int(at)
+    rt.queues.enqueue_at(EVENTS, at, remind_onboarding, event["id"], phone, int(at),
+                         job_id=f"onboarding-{event['id']}-{phone}-{int(at)}")
+    return at
+
+
+def remind_onboarding(event_id: str, phone: str, at: int) -> None:
+    rt = runtime.current()
+    event = _event(rt, event_id)
+    person = rt.directory.person(phone)
+    if event is None or person is None:
+        return
+    thread = _open_thread(rt, phone, f"onboarding:{event['partner_id']}:{event['action']}")
+    if thread is None or thread.slots.get("next_reminder_at") != at:
+        return  # done, completed, or this reminder was replaced by a later one ("remind me tomorrow")
+    if event.get("due_date") and localtime.local_date(phone, time.time()).isoformat() > event["due_date"]:
+        return
+    if not notifications.reachable(rt, person):
+        return
+    notice = notifications.BUILDERS[event["type"]](rt, event, person, person.language)
+    notifications.send(rt, event, person, notice, key=f"reminder:{event_id}:{phone}:{at}")
+    plan_onboarding(rt, event, phone, 3600 * float(event.get("remind_every_hours") or 48))
+
+
+def alert_deadline(event_id: str) -> None:
+    """One reminder to everyone who has not acknowledged; the owner hears an hour later."""
+    rt = runtime.current()
+    event = _event(rt, event_id)
+    if event is None:
+        return
+    for person in notifications.recipients(rt, event):
+        if _open_thread(rt, person.phone, f"alert:{event['alert_id']}") is not None:
+            notice = notifications.BUILDERS[event["type"]](rt, event, person, person.language)
+            notifications.send(rt, event, person, notice, key=f"reminder:{event_id}:{person.phone}")
+    rt.queues.enqueue_at(EVENTS, time.time() + ALERT_REPORT_AFTER_SECONDS, alert_report, event_id,
+                         job_id=f"alert-report-{event_id}")
+
+
+def alert_report(event_id: str) -> None:
+    rt = runtime.current()
+    event = _event(rt, event_id)
+    owner = rt.directory.staff.get((event or {}).get("owner_id") or "")
+    if event is None or owner is None or not notifications.reachable(rt, owner):
+        return
+    silent = [p for p in notifications.recipients(rt, event)
+              if _open_thread(rt, p.phone, f"alert:{event['alert_id']}") is not None]
+    if not silent:
+        return
+    names = ", ".join(f"{p.name} ({rt.directory.partners[p.partner_id].name})" if hasattr(p, "partner_id") else p.name
+                      for p in silent)
+    body = say.text(owner.language, "alert_report", title=event["title"], count=len(silent), names=names)
+    notice = notifications.Notice(body, [], {"title": event["title"], "count": str(len(silent)), "names": names},
+                                  template="alert.unacknowledged")
+    notifications.send(rt, event, owner, notice, key=f"report:{event_id}")
+
+
+def assignment_check(event_id: str) -> None:
+    rt = runtime.current()
+    event = _event(rt, event_id)
+    assignee = rt.directory.staff.get((event or {}).get("assignee_id") or "")
+    if event is None or assignee is None or not event.get("escalation_group_id"):
+        return
+    if _open_thread(rt, assignee.phone, f"assignment:{event['case_id']}") is None:
+        return  # picked up in time
+    for member in rt.directory.group_members(event["escalation_group_id"]):
+        if member.id == assignee.id or not notifications.reachable(rt, member):
+            continue
+        body = say.text(member.language, "assignment_unacknowledged", case_id=event["case_id"],
+                        assignee=assignee.name, summary=event["summary"], url=event["thread_url"])
+        notice = notifications.Notice(body, [], {"case_id": event["case_id"], "assignee": assignee.name,
+                                                 "summary": event["summary"], "url": event["thread_url"]},
+                                      template="case.unacknowledged")
+        notifications.send(rt, event, member, notice, key=f"escalation:{event_id}:{member.phone}")

@@ -154,6 +154,37 @@ def directory_check(file: Path) -> None:
 
 
 @main.group()
+def broadcast() -> None:
+    """Alerts to targeted partner contacts."""
+
+
+@broadcast.command("preview")
+@click.argument("event_file", type=click.Path(dir_okay=False, path_type=Path))
+def broadcast_preview(event_file: Path) -> None:
+    """Who would receive the alert in EVENT_FILE, and why each other contact would not."""
+    from app import notifications
+    from app.events import schema
+
+    try:
+        event = json.loads(event_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(f"{event_file}: not a JSON event ({exc})") from None
+    problems = schema.errors(event)
+    if problems or event.get("type") != "alert.broadcast":
+        for problem in problems or [{"field": "type", "message": "must be alert.broadcast"}]:
+            click.echo(f"{event_file}: {problem['field']}: {problem['message']}", err=True)
+        sys.exit(1)
+    rt = _build(_settings())
+    verdicts = notifications.explain_alert(rt, event)
+    chosen = [c for c, reason in verdicts if reason is None]
+    click.echo(f"{len(chosen)} of {len(verdicts)} contacts would receive \"{event['title']}\":")
+    for contact, reason in verdicts:
+        partner = rt.directory.partners[contact.partner_id].name
+        mark = "  +" if reason is None else "  -"
+        click.echo(f"{mark} {contact.name} ({partner}, +{contact.phone})" + (f": {reason}" if reason else ""))
+
+
+@main.group()
 def parked() -> None:
     """Work waiting for a person: list it, or retry it."""
 

@@ -79,7 +79,7 @@ def _notify(rt: Runtime, event: Event, person: Person, notice: Notice) -> None:
     send(rt, event, person, notice)
     if event["type"] == "onboarding.pending" and notice.thread is not None:
         from app import reminders
-        reminders.plan_onboarding(rt, event, person.phone, 3600 * float(event.get("remind_every_hours") or 48))
+        reminders.plan_onboarding(rt, event, person.phone, since=time.time())
 
 
 def progress(rt: Runtime, event_id: str) -> dict[str, Any]:
@@ -102,9 +102,8 @@ def _partner_contacts(rt: Runtime, event: Event, role: str) -> list[Person]:
     if partner is None:
         log.warning("event %s names unknown partner %s; nobody told", event["id"], event.get("partner_id"))
         return []
-    reachable_contacts = [c for c in partner.contacts if reachable(rt, c)]
-    with_role = [c for c in reachable_contacts if role in c.roles]
-    return list(with_role or reachable_contacts)
+    with_role = [c for c in partner.contacts if role in c.roles]  # "if none has it": held, not reachable
+    return [c for c in (with_role or partner.contacts) if reachable(rt, c)]
 
 
 def _staff(rt: Runtime, *ids: str | None) -> list[Person]:
@@ -117,6 +116,12 @@ def _group(rt: Runtime, group_id: str | None) -> list[Person]:
 
 
 def _alert_targets(rt: Runtime, event: Event) -> list[Person]:
+    return [person for person, reason in explain_alert(rt, event) if reason is None]
+
+
+def explain_alert(rt: Runtime, event: Event) -> list[tuple[Contact, str | None]]:
+    """Every partner contact, and why it would not get the alert (None: it would). All given
+    targeting keys must match; any value within a key matches; case does not matter."""
     targeting = event.get("targeting") or {}
 
     def wanted(key: str) -> set[str] | None:
@@ -125,18 +130,27 @@ def _alert_targets(rt: Runtime, event: Event) -> list[Person]:
 
     partner_ids, regions, lines = wanted("partner_ids"), wanted("regions"), wanted("product_lines")
     roles, issue_types = wanted("roles"), wanted("issue_types")
-    people: list[Person] = []
+    out: list[tuple[Contact, str | None]] = []
     for partner in rt.directory.partners.values():
+        reason = None
         if partner_ids is not None and partner.id.lower() not in partner_ids:
-            continue
-        if regions is not None and partner.region.lower() not in regions:
-            continue
-        if lines is not None and not lines & {p.lower() for p in partner.product_lines}:
-            continue
-        if issue_types is not None and not _has_open_case_of(rt, partner, issue_types):
-            continue
-        people += [c for c in partner.contacts if reachable(rt, c) and (roles is None or roles & set(c.roles))]
-    return people
+            reason = f"partner {partner.id} is not in partner_ids"
+        elif regions is not None and partner.region.lower() not in regions:
+            reason = f"region {partner.region or '(none)'} is not in regions"
+        elif lines is not None and not lines & {p.lower() for p in partner.product_lines}:
+            reason = "no product line in product_lines"
+        elif issue_types is not None and not _has_open_case_of(rt, partner, issue_types):
+            reason = "no open case of those issue_types"
+        for contact in partner.contacts:
+            contact_reason = reason
+            if contact_reason is None and roles is not None and not roles & set(contact.roles):
+                contact_reason = "no role in roles"
+            if contact_reason is None and not contact.opt_in:
+                contact_reason = "has not opted in"
+            if contact_reason is None and rt.redis.sismember(store.OPTED_OUT, contact.phone):
+                contact_reason = "sent STOP"
+            out.append((contact, contact_reason))
+    return out
 
 
 def _has_open_case_of(rt: Runtime, partner: Partner, issue_types: set[str]) -> bool:

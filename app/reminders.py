@@ -45,9 +45,13 @@ def plan(rt: Runtime, event: dict[str, Any]) -> None:
                              job_id=f"assignment-check-{event['id']}")
 
 
-def plan_onboarding(rt: Runtime, event: dict[str, Any], phone: str, after: float) -> float:
-    """The next reminder to `phone`, `after` seconds from now, moved out of its quiet hours."""
-    at = localtime.next_waking_moment(phone, time.time() + after)
+def every(event: dict[str, Any]) -> float:
+    return 3600 * float(event.get("remind_every_hours") or 48)
+
+
+def plan_onboarding(rt: Runtime, event: dict[str, Any], phone: str, since: float) -> float:
+    """The next reminder to `phone`, one interval after `since`, moved out of its quiet hours."""
+    at = localtime.next_waking_moment(phone, since + every(event))
     thread_id = f"onboarding:{event['partner_id']}:{event['action']}"
     with threads.locked(rt, phone) as conversation:
         thread = conversation.threads.get(thread_id)
@@ -74,7 +78,7 @@ def remind_onboarding(event_id: str, phone: str, at: int) -> None:
         return
     notice = notifications.BUILDERS[event["type"]](rt, event, person, person.language)
     notifications.send(rt, event, person, notice, key=f"reminder:{event_id}:{phone}:{at}")
-    plan_onboarding(rt, event, phone, 3600 * float(event.get("remind_every_hours") or 48))
+    plan_onboarding(rt, event, phone, since=at)
 
 
 def alert_deadline(event_id: str) -> None:

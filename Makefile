@@ -27,3 +27,4 @@ test-fake: $(STAMP)
 bench: $(STAMP)
 	$(VENV)/bin/pip install --quiet -e '.[bench]'
 	$(VENV)/bin/python -m bench.understand_bench
+	$(VENV)/bin/python -m bench.broadcast_bench

@@ -46,11 +46,18 @@ def _reached(previous: int, rank: int) -> list[str]:
     return [s for s in COUNTED if previous < min(RANKS[s], 3) <= min(rank, 3)]
 
 
-def record_sent(rt: Runtime, wamid: str, key: str, recipient: str) -> None:
+def record_sent(rt: Runtime, wamid: str, key: str, recipient: str, pipe: Any = None) -> None:
+    """Notes what a sent message was for and counts it as sent, in one round trip with what
+    `pipe` already holds; statuses that arrived before this record are counted then."""
     purpose = purpose_of(key)
-    script = rt.redis.register_script(RECORD)
-    rank = int(script(keys=[store.message_key(wamid)], args=[purpose, recipient, time.time(), store.STATUS_TTL]))
-    _count(rt, purpose, ["sent"] + _reached(0, rank))  # statuses that came before the record
+    pipe = pipe if pipe is not None else rt.redis.pipeline(transaction=False)
+    rt.redis.register_script(RECORD)(keys=[store.message_key(wamid)],
+                                     args=[purpose, recipient, time.time(), store.STATUS_TTL], client=pipe)
+    pipe.hincrby(store.stats_key(purpose), "sent", 1)
+    pipe.expire(store.stats_key(purpose), store.STATUS_TTL)
+    rank = int(pipe.execute()[-3])
+    if rank:
+        _count(rt, purpose, _reached(0, rank))
 
 
 def count_refused(rt: Runtime, key: str) -> None:

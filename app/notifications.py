@@ -39,7 +39,7 @@ class Notice:
 
 FANOUT_ABOVE = 20      # recipients: more than this and the event fans out as jobs
 BATCH_SIZE = 100       # recipients a fan-out job sends to
-SENDERS_PER_JOB = 8    # concurrent sends within a job (each still waits for its paced moment)
+SENDERS_PER_JOB = 4    # concurrent sends within a job (each still waits for its paced moment)
 
 
 def handle(rt: Runtime, event: Event) -> None:
@@ -65,18 +65,20 @@ def send_to(rt: Runtime, event: Event, phones: list[str]) -> None:
     """Sends the event's notice to each of `phones` (a batch of a fan-out, or all of a small event)."""
     build = BUILDERS[event["type"]]
     people = [person for phone in phones if (person := rt.directory.person(phone)) is not None]
+    windows = windows_open(rt, [p.phone for p in people])
     if len(people) <= 1:
         for person in people:
-            _notify(rt, event, person, build(rt, event, person, person.language))
+            _notify(rt, event, person, build(rt, event, person, person.language), windows[person.phone])
         return
     with ThreadPoolExecutor(max_workers=min(SENDERS_PER_JOB, len(people))) as pool:
-        for done in [pool.submit(_notify, rt, event, p, build(rt, event, p, p.language)) for p in people]:
+        for done in [pool.submit(_notify, rt, event, p, build(rt, event, p, p.language), windows[p.phone])
+                     for p in people]:
             done.result()
 
 
-def _notify(rt: Runtime, event: Event, person: Person, notice: Notice) -> None:
+def _notify(rt: Runtime, event: Event, person: Person, notice: Notice, window: bool) -> None:
     """A first notice: sent, then what it will need later planned (an onboarding reminder)."""
-    send(rt, event, person, notice)
+    send(rt, event, person, notice, window=window)
     if event["type"] == "onboarding.pending" and notice.thread is not None:
         from app import reminders
         reminders.plan_onboarding(rt, event, person.phone, since=time.time())
@@ -92,9 +94,16 @@ def progress(rt: Runtime, event_id: str) -> dict[str, Any]:
 # -- who is told -----------------------------------------------------------------------------
 def reachable(rt: Runtime, person: Person) -> bool:
     """Opted in (partner contacts) and not stopped: the only people a business message may reach."""
-    if rt.redis.sismember(store.OPTED_OUT, person.phone):
-        return False
-    return not isinstance(person, Contact) or person.opt_in
+    return bool(reachable_among(rt, [person]))
+
+
+def reachable_among(rt: Runtime, people: list[Person]) -> list[Person]:
+    """`reachable` for many at once: one question to Redis, however many people."""
+    opted_in = [p for p in people if not isinstance(p, Contact) or p.opt_in]
+    if not opted_in:
+        return []
+    stopped = rt.redis.smismember(store.OPTED_OUT, [p.phone for p in opted_in])
+    return [p for p, gone in zip(opted_in, stopped) if not gone]
 
 
 def _partner_contacts(rt: Runtime, event: Event, role: str) -> list[Person]:
@@ -103,16 +112,15 @@ def _partner_contacts(rt: Runtime, event: Event, role: str) -> list[Person]:
         log.warning("event %s names unknown partner %s; nobody told", event["id"], event.get("partner_id"))
         return []
     with_role = [c for c in partner.contacts if role in c.roles]  # "if none has it": held, not reachable
-    return [c for c in (with_role or partner.contacts) if reachable(rt, c)]
+    return reachable_among(rt, list(with_role or partner.contacts))
 
 
 def _staff(rt: Runtime, *ids: str | None) -> list[Person]:
-    found = [rt.directory.staff[i] for i in ids if i and i in rt.directory.staff]
-    return [s for s in found if reachable(rt, s)]
+    return reachable_among(rt, [rt.directory.staff[i] for i in ids if i and i in rt.directory.staff])
 
 
 def _group(rt: Runtime, group_id: str | None) -> list[Person]:
-    return [s for s in rt.directory.group_members(group_id or "") if reachable(rt, s)]
+    return reachable_among(rt, list(rt.directory.group_members(group_id or "")))
 
 
 def _alert_targets(rt: Runtime, event: Event) -> list[Person]:
@@ -131,6 +139,9 @@ def explain_alert(rt: Runtime, event: Event) -> list[tuple[Contact, str | None]]
     partner_ids, regions, lines = wanted("partner_ids"), wanted("regions"), wanted("product_lines")
     roles, issue_types = wanted("roles"), wanted("issue_types")
     out: list[tuple[Contact, str | None]] = []
+    everyone = [c for p in rt.directory.partners.values() for c in p.contacts]
+    stopped = {c.phone for c, gone in zip(everyone, rt.redis.smismember(store.OPTED_OUT, [c.phone for c in everyone])
+                                          if everyone else []) if gone}
     for partner in rt.directory.partners.values():
         reason = None
         if partner_ids is not None and partner.id.lower() not in partner_ids:
@@ -147,7 +158,7 @@ def explain_alert(rt: Runtime, event: Event) -> list[tuple[Contact, str | None]]
                 contact_reason = "no role in roles"
             if contact_reason is None and not contact.opt_in:
                 contact_reason = "has not opted in"
-            if contact_reason is None and rt.redis.sismember(store.OPTED_OUT, contact.phone):
+            if contact_reason is None and contact.phone in stopped:
                 contact_reason = "sent STOP"
             out.append((contact, contact_reason))
     return out
@@ -171,7 +182,7 @@ def recipients(rt: Runtime, event: Event) -> list[Person]:
         return _partner_contacts(rt, event, "documents")
     if kind == "milestone.reached":
         partner = rt.directory.partners.get(event["partner_id"])
-        return [c for c in (partner.contacts if partner else ()) if reachable(rt, c) and event["milestone"] in c.milestones]
+        return reachable_among(rt, [c for c in (partner.contacts if partner else ()) if event["milestone"] in c.milestones])
     if kind == "alert.broadcast":
         return _alert_targets(rt, event)
     if kind == "onboarding.pending":
@@ -278,19 +289,25 @@ BUILDERS: dict[str, Callable[[Runtime, Event, Person, str], Notice]] = {
 
 
 # -- sending -----------------------------------------------------------------------------------
-def window_open(rt: Runtime, wa_id: str) -> bool:
-    """Whether the person wrote within 24 hours, so a free-form (interactive) message may be sent."""
-    last = rt.redis.get(store.last_inbound_key(wa_id))
-    return last is not None and time.time() - int(last) < store.WINDOW_SECONDS
+def windows_open(rt: Runtime, wa_ids: list[str]) -> dict[str, bool]:
+    """For each person, whether they wrote within 24 hours, so a free-form (interactive) message
+    may be sent: one round trip to Redis for all of them."""
+    pipe = rt.redis.pipeline(transaction=False)
+    for wa_id in wa_ids:
+        pipe.get(store.last_inbound_key(wa_id))
+    now = time.time()
+    return {wa_id: last is not None and now - int(last) < store.WINDOW_SECONDS
+            for wa_id, last in zip(wa_ids, pipe.execute() if wa_ids else [])}
 
 
-def payloads(rt: Runtime, event: Event, person: Person, notice: Notice) -> tuple[dict[str, Any], dict[str, Any] | None]:
+def payloads(rt: Runtime, event: Event, person: Person, notice: Notice,
+             window: bool | None = None) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """What to send, and what to send instead if Meta says the window closed after all."""
     ids = [tap_id(a, notice.thread.id) for a in notice.actions] if notice.thread else []
     approved = rt.templates.by_notice[notice.template or event["type"]]
     template = messages.template(person.phone, approved.name, rt.templates.language_code(person.language),
                                  [notice.params.get(p, "") for p in approved.parameters], ids[:approved.quick_replies])
-    if not window_open(rt, person.phone):
+    if not (window if window is not None else windows_open(rt, [person.phone])[person.phone]):
         return template, None
     if ids:
         choices = [(i, say.button(person.language, a)) for i, a in zip(ids, notice.actions)]
@@ -298,10 +315,11 @@ def payloads(rt: Runtime, event: Event, person: Person, notice: Notice) -> tuple
     return messages.text(person.phone, notice.body), template
 
 
-def send(rt: Runtime, event: Event, person: Person, notice: Notice, key: str | None = None) -> str | None:
+def send(rt: Runtime, event: Event, person: Person, notice: Notice, key: str | None = None,
+         window: bool | None = None) -> str | None:
     """Sends one notice (opening or refreshing its thread); returns the wamid when it left."""
     key = key or f"event:{event['id']}:{person.phone}"
-    payload, fallback = payloads(rt, event, person, notice)
+    payload, fallback = payloads(rt, event, person, notice, window)
     if notice.thread is None:
         return outbound.deliver(rt, payload, key, fallback)
     with threads.locked(rt, person.phone) as conversation:

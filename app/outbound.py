@@ -3,6 +3,7 @@ before the message leaves and holds its wamid after, so a retried job never send
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from app import delivery, metrics, pace, parked, store
@@ -18,13 +19,15 @@ def send_now(rt: Runtime, payload: dict[str, Any], key: str,
     """Sends unless already sent; returns the wamid. Retryable GraphErrors propagate; a permanent
     refusal is parked with Meta's reason and returns None. `fallback` (a template) is sent instead
     when Meta says the 24-hour window closed after all (131047)."""
-    record = store.outbound_key(key)
-    existing = rt.redis.get(record)
-    if existing and existing != SENDING:
-        return existing.decode()
-    rt.redis.set(record, SENDING, ex=store.OUTBOUND_RECORD_TTL)
+    recipient = str(payload.get("to", ""))
+    record = store.outbound_key(recipient, key)
+    claimed = pace.claim(rt, recipient, record, SENDING, store.OUTBOUND_RECORD_TTL)
+    if isinstance(claimed, str):
+        return claimed  # sent before: this is a retry
+    if claimed > 0:
+        time.sleep(claimed)  # Meta's pair limit for this recipient
+    pace.wait_for_slot(rt)  # the deployment-wide rate
     try:
-        pace.wait_turn(rt, str(payload.get("to", "")))
         try:
             wamid = rt.whatsapp.send(payload)
         except errors.WindowClosed:
@@ -41,8 +44,9 @@ def send_now(rt: Runtime, payload: dict[str, Any], key: str,
         delivery.count_refused(rt, key)
         parked.park(rt.redis, "send", str(exc), {"payload": payload, "key": key})
         return None
-    rt.redis.set(record, wamid, ex=store.OUTBOUND_RECORD_TTL)
-    delivery.record_sent(rt, wamid, key, str(payload.get("to", "")))
+    pipe = rt.redis.pipeline(transaction=False)
+    pipe.set(record, wamid, ex=store.OUTBOUND_RECORD_TTL)
+    delivery.record_sent(rt, wamid, key, recipient, pipe)
     metrics.MESSAGES_OUT.labels(payload.get("type", "unknown")).inc()
     return wamid
 

@@ -17,45 +17,64 @@ PAIR_INTERVAL_SECONDS = 6.0
 PAIR_BURST = 45
 SAFETY = 0.98  # leave a little room for the jitter between a reserved moment and the send
 
-# KEYS[1]: the theoretical arrival time; ARGV: interval, tolerance, not-before (all microseconds).
-# Returns {reserved moment, Redis's now}: Redis's clock is the one clock every worker shares.
-RESERVE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local interval, tolerance = tonumber(ARGV[1]), tonumber(ARGV[2])
-local earliest = math.max(now, tonumber(ARGV[3]))
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-local slot = math.max(earliest, tat - tolerance)
-local next_tat = math.max(tat, slot) + interval
-redis.call('SET', KEYS[1], string.format('%d', next_tat), 'PX', math.floor((next_tat - now) / 1000) + 60000)
-return {string.format('%d', slot), string.format('%d', now)}
+# The cell rate algorithm, in Redis's own clock (the one clock every worker shares): reserves the
+# first moment that keeps `interval` between moments on average, with bursts of up to
+# tolerance/interval + 1. Times in microseconds.
+GCRA = """
+local function reserve(key, interval, tolerance)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  local tat = tonumber(redis.call('GET', key) or '0')
+  local slot = math.max(now, tat - tolerance)
+  local next_tat = math.max(tat, slot) + interval
+  redis.call('SET', key, string.format('%d', next_tat), 'PX', math.floor((next_tat - now) / 1000) + 60000)
+  return {string.format('%d', slot), string.format('%d', now)}
+end
+"""
+
+# Returns {reserved moment, now}.
+RESERVE = GCRA + "return reserve(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))"
+
+# Claims a send (KEYS[1], its outbound record) and reserves its moment under the recipient's pair
+# limit (KEYS[2]) in one step. Returns {0, wamid} when the message was sent before, else
+# {1, reserved moment, now}.
+CLAIM = GCRA + """
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
+  local existing = redis.call('GET', KEYS[1])
+  if existing and existing ~= ARGV[1] then return {0, existing} end
+end
+local reserved = reserve(KEYS[2], tonumber(ARGV[3]), tonumber(ARGV[4]))
+return {1, reserved[1], reserved[2]}
 """
 
 
-def _reserve(rt: Runtime, key: str, interval: int, tolerance: int, not_before: int) -> tuple[int, int]:
-    slot, now = rt.redis.register_script(RESERVE)(keys=[key], args=[interval, tolerance, not_before])
+def claim(rt: Runtime, recipient: str, record: str, marker: bytes, ttl: int) -> str | float:
+    """The wamid when this send happened before; else seconds until the recipient's pair limit
+    lets it leave. (The deployment-wide moment is reserved only then, with `wait_for_slot`: a
+    message held back for one recipient never holds back the others.)"""
+    interval = int(PAIR_INTERVAL_SECONDS * 1e6)
+    answer = rt.redis.register_script(CLAIM)(keys=[record, store.pair_pace_key(recipient)],
+                                             args=[marker, ttl, interval, interval * (PAIR_BURST - 1)])
+    if int(answer[0]) == 0:
+        existing = answer[1]
+        return existing.decode() if isinstance(existing, bytes) else str(existing)
+    return max(int(answer[1]) - int(answer[2]), 0) / 1e6
+
+
+def _reserve(rt: Runtime, key: str, interval: int, tolerance: int) -> tuple[int, int]:
+    slot, now = rt.redis.register_script(RESERVE)(keys=[key], args=[interval, tolerance])
     return int(slot), int(now)
 
 
-def pair_slot(rt: Runtime, recipient: str) -> tuple[int, int]:
-    """The moment (µs) Meta's pair limit lets the next message to `recipient` leave, and now."""
-    interval = int(PAIR_INTERVAL_SECONDS * 1e6)
-    return _reserve(rt, store.pair_pace_key(recipient), interval, interval * (PAIR_BURST - 1), 0)
+def global_slot(rt: Runtime) -> tuple[int, int]:
+    """The deployment's next free moment (µs), and now."""
+    return _reserve(rt, store.GLOBAL_PACE, int(1e6 / (rt.settings.whatsapp_max_mps * SAFETY)), 0)
 
 
-def global_slot(rt: Runtime, not_before: int = 0) -> tuple[int, int]:
-    """The deployment's next free moment (µs) at or after `not_before`, and now."""
-    return _reserve(rt, store.GLOBAL_PACE, int(1e6 / (rt.settings.whatsapp_max_mps * SAFETY)), 0, not_before)
+def wait_for_slot(rt: Runtime) -> None:
+    slot, now = global_slot(rt)
+    if slot > now:
+        time.sleep((slot - now) / 1e6)
 
 
-def reserve(rt: Runtime, recipient: str) -> float:
-    """Reserves the next moment a message to `recipient` may leave; returns seconds to wait."""
-    earliest, _ = pair_slot(rt, recipient)
-    slot, now = global_slot(rt, earliest)
-    return max(slot - now, 0) / 1e6
 
-
-def wait_turn(rt: Runtime, recipient: str) -> None:
-    delay = reserve(rt, recipient)
-    if delay > 0:
-        time.sleep(delay)

@@ -46,7 +46,7 @@ def retry(rt: Any, item_id: str) -> dict[str, Any] | None:
         rt.queues.enqueue(WRITES, jobs.tradinggrid_write, payload["operation"], payload["args"],
                           payload["idempotency_key"], payload.get("notify"))
     elif item["kind"] == "send":
-        rt.redis.delete(store.outbound_key(payload["key"]))
+        rt.redis.delete(store.outbound_key(str(payload["payload"].get("to", "")), payload["key"]))
         rt.queues.enqueue(OUTBOUND, jobs.send_message, payload["payload"], payload["key"])
     else:  # an inbound message: back into its contact's queue, handled in order with the others
         sender, message_id = payload["sender"], payload["id"]

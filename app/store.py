@@ -99,9 +99,10 @@ NEW, PENDING_DUPLICATE, HANDLED_DUPLICATE = 1, 2, 0
 PARKED = f"{PREFIX}:parked"
 
 
-def outbound_key(idempotency_key: str) -> str:
-    """`tgwa:out:<key>`: the wamid a logical send produced, so a retried job never sends twice."""
-    return f"{PREFIX}:out:{idempotency_key}"
+def outbound_key(recipient: str, idempotency_key: str) -> str:
+    """`tgwa:{c:X}:out:<key>`: the wamid a logical send produced, so a retried job never sends
+    twice; beside the recipient's pace key, so one script claims the send and reserves its moment."""
+    return f"{contact_tag(recipient)}:out:{idempotency_key}"
 
 
 def last_inbound_key(contact: str) -> str:

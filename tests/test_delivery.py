@@ -1,7 +1,7 @@
 """Pacing and delivery tracking, on the Redis every worker shares."""
 from __future__ import annotations
 
-from app import delivery, pace
+from app import delivery, pace, store
 from tests.helpers import envelope, post_whatsapp
 
 
@@ -13,15 +13,25 @@ def test_sends_are_spaced_evenly_at_the_deployment_rate(rt) -> None:
     assert per_second <= rt.settings.whatsapp_max_mps, "no one-second window above the cap"
 
 
+def claim(rt, recipient: str, n: int) -> float:  # type: ignore[no-untyped-def]
+    result = pace.claim(rt, recipient, store.outbound_key(recipient, f"send-{n}"), b"sending", 60)
+    assert isinstance(result, float)
+    return result
+
+
 def test_one_recipient_gets_a_burst_then_one_message_every_six_seconds(rt) -> None:
-    slots = [pace.pair_slot(rt, "4915123456789") for _ in range(pace.PAIR_BURST + 2)]
-    first = slots[0][0]
-    assert all(slot == now for slot, now in slots[:pace.PAIR_BURST]), "the burst leaves at once"
-    interval = int(pace.PAIR_INTERVAL_SECONDS * 1e6)
-    assert slots[pace.PAIR_BURST][0] == first + interval
-    assert slots[pace.PAIR_BURST + 1][0] == first + 2 * interval
-    other_slot, other_now = pace.pair_slot(rt, "4915000000000")
-    assert other_slot == other_now, "another recipient is not held back"
+    rt.settings = rt.settings.replace(whatsapp_max_mps=10_000_000)  # only the pair limit binds here
+    waits = [claim(rt, "4915123456789", n) for n in range(pace.PAIR_BURST + 2)]
+    assert waits[:pace.PAIR_BURST] == [0.0] * pace.PAIR_BURST, "the burst leaves at once"
+    assert pace.PAIR_INTERVAL_SECONDS - 0.5 < waits[pace.PAIR_BURST] <= pace.PAIR_INTERVAL_SECONDS
+    assert 2 * pace.PAIR_INTERVAL_SECONDS - 0.5 < waits[pace.PAIR_BURST + 1] <= 2 * pace.PAIR_INTERVAL_SECONDS
+    assert claim(rt, "4915000000000", 0) == 0.0, "another recipient is not held back"
+
+
+def test_a_send_claimed_before_returns_its_wamid(rt) -> None:
+    record = store.outbound_key("4915123456789", "event:1:4915123456789")
+    rt.redis.set(record, "wamid.sent.before")
+    assert pace.claim(rt, "4915123456789", record, b"sending", 60) == "wamid.sent.before"
 
 
 def status(wamid: str, name: str, **extra) -> dict:  # type: ignore[no-untyped-def]

@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 import requests
 
+from app import httpsession
 from app.tradinggrid.port import CASE_FILTERS, PermanentError, Record, TransientError
 
 TIMEOUT = (3.05, 10)  # connect, read (seconds)
@@ -58,7 +59,7 @@ class HttpTradingGrid:
                  session: requests.Session | None = None, timeout: tuple[float, float] = TIMEOUT):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        self._session = session or requests.Session()
+        self._session = session or httpsession.for_host(self.base_url)
         self._oauth = ClientCredentials(self._session, *credentials) if credentials else None
 
     def ping(self) -> None:

@@ -30,6 +30,8 @@ def record_whatsapp(rt: Runtime, note: Notification) -> int:
             metrics.DEDUPE_HITS.labels("whatsapp").inc()
         if outcome != store.HANDLED_DUPLICATE and message.sender not in to_drain:
             to_drain.append(message.sender)
+    if to_drain:
+        rt.redis.sadd(store.PENDING_CONTACTS, *to_drain)
     for contact in to_drain:
         rt.queues.enqueue(INBOUND, jobs.drain_contact, contact)
     if note.statuses:

@@ -7,18 +7,30 @@ import logging
 import time
 from typing import Any
 
-from redis.exceptions import LockError
+from redis.exceptions import LockError, RedisError
 
-from app import metrics, parked, runtime, store
+from app import metrics, pace, parked, runtime, store
 from app.whatsapp.inbound import InboundMessage
 
 log = logging.getLogger(__name__)
 LOCK_WAIT_SECONDS = 5
+SWEEP_EVERY_SECONDS = 60
+SWEEP_AFTER_SECONDS = 120
+
+
+MAX_PER_TURN = 20  # messages a drain handles before it lets other contacts' work go first
 
 
 def drain_contact(contact: str) -> int:
     """Handles the contact's waiting messages one at a time in WhatsApp-timestamp order, under a
-    lock every worker on every machine respects. Returns how many it handled."""
+    lock every worker on every machine respects. Returns how many it handled.
+
+    Fair to everyone else: after MAX_PER_TURN messages it goes to the back of the queue, and a
+    number that writes faster than a person can (app.pace.SENDER_*) waits its turn, told once.
+    A passing failure (Redis, Trading Grid) leaves the message at the head of the inbox for the
+    job's retry; any other failure parks that message so the contact is not blocked."""
+    from app.queues import INBOUND
+    from app.tradinggrid.port import TransientError
     from conversations import router
 
     rt = runtime.current()
@@ -28,7 +40,6 @@ def drain_contact(contact: str) -> int:
     if not lock.acquire():
         # Another worker holds the contact and will look at the inbox again before it lets go;
         # in case it just did, try again rather than risk leaving a message behind.
-        from app.queues import INBOUND
         rt.queues.enqueue(INBOUND, drain_contact, contact)
         return 0
     handled = 0
@@ -37,6 +48,14 @@ def drain_contact(contact: str) -> int:
         while True:
             head = rt.redis.zrange(inbox, 0, 0)
             if not head:
+                rt.redis.srem(store.PENDING_CONTACTS, contact)
+                break
+            if handled >= MAX_PER_TURN:
+                rt.queues.enqueue(INBOUND, drain_contact, contact)
+                break
+            wait = pace.sender_wait(rt, contact)
+            if wait > 0:
+                _slow_down(rt, contact, wait)
                 break
             message_id = head[0]
             raw = rt.redis.hget(messages, message_id)
@@ -45,6 +64,8 @@ def drain_contact(contact: str) -> int:
                 rt.redis.set(store.last_inbound_key(contact), message.timestamp, ex=store.WINDOW_SECONDS)
                 try:
                     router.handle(rt, message)
+                except (TransientError, RedisError):
+                    raise
                 except Exception as exc:  # noqa: BLE001 - one bad message must not block the contact
                     log.exception("message %s could not be handled; parked", message.id)
                     parked.park(rt.redis, "inbound", f"{type(exc).__name__}: {exc}", json.loads(raw))
@@ -61,6 +82,41 @@ def drain_contact(contact: str) -> int:
             log.warning("lock of contact %s expired while draining", contact)
     metrics.JOB_LATENCY.labels("drain_contact").observe(time.monotonic() - started)
     return handled
+
+
+def _slow_down(rt: Any, contact: str, wait: float) -> None:
+    """A flood: the rest waits its turn (nothing is dropped) and the sender is told, once."""
+    from app import outbound
+    from app.queues import INBOUND
+    from app.whatsapp import messages
+
+    at = time.time() + wait
+    rt.queues.enqueue_at(INBOUND, at, drain_contact, contact, job_id=f"drain-later-{contact}-{int(at)}")
+    if rt.redis.set(store.slow_down_key(contact), 1, nx=True, ex=store.SLOW_DOWN_NOTICE_SECONDS):
+        person = rt.directory.person(contact)
+        from conversations import say
+        body = say.text(person.language if person else "en", "slow_down")
+        outbound.deliver(rt, messages.text(contact, body), f"slowdown:{contact}:{int(time.time())}")
+
+
+def sweep_inboxes() -> int:
+    """A safety net, every minute: a contact whose messages wait longer than they should (its
+    drain job lost with a worker) gets a drain job again. Returns how many it found."""
+    from app.queues import INBOUND
+
+    rt = runtime.current()
+    found = 0
+    for raw in rt.redis.smembers(store.PENDING_CONTACTS):
+        contact = raw.decode()
+        head = rt.redis.zrange(store.inbox_key(contact), 0, 0, withscores=True)
+        if not head:
+            rt.redis.srem(store.PENDING_CONTACTS, contact)
+        elif head[0][1] / store.ARRIVALS_PER_SECOND < time.time() - SWEEP_AFTER_SECONDS:
+            rt.queues.enqueue(INBOUND, drain_contact, contact)
+            found += 1
+    from app.worker import start_sweeping
+    start_sweeping(rt.queues)
+    return found
 
 
 def apply_statuses(statuses: list[dict[str, Any]]) -> None:
@@ -114,7 +170,7 @@ def tradinggrid_write(operation: str, args: list[Any], idempotency_key: str,
     """One Trading Grid write. Passing failures raise, so RQ retries it with backoff under the same
     idempotency key; a refusal is parked for a person and `notify` (a wa_id) is told."""
     from app import outbound
-    from app.tradinggrid.port import PermanentError
+    from app.tradinggrid.port import PermanentError, TransientError
     from app.whatsapp import messages
 
     if operation not in WRITE_OPERATIONS:
@@ -122,6 +178,14 @@ def tradinggrid_write(operation: str, args: list[Any], idempotency_key: str,
     rt = runtime.current()
     try:
         return getattr(rt.tradinggrid, operation)(*args, idempotency_key=idempotency_key)
+    except TransientError as exc:
+        if exc.retry_after is None:
+            raise  # RQ retries it with backoff
+        from app.queues import WRITES
+        at = time.time() + exc.retry_after  # Trading Grid said when: ask again then, not before
+        rt.queues.enqueue_at(WRITES, at, tradinggrid_write, operation, args, idempotency_key, notify,
+                             job_id=f"write-{idempotency_key}-{int(at)}")
+        return None
     except PermanentError as exc:
         log.warning("Trading Grid refused %s (%s); parked", operation, exc.reason)
         parked.park(rt.redis, "write", exc.reason, {"operation": operation, "args": args,

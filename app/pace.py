@@ -61,6 +61,30 @@ def claim(rt: Runtime, recipient: str, record: str, marker: bytes, ttl: int) -> 
     return max(int(answer[1]) - int(answer[2]), 0) / 1e6
 
 
+# Like `reserve`, but takes the moment only when it is now: a sender over its rate is not given
+# a place in line, it is told how long until it has one. Returns microseconds to wait (0: go).
+ALLOW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval, tolerance = tonumber(ARGV[1]), tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat - tolerance > now then return tat - tolerance - now end
+local next_tat = math.max(tat, now) + interval
+redis.call('SET', KEYS[1], string.format('%d', next_tat), 'PX', math.floor((next_tat - now) / 1000) + 60000)
+return 0
+"""
+SENDER_INTERVAL_SECONDS = 1.0  # a person writes one message a second at most, on average...
+SENDER_BURST = 30              # ...after a burst of this many (a pasted list, a forwarded thread)
+
+
+def sender_wait(rt: Runtime, contact: str) -> float:
+    """Seconds before the contact's next message may be handled (0: now)."""
+    interval = int(SENDER_INTERVAL_SECONDS * 1e6)
+    wait = rt.redis.register_script(ALLOW)(keys=[store.sender_pace_key(contact)],
+                                           args=[interval, interval * (SENDER_BURST - 1)])
+    return int(wait) / 1e6
+
+
 def _reserve(rt: Runtime, key: str, interval: int, tolerance: int) -> tuple[int, int]:
     slot, now = rt.redis.register_script(RESERVE)(keys=[key], args=[interval, tolerance])
     return int(slot), int(now)

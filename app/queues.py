@@ -7,6 +7,8 @@ Queues, in the order a worker takes them: `inbound` (a person is waiting for an 
 from __future__ import annotations
 
 import datetime as dt
+import random
+import re
 from typing import Any
 
 import redis
@@ -21,6 +23,11 @@ RESULT_TTL = 3600
 FAILURE_TTL = 30 * 24 * 3600
 
 
+def backoff() -> Retry:
+    """RQ's retry policy with jitter, so jobs that failed together do not all come back together."""
+    return Retry(max=len(BACKOFF), interval=[round(b * random.uniform(0.8, 1.2), 1) for b in BACKOFF])
+
+
 class Queues:
     def __init__(self, connection: redis.Redis):
         self.connection = connection
@@ -33,10 +40,10 @@ class Queues:
         """A job for later (a reminder, an escalation), kept in Redis so it survives restarts;
         the same `job_id` scheduled twice is one job."""
         moment = dt.datetime.fromtimestamp(when, dt.timezone.utc)
+        job_id = re.sub(r"[^A-Za-z0-9_-]", "_", job_id)  # what RQ allows in an id
         return self.by_name[name].enqueue_at(moment, func, *args, job_id=job_id, result_ttl=RESULT_TTL,
-                                             failure_ttl=FAILURE_TTL, retry=Retry(max=len(BACKOFF), interval=BACKOFF))
+                                             failure_ttl=FAILURE_TTL, retry=backoff())
 
     def enqueue(self, name: str, func: Any, *args: Any, retry: bool = True, **options: Any) -> Any:
-        return self.by_name[name].enqueue(
-            func, *args, retry=Retry(max=len(BACKOFF), interval=BACKOFF) if retry else None,
-            result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL, **options)
+        return self.by_name[name].enqueue(func, *args, retry=backoff() if retry else None,
+                                          result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL, **options)

@@ -157,3 +157,17 @@ def stats_key(purpose: str) -> str:
 def broadcast_key(event_id: str) -> str:
     """`tgwa:broadcast:<event id>`: a fanned-out event's recipient count and start time."""
     return f"{PREFIX}:broadcast:{event_id}"
+
+
+PENDING_CONTACTS = f"{PREFIX}:pending"  # contacts with messages waiting: what the sweep looks at
+SLOW_DOWN_NOTICE_SECONDS = 600
+
+
+def sender_pace_key(contact: str) -> str:
+    """`tgwa:{c:X}:inpace`: how fast this contact writes (a flood waits its turn)."""
+    return f"{contact_tag(contact)}:inpace"
+
+
+def slow_down_key(contact: str) -> str:
+    """`tgwa:{c:X}:slowdown`: set when the contact was told to slow down (once per 10 minutes)."""
+    return f"{contact_tag(contact)}:slowdown"

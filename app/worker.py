@@ -17,10 +17,21 @@ log = logging.getLogger(__name__)
 IDLE_SLEEP_SECONDS = 0.05
 
 
+def start_sweeping(queues: Queues) -> None:
+    """Makes sure the inbox sweep (app.jobs.sweep_inboxes) is scheduled; every worker asks, one
+    job results (its id names the minute)."""
+    from app import jobs
+    from app.queues import INBOUND
+
+    at = time.time() + jobs.SWEEP_EVERY_SECONDS
+    queues.enqueue_at(INBOUND, at, jobs.sweep_inboxes, job_id=f"sweep-{int(at) // jobs.SWEEP_EVERY_SECONDS}")
+
+
 def run(queues: Queues, burst: bool = False) -> bool:
     """A worker process. Jobs are short and wait on the network, so they run in the worker itself
     rather than in a forked horse per job (a fork costs more than most jobs); run more processes
     for more throughput. Retries are scheduled by RQ's scheduler."""
+    start_sweeping(queues)
     worker = SimpleWorker(queues.all(), connection=queues.connection)
     return worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
 
@@ -61,6 +72,7 @@ class EmbeddedWorker(threading.Thread):
         self._stopping = threading.Event()
 
     def run(self) -> None:
+        start_sweeping(self.queues)
         while not self._stopping.is_set():
             try:
                 worked = run_once(self.queues)

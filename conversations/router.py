@@ -50,10 +50,8 @@ def handle(rt: Runtime, message: InboundMessage) -> None:
         return
     conversation.session["last_ts"] = message.timestamp
     turn = _turn(rt, conversation, person, message)
-    try:
-        dispatch(turn)
-    finally:
-        threads.save(rt, conversation)
+    dispatch(turn)
+    threads.save(rt, conversation)  # not when the turn failed: its retry starts from the same state
 
 
 def _turn(rt: Runtime, conversation: threads.Conversation, person: Contact | Staff, message: InboundMessage,

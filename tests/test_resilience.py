@@ -1,0 +1,93 @@
+"""Nothing lost when things go wrong: a drain job lost with its worker, a flooding number, a
+Trading Grid that asks to be called later, a turn that fails half-way."""
+from __future__ import annotations
+
+import time
+
+from flask import Flask
+
+from app import jobs, pace, store
+from app.queues import INBOUND, WRITES
+from app.tradinggrid.http import HttpTradingGrid
+from tests.chat import Chat
+from tests.helpers import envelope, post_whatsapp, text
+from tests.loopback import serve
+
+MARIA = "14155550134"
+AUTHOR = {"kind": "partner_contact", "id": MARIA, "name": "Maria Lopez", "phone": "+" + MARIA}
+
+
+def test_a_message_whose_drain_job_was_lost_is_picked_up_by_the_sweep(client, rt, work, graph) -> None:
+    message = text(MARIA, "help", timestamp=int(time.time()) - 600)
+    post_whatsapp(client, envelope(message))
+    rt.queues.by_name[INBOUND].empty()  # the worker that took the job died with it
+    work()
+    assert graph.texts_to(MARIA) == []
+    assert jobs.sweep_inboxes() == 1
+    work()
+    assert len(graph.texts_to(MARIA)) == 1
+    assert not rt.redis.sismember(store.PENDING_CONTACTS, MARIA)
+
+
+def test_a_flooding_number_waits_its_turn_and_is_told_once(client, rt, work, graph) -> None:
+    start = int(time.time())
+    for n in range(pace.SENDER_BURST + 10):
+        post_whatsapp(client, envelope(text(MARIA, f"spam {n}", timestamp=start + n)))
+    work()
+    replies = graph.texts_to(MARIA)
+    slow_down = [r for r in replies if "faster than I can read" in r]
+    assert len(slow_down) == 1
+    handled, waiting = len(replies) - 1, rt.redis.zcard(store.inbox_key(MARIA))
+    assert handled >= pace.SENDER_BURST and waiting > 0, "a burst is fine; the rest waits its turn"
+    assert handled + waiting == pace.SENDER_BURST + 10, "nothing is dropped"
+
+
+def test_other_contacts_are_not_held_up_by_one_busy_contact(client, rt, work, graph) -> None:
+    start = int(time.time())
+    for n in range(jobs.MAX_PER_TURN + 5):
+        post_whatsapp(client, envelope(text(MARIA, f"note {n}", timestamp=start + n)))
+    post_whatsapp(client, envelope(text("447700900123", "help", timestamp=start)))
+    jobs.drain_contact(MARIA)
+    assert rt.redis.zcard(store.inbox_key(MARIA)) == 5, "a turn ends after MAX_PER_TURN"
+    assert len(rt.queues.by_name[INBOUND]) >= 2, "Maria's rest queues behind Una's message"
+
+
+def test_trading_grid_retry_after_is_honoured(rt, work) -> None:
+    calls: list[float] = []
+    busy = Flask("busy")
+
+    @busy.post("/cases/<case_id>/comments")
+    def comment(case_id: str):  # type: ignore[no-untyped-def]
+        calls.append(time.time())
+        return {"error": "slow down"}, 429, {"Retry-After": "30"}
+
+    with serve(busy) as url:
+        rt.tradinggrid = HttpTradingGrid(url)
+        rt.queues.enqueue(WRITES, jobs.tradinggrid_write, "add_comment", ["CASE-1", {"body": "x", "author": AUTHOR}],
+                          "wamid.9:comment")
+        work()
+    from rq.registry import ScheduledJobRegistry
+    registry = ScheduledJobRegistry(queue=rt.queues.by_name[WRITES])
+    [job_id] = registry.get_job_ids()
+    assert job_id.startswith("write-wamid_9_comment-")
+    assert registry.get_scheduled_time(job_id).timestamp() >= calls[0] + 29
+
+
+def test_a_turn_that_fails_half_way_is_retried_from_where_it_was(client, rt, work, graph, grid) -> None:
+    case = grid.create_case({"partner_id": "GLOBEX", "issue_type": "shipment_delay", "reference": "PO-4410093",
+                             "summary": "late"}, idempotency_key="seed")
+    maria = Chat(client, work, graph, MARIA)
+    maria.says("hi")
+    from tests.chat import event
+    event(client, work, "exception.logged", case_id=case["id"], partner_id="GLOBEX", issue_type="shipment_delay",
+          reference="PO-4410093", summary="late", thread_url="https://tg.example.com/x")
+    maria.says("12/3/2027")
+    real = rt.tradinggrid
+    rt.tradinggrid = HttpTradingGrid("http://127.0.0.1:1")  # Trading Grid is down
+    maria.says(f"status {case['id']}")  # a read that cannot be answered now
+    assert rt.redis.zcard(store.inbox_key(MARIA)) == 1, "the message waits for the retry"
+    rt.tradinggrid = real
+    jobs.drain_contact(MARIA)
+    assert maria.last.startswith(case["id"])
+    maria.says("yes")
+    assert grid.get_case(case["id"])["expected_date"] == "2027-12-03"

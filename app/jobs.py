@@ -14,8 +14,8 @@ from app.whatsapp.inbound import InboundMessage
 
 log = logging.getLogger(__name__)
 LOCK_WAIT_SECONDS = 5
-SWEEP_EVERY_SECONDS = 60
-SWEEP_AFTER_SECONDS = 120
+SWEEP_EVERY_SECONDS = 15
+SWEEP_AFTER_SECONDS = 20
 
 
 MAX_PER_TURN = 20  # messages a drain handles before it lets other contacts' work go first
@@ -100,8 +100,9 @@ def _slow_down(rt: Any, contact: str, wait: float) -> None:
 
 
 def sweep_inboxes() -> int:
-    """A safety net, every minute: a contact whose messages wait longer than they should (its
-    drain job lost with a worker) gets a drain job again. Returns how many it found."""
+    """A safety net, every 15 seconds: a contact whose messages wait longer than they should while
+    nobody holds the contact (its drain job died with a worker) gets a drain job again. Returns
+    how many it found."""
     from app.queues import INBOUND
 
     rt = runtime.current()
@@ -111,7 +112,8 @@ def sweep_inboxes() -> int:
         head = rt.redis.zrange(store.inbox_key(contact), 0, 0, withscores=True)
         if not head:
             rt.redis.srem(store.PENDING_CONTACTS, contact)
-        elif head[0][1] / store.ARRIVALS_PER_SECOND < time.time() - SWEEP_AFTER_SECONDS:
+        elif (head[0][1] / store.ARRIVALS_PER_SECOND < time.time() - SWEEP_AFTER_SECONDS
+              and not rt.redis.exists(store.contact_lock_key(contact))):
             rt.queues.enqueue(INBOUND, drain_contact, contact)
             found += 1
     from app.worker import start_sweeping

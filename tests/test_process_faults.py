@@ -1,0 +1,146 @@
+"""Faults no in-process test can make: Redis restarted between the webhook and the worker, and a
+worker killed with SIGKILL in the middle of a job. Each runs real processes against a
+redis-server of its own (append-only file, fsync always: what production should run)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+import requests
+
+from app.signatures import sign, tradinggrid_payload
+from app.tradinggrid.server import create_server
+from tests.conftest import APP_SECRET, EVENTS_SECRET, FIXTURES
+from tests.helpers import envelope, text
+from tests.loopback import serve
+from tests.test_faults import Faults
+from tests.test_processes import BIN, ROOT, free_port, stack_env, wait_http
+
+MARIA = "14155550134"
+SERVER = shutil.which("redis-server")
+pytestmark = pytest.mark.skipif(SERVER is None or os.environ.get("TGWA_TEST_REDIS") == "fake",
+                                reason="needs redis-server to start one of its own")
+
+
+class OwnRedis:
+    def __init__(self, folder: Path):
+        self.folder, self.port = folder, free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen([str(SERVER), "--port", str(self.port), "--bind", "127.0.0.1",
+                                         "--dir", str(self.folder), "--appendonly", "yes",
+                                         "--appendfsync", "always", "--save", ""], stdout=subprocess.DEVNULL)
+        for _ in range(100):
+            try:
+                redis.Redis.from_url(self.url).ping()
+                return
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        raise AssertionError("redis-server did not start")
+
+    def crash(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(10)
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
+    server = OwnRedis(tmp_path)
+    server.start()
+    yield server
+    if server.process and server.process.poll() is None:
+        server.crash()
+
+
+def start(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def post(base: str, message: dict) -> None:  # type: ignore[type-arg]
+    raw = json.dumps(envelope(message)).encode()
+    answer = requests.post(f"{base}/webhooks/whatsapp", data=raw, timeout=10, headers={
+        "Content-Type": "application/json", "X-Hub-Signature-256": sign(APP_SECRET, raw)})
+    assert answer.status_code == 200
+
+
+def wait_for(condition, seconds: float) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError("it did not happen in time")
+
+
+def test_a_message_survives_redis_restarting_before_the_worker_sees_it(own_redis, graph, tradinggrid_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    env = stack_env(own_redis.url, graph.url, tradinggrid_url, FIXTURES / "directory.yaml", tmp_path)
+    port = free_port()
+    web = start([str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "1", "app:create_app()"], env)
+    worker = None
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz")
+        post(f"http://127.0.0.1:{port}", text(MARIA, "help", message_id="wamid.before.crash"))  # Meta heard 200
+        own_redis.crash()
+        own_redis.start()  # from its append-only file
+        worker = start([str(BIN / "tgwa"), "worker"], env)
+        wait_for(lambda: graph.texts_to(MARIA), 30)
+        assert len(graph.texts_to(MARIA)) == 1
+    finally:
+        for process in (web, worker):
+            if process is not None:
+                process.terminate()
+                process.wait(15)
+
+
+def test_a_worker_killed_mid_job_loses_nothing_and_writes_nothing_twice(own_redis, graph, grid, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    faults = Faults(create_server(grid))
+    case = grid.create_case({"partner_id": "GLOBEX", "issue_type": "shipment_delay", "reference": "PO-4410093",
+                             "summary": "late"}, idempotency_key="seed")
+    with serve(faults) as tradinggrid_url:
+        env = stack_env(own_redis.url, graph.url, tradinggrid_url, FIXTURES / "directory.yaml", tmp_path)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        web = start([str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "1", "app:create_app()"], env)
+        first = start([str(BIN / "tgwa"), "worker"], env)
+        second = None
+        try:
+            wait_http(f"{base}/healthz")
+            body = json.dumps({"id": "evt-kill", "type": "exception.logged", "occurred_at": "2026-11-24T09:00:00Z",
+                               "case_id": case["id"], "partner_id": "GLOBEX", "issue_type": "shipment_delay",
+                               "reference": "PO-4410093", "summary": "late", "thread_url": "https://tg.example.com/x"})
+            ts = str(int(time.time()))
+            assert requests.post(f"{base}/webhooks/tradinggrid", data=body, timeout=10, headers={
+                "Content-Type": "application/json", "X-TG-Timestamp": ts,
+                "X-TG-Signature": sign(EVENTS_SECRET, tradinggrid_payload(ts, body.encode()))}).status_code == 202
+            wait_for(lambda: graph.texts_to(MARIA), 30)
+            now = int(time.time())
+            post(base, text(MARIA, "can do 12/3/2027", timestamp=now))
+            wait_for(lambda: any("Is that right?" in t for t in graph.texts_to(MARIA)), 30)
+            faults.delay = 5.0  # Trading Grid takes its time with the confirmed write...
+            post(base, text(MARIA, "yes", timestamp=now + 1))
+            wait_for(lambda: any(c.startswith("PATCH") for c in faults.calls), 30)
+            first.send_signal(signal.SIGKILL)  # ...and the worker dies in the middle of it
+            first.wait(10)
+            faults.delay = 0.0
+            second = start([str(BIN / "tgwa"), "worker"], env)
+            wait_for(lambda: any(t.startswith("Thanks Maria!") for t in graph.texts_to(MARIA)), 90)
+            time.sleep(2)
+            assert grid.get_case(case["id"])["expected_date"] == "2027-12-03"
+            assert len(grid.audit(case["id"])["comments"]) == 1
+            assert len([t for t in graph.texts_to(MARIA) if t.startswith("Thanks Maria!")]) == 1
+        finally:
+            for process in (web, first, second):
+                if process is not None and process.poll() is None:
+                    process.terminate()
+                    process.wait(15)

@@ -1,6 +1,7 @@
 """tgwa: WhatsApp for OpenText Trading Grid. `create_app` builds the web app from settings."""
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -34,8 +35,12 @@ def create_app(settings: Settings | None = None, rt: runtime.Runtime | None = No
         app.register_blueprint(sandbox.bp)
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> tuple[dict[str, Any], int]:
-        return {"error": exc.description or exc.name}, exc.code or 500
+    def http_error(exc: HTTPException) -> Any:
+        """JSON, keeping what HTTP asks of the answer (a 405 names the allowed methods)."""
+        response = exc.get_response()
+        response.data = json.dumps({"error": exc.description or exc.name})
+        response.content_type = "application/json"
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> tuple[dict[str, Any], int]:

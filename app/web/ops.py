@@ -1,5 +1,7 @@
-"""Liveness, readiness and Prometheus metrics."""
+"""Liveness, readiness, Prometheus metrics and the OpenAPI description of the endpoints."""
 from __future__ import annotations
+
+from pathlib import Path
 
 import redis
 from flask import Blueprint, Response, current_app
@@ -8,6 +10,7 @@ from app import metrics
 from app.tradinggrid.port import TradingGridError
 
 bp = Blueprint("ops", __name__)
+OPENAPI = Path(__file__).resolve().parents[1] / "openapi.yaml"
 
 
 @bp.get("/healthz")
@@ -30,6 +33,11 @@ def readyz() -> tuple[dict[str, object], int]:
     if failed:
         return {"status": "unavailable", "failed": failed}, 503
     return {"status": "ready"}, 200
+
+
+@bp.get("/openapi.yaml")
+def openapi() -> Response:
+    return Response(OPENAPI.read_bytes(), 200, content_type="application/yaml")
 
 
 @bp.get("/metrics")

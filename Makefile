@@ -28,3 +28,4 @@ bench: $(STAMP)
 	$(VENV)/bin/pip install --quiet -e '.[bench]'
 	$(VENV)/bin/python -m bench.understand_bench
 	$(VENV)/bin/python -m bench.broadcast_bench
+	$(VENV)/bin/python -m bench.load_bench

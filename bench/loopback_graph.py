@@ -13,7 +13,13 @@ from typing import Any
 ANSWER = b'{"messaging_product":"whatsapp","contacts":[{"input":"x","wa_id":"x"}],"messages":[{"id":"wamid.bench.%d"}]}'
 
 
-async def _serve(port: int, arrivals_path: str, expected: int, ready: Any) -> None:
+def _arrival(body: bytes) -> list[Any]:
+    """[when, to whom, the message it answers] for a reply."""
+    sent = json.loads(body)
+    return [time.time(), sent.get("to"), (sent.get("context") or {}).get("message_id")]
+
+
+async def _serve(port: int, arrivals_path: str, expected: int, ready: Any, record_replies: bool) -> None:
     arrivals: list[float] = []
     done = asyncio.Event()
     counter = 0
@@ -32,14 +38,14 @@ async def _serve(port: int, arrivals_path: str, expected: int, ready: Any) -> No
                     payload = b'{"success":true}'
                 else:
                     counter += 1
-                    arrivals.append(time.time())
+                    arrivals.append(_arrival(body) if record_replies else time.time())
                     payload = ANSWER % counter
                 writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
                              + str(len(payload)).encode() + b"\r\n\r\n" + payload)
                 await writer.drain()
                 if len(arrivals) >= expected:
                     done.set()
-        except (asyncio.IncompleteReadError, ConnectionError):
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
             writer.close()
 
     server = await asyncio.start_server(handle, "127.0.0.1", port, backlog=1024)
@@ -54,15 +60,17 @@ async def _serve(port: int, arrivals_path: str, expected: int, ready: Any) -> No
         json.dump(arrivals, out)
 
 
-def _run(port: int, arrivals_path: str, expected: int, ready: Any) -> None:
-    asyncio.run(_serve(port, arrivals_path, expected, ready))
+def _run(port: int, arrivals_path: str, expected: int, ready: Any, record_replies: bool) -> None:
+    asyncio.run(_serve(port, arrivals_path, expected, ready, record_replies))
 
 
-def start(port: int, arrivals_path: str, expected: int) -> multiprocessing.Process:
+def start(port: int, arrivals_path: str, expected: int, record_replies: bool = False) -> multiprocessing.Process:
     """Starts the server in a process; it stops on its own after `expected` messages (or 10 min)
-    and writes their arrival times (unix seconds, JSON) to `arrivals_path`."""
+    and writes their arrival times (unix seconds, JSON) to `arrivals_path`; with `record_replies`,
+    [time, recipient, the message id the reply quotes] for each."""
     ready = multiprocessing.Event()
-    process = multiprocessing.Process(target=_run, args=(port, arrivals_path, expected, ready), daemon=True)
+    process = multiprocessing.Process(target=_run, args=(port, arrivals_path, expected, ready, record_replies),
+                                      daemon=True)
     process.start()
     if not ready.wait(10):
         sys.exit("loopback Graph server did not start")

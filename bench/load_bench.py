@@ -1,0 +1,153 @@
+"""Load: many contacts writing at once, duplicates included, through the Procfile's processes
+(2 web, 2 workers) and one Redis, answered at a loopback Graph server.
+
+    make bench-load   (or: .venv/bin/python -m bench.load_bench [--messages N] [--contacts C])
+
+Senders post as fast as the stack takes them (each contact's messages in order, every tenth
+delivered twice, as Meta does). Prints messages per second, and p50/p99 of the time from a
+message's webhook POST to its reply arriving at Graph; checks that every message was answered
+exactly once and every contact's answers came in the order it wrote. `run` is what the test
+suite calls, in a short form. Needs Redis (REDIS_URL, default redis://127.0.0.1:6379/13; flushed).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import redis
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from app.signatures import sign  # noqa: E402
+from bench import loopback_graph, stack  # noqa: E402
+
+SECRET = "load-app-secret"
+TEXTS = ("help", "status CASE-1001", "my cases", "hello")
+SENDERS = 16
+
+
+@dataclasses.dataclass
+class Result:
+    messages: int
+    unique: int
+    seconds: float
+    latencies: list[float]
+    answered_once: bool
+    in_order: bool
+    problems: list[str]
+
+    @property
+    def rate(self) -> float:
+        return self.messages / self.seconds
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p * len(ordered)))] if ordered else float("nan")
+
+
+def run(messages: int, contacts: int, redis_url: str, web_workers: int = 2, workers: int = 2,
+        duplicate_every: int = 10, rate: float | None = None) -> Result:
+    """`rate`: messages a second offered, evenly spaced (None: as fast as the stack takes them)."""
+    redis.Redis.from_url(redis_url).flushdb()
+    work = Path(tempfile.mkdtemp(prefix="tgwa-load-"))
+    stack.directory(contacts, work / "directory.yaml")
+    per_contact = messages // contacts
+    unique = per_contact * contacts
+    graph_port = stack.free_port()
+    arrivals_path = work / "replies.json"
+    graph = loopback_graph.start(graph_port, str(arrivals_path), unique, record_replies=True)
+    env = {"REDIS_URL": redis_url, "WHATSAPP_APP_SECRET": SECRET, "WHATSAPP_VERIFY_TOKEN": "load",
+           "WHATSAPP_ACCESS_TOKEN": "load", "WHATSAPP_PHONE_NUMBER_ID": "1",
+           "WHATSAPP_API_BASE": f"http://127.0.0.1:{graph_port}/v23.0", "WHATSAPP_MAX_MPS": "100000",
+           "TRADING_GRID_EVENTS_SECRET": "load", "DIRECTORY_FILE": str(work / "directory.yaml"), "DATA_DIR": str(work)}
+    posted: dict[str, float] = {}
+    order: dict[str, list[str]] = defaultdict(list)
+    posts = 0
+    lock = threading.Lock()
+    with stack.running(env, web_workers, workers) as base:
+        start = time.time()
+        base_ts = int(start) - 10 * per_contact
+
+        def sender(first: int) -> None:
+            nonlocal posts
+            session = requests.Session()
+            mine = range(first, contacts, SENDERS)
+            sent = 0
+            for i in range(per_contact):
+                for n in mine:
+                    if rate:  # this sender's share of the offered rate, on a fixed timetable
+                        delay = start + sent * SENDERS / rate - time.time()
+                        if delay > 0:
+                            time.sleep(delay)
+                    sent += 1
+                    wa_id, message_id = stack.phone(n), f"wamid.load.{n}.{i}"
+                    message = {"from": wa_id, "id": message_id, "timestamp": str(base_ts + i), "type": "text",
+                               "text": {"body": TEXTS[(n + i) % len(TEXTS)]}}
+                    raw = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [
+                        {"field": "messages", "value": {"messaging_product": "whatsapp", "messages": [message]}}]}]}).encode()
+                    headers = {"Content-Type": "application/json", "X-Hub-Signature-256": sign(SECRET, raw)}
+                    with lock:
+                        posted[message_id] = time.time()
+                        order[wa_id].append(message_id)
+                    for _ in range(2 if (n + i) % duplicate_every == 0 else 1):
+                        answer = session.post(f"{base}/webhooks/whatsapp", data=raw, headers=headers, timeout=30)
+                        assert answer.status_code == 200, answer.text
+                        with lock:
+                            posts += 1
+
+        threads = [threading.Thread(target=sender, args=(k,)) for k in range(SENDERS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        graph.join(300)
+    replies = json.loads(arrivals_path.read_text())
+    seconds = max(r[0] for r in replies) - start if replies else float("nan")
+    answers: dict[str, list[str]] = defaultdict(list)
+    latencies, counted = [], defaultdict(int)
+    for when, to, quoted in sorted(replies):
+        if quoted:
+            counted[quoted] += 1
+            answers[to].append(quoted)
+            latencies.append(when - posted[quoted])
+    problems = [f"{m} answered {counted.get(m, 0)} times" for m in posted if counted.get(m, 0) != 1][:10]
+    in_order = all(answers[c] == order[c] for c in order)
+    if not in_order:
+        problems += [f"{c}: answers out of order" for c in order if answers[c] != order[c]][:10]
+    answered_once = all(counted.get(m, 0) == 1 for m in posted)
+    return Result(posts, unique, seconds, latencies, answered_once, in_order, problems)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--contacts", type=int, default=2_000)
+    parser.add_argument("--rate", type=float, default=200, help="the fixed offered rate of the second run")
+    args = parser.parse_args()
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/13")
+    runs = {"as fast as it takes them": run(args.messages, args.contacts, url),
+            f"offered at {args.rate:.0f}/s": run(args.messages // 4, args.contacts // 4, url, rate=args.rate)}
+    print(f"Load: messages from many contacts (every tenth delivered twice), 2 web + 2 worker processes, one Redis, "
+          f"2-core machine; replies at a loopback Graph server:\n")
+    print("| run | messages | contacts | answered per second | webhook to reply p50 | p99 | each answered once, in order |")
+    print("|---|---|---|---|---|---|---|")
+    for name, result in runs.items():
+        contacts = args.contacts if result.unique == args.messages else args.contacts // 4
+        ok = "yes" if result.answered_once and result.in_order else "NO: " + "; ".join(result.problems)
+        print(f"| {name} | {result.unique:,} | {contacts:,} | {result.rate:.0f} | {result.percentile(0.5) * 1000:.0f} ms "
+              f"| {result.percentile(0.99) * 1000:.0f} ms | {ok} |")
+
+
+if __name__ == "__main__":
+    main()

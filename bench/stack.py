@@ -1,0 +1,63 @@
+"""The Procfile's processes for benchmarks: gunicorn `web` and `tgwa worker`s on one Redis."""
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def directory(contacts: int, path: Path, per_partner: int = 10) -> Path:
+    """A directory of `contacts` opted-in partner contacts in EMEA, `per_partner` to a partner."""
+    lines = ["partners:"]
+    for n in range((contacts + per_partner - 1) // per_partner):
+        lines += [f"  - id: P{n:04d}", f"    name: Partner {n}", "    region: EMEA", "    country: GB", "    contacts:"]
+        lines += [f'      - {{name: "Contact {n}-{k}", phone: "+44 7700 {n:04d}{k:02d}", opt_in: true}}'
+                  for k in range(per_partner) if n * per_partner + k < contacts]
+    path.write_text("\n".join(lines + ["staff: []", "groups: []"]) + "\n")
+    return path
+
+
+def phone(n: int, per_partner: int = 10) -> str:
+    return f"447700{n // per_partner:04d}{n % per_partner:02d}"
+
+
+@contextlib.contextmanager
+def running(env: dict[str, str], web_workers: int, workers: int) -> Iterator[str]:
+    """Starts gunicorn with `web_workers` and `workers` worker processes; yields the base URL."""
+    port = free_port()
+    processes = [subprocess.Popen([str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers",
+                                   str(web_workers), "app:create_app()"], cwd=ROOT, env={**os.environ, **env},
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    processes += [subprocess.Popen([str(BIN / "tgwa"), "worker"], cwd=ROOT, env={**os.environ, **env},
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(workers)]
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.1)
+        time.sleep(1.5)  # workers connected
+        yield base
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(15)

@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException
 from app import metrics, runtime
 from app.logs import configure_logging
 from app.settings import Settings
-from app.web import events_webhook, ops, sandbox, whatsapp_webhook
+from app.web import events_webhook, ops, ops_page, sandbox, whatsapp_webhook
 
 MAX_BODY_BYTES = 1024 * 1024
 log = logging.getLogger(__name__)
@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None, rt: runtime.Runtime | None = No
     app.register_blueprint(whatsapp_webhook.bp)
     app.register_blueprint(events_webhook.bp)
     app.register_blueprint(ops.bp)
+    app.register_blueprint(ops_page.bp)
     if rt.settings.sandbox and not rt.settings.production:
         app.register_blueprint(sandbox.bp)
 

@@ -17,7 +17,7 @@ from dotenv import dotenv_values
 DEFAULT_API_BASE = "https://graph.facebook.com/v23.0"
 SECRET_FIELDS = frozenset(
     {"whatsapp_app_secret", "whatsapp_access_token", "whatsapp_verify_token",
-     "trading_grid_client_secret", "trading_grid_events_secret"}
+     "trading_grid_client_secret", "trading_grid_events_secret", "ops_token"}
 )
 
 
@@ -44,6 +44,7 @@ class Settings:
     templates_file: str | None = None
     data_dir: Path = Path("data")
     sandbox: bool = False
+    ops_token: str = ""
 
     @property
     def production(self) -> bool:
@@ -136,6 +137,7 @@ class Settings:
             templates_file=text("TEMPLATES_FILE"),
             data_dir=Path(text("DATA_DIR") or "data"),
             sandbox=sandbox,
+            ops_token=text("OPS_TOKEN") or "",
         )
         if production and settings.directory_file is None:
             raise SettingsError("DIRECTORY_FILE is required when APP_ENV=production")

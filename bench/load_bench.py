@@ -15,7 +15,6 @@ import argparse
 import dataclasses
 import json
 import os
-import statistics
 import sys
 import tempfile
 import threading
@@ -138,8 +137,8 @@ def main() -> None:
     url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/13")
     runs = {"as fast as it takes them": run(args.messages, args.contacts, url),
             f"offered at {args.rate:.0f}/s": run(args.messages // 4, args.contacts // 4, url, rate=args.rate)}
-    print(f"Load: messages from many contacts (every tenth delivered twice), 2 web + 2 worker processes, one Redis, "
-          f"2-core machine; replies at a loopback Graph server:\n")
+    print("Load: messages from many contacts (every tenth delivered twice), 2 web + 2 worker processes, one Redis, "
+          "2-core machine; replies at a loopback Graph server:\n")
     print("| run | messages | contacts | answered per second | webhook to reply p50 | p99 | each answered once, in order |")
     print("|---|---|---|---|---|---|---|")
     for name, result in runs.items():

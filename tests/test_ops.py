@@ -5,7 +5,7 @@ import redis
 
 from app import create_app, runtime
 from tests.conftest import make_settings
-from tests.helpers import envelope, post_event, post_whatsapp, text
+from tests.helpers import envelope, post_whatsapp, text
 
 
 def test_healthz(client) -> None:

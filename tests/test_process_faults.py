@@ -22,7 +22,8 @@ from tests.conftest import APP_SECRET, EVENTS_SECRET, FIXTURES
 from tests.helpers import envelope, text
 from tests.loopback import serve
 from tests.test_faults import Faults
-from tests.test_processes import BIN, ROOT, free_port, stack_env, wait_http
+from bench.stack import BIN, ROOT, free_port
+from tests.test_processes import stack_env, wait_http
 
 MARIA = "14155550134"
 SERVER = shutil.which("redis-server")
@@ -64,7 +65,8 @@ def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
 
 
 def start(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
 
 
 def post(base: str, message: dict) -> None:  # type: ignore[type-arg]

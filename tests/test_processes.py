@@ -2,13 +2,10 @@
 message answered exactly once, in each contact's order."""
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,17 +17,13 @@ import requests
 
 from app.signatures import sign
 from tests.conftest import APP_SECRET, EVENTS_SECRET, FIXTURES, REAL, REAL_REDIS_URL, VERIFY_TOKEN
+from bench import stack
 from tests.fake_graph import PHONE_NUMBER_ID, TOKEN
 from tests.helpers import envelope, text
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+free_port = stack.free_port
 
 
 @pytest.fixture
@@ -73,31 +66,16 @@ def wait_http(url: str, seconds: float = 20) -> None:
 
 
 def stack_env(redis_url: str, graph_url: str, tradinggrid_url: str, directory: Path, data_dir: Path) -> dict[str, str]:
-    return {**os.environ, "REDIS_URL": redis_url, "APP_ENV": "development", "WHATSAPP_APP_SECRET": APP_SECRET,
+    return {"REDIS_URL": redis_url, "APP_ENV": "development", "WHATSAPP_APP_SECRET": APP_SECRET,
             "WHATSAPP_VERIFY_TOKEN": VERIFY_TOKEN, "WHATSAPP_ACCESS_TOKEN": TOKEN,
             "WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID, "WHATSAPP_API_BASE": f"{graph_url}/v23.0",
             "TRADING_GRID_URL": tradinggrid_url, "TRADING_GRID_EVENTS_SECRET": EVENTS_SECRET,
             "DIRECTORY_FILE": str(directory), "DATA_DIR": str(data_dir)}
 
 
-@contextlib.contextmanager
-def production_stack(env: dict[str, str]) -> Iterator[str]:
-    """The Procfile's processes: gunicorn with two web workers and two `tgwa worker`s; yields the URL."""
-    port = free_port()
-    processes = [subprocess.Popen([str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2",
-                                   "app:create_app()"], cwd=ROOT, env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
-    processes += [subprocess.Popen([str(BIN / "tgwa"), "worker"], cwd=ROOT, env=env,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(2)]
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_http(f"{base}/healthz")
-        yield base
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(15)
+def production_stack(env: dict[str, str]):  # type: ignore[no-untyped-def]
+    """The Procfile's processes: gunicorn with two web workers and two `tgwa worker`s."""
+    return stack.running(env, web_workers=2, workers=2)
 
 
 def test_two_web_and_two_worker_processes_answer_each_message_once(

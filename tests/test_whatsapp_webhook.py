@@ -10,7 +10,7 @@ import redis
 
 from app import create_app, runtime, store
 from conversations import say
-from tests.conftest import APP_SECRET, VERIFY_TOKEN
+from tests.conftest import VERIFY_TOKEN
 from tests.helpers import envelope, post_whatsapp, text
 
 JANA = "4915123456789"      # a partner contact in tests/fixtures/directory.yaml

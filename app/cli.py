@@ -54,7 +54,8 @@ def demo(host: str, port: int) -> None:
     cases = seed(EmbeddedTradingGrid(settings.data_dir / "tradinggrid.sqlite3"))
     base = f"http://{host}:{port}"
     click.echo(f"tgwa demo: {cases} cases in the embedded Trading Grid ({settings.data_dir})")
-    click.echo(f"  sandbox (what the bot sent):  {base}/sandbox")
+    click.echo(f"  sandbox (chat as anyone, fire Trading Grid events):  {base}/sandbox")
+    click.echo(f"  ops overview:                 {base}/ops")
     click.echo(f"  WhatsApp webhook:             {base}/webhooks/whatsapp  (app secret {settings.whatsapp_app_secret})")
     click.echo(f"  Trading Grid events:          {base}/webhooks/tradinggrid  (secret {settings.trading_grid_events_secret})")
     click.echo(f"  health, readiness, metrics:   {base}/healthz  {base}/readyz  {base}/metrics")

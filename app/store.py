@@ -12,6 +12,7 @@ Cluster slot and the Lua scripts below may touch them together.
 | `tgwa:{c:X}:lock` | lock | 30 s | one worker at a time per contact, across processes and machines |
 | `tgwa:event:<id>` | hash | 30 days | Trading Grid event dedupe, payload and state (pending/done) |
 | `tgwa:sandbox:outbox` | list | none | what the sandbox "sent" (SANDBOX=1 only) |
+| `tgwa:sandbox:said` | list | none | what people typed and tapped in the sandbox (SANDBOX=1 only) |
 | `tgwa:moved` | hash | none | `user_changed_number`: new wa_id -> the number the directory knows |
 """
 from __future__ import annotations
@@ -69,6 +70,7 @@ def event_key(event_id: str) -> str:
 
 
 SANDBOX_OUTBOX = f"{PREFIX}:sandbox:outbox"
+SANDBOX_SAID = f"{PREFIX}:sandbox:said"  # what people typed and tapped in the sandbox, to show it back
 MOVED_NUMBERS = f"{PREFIX}:moved"
 
 # Returns 1 when the message is new (recorded), 2 when it is a duplicate still waiting in the

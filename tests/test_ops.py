@@ -58,5 +58,7 @@ def test_unknown_routes_and_methods_answer_json_not_html(client) -> None:
 def test_sandbox_is_only_there_when_enabled(client, tmp_path, graph, redis_conn) -> None:
     assert client.get("/sandbox").status_code == 404
     settings = make_settings(tmp_path, graph.url, None, SANDBOX="1")
-    sandbox = create_app(rt=runtime.build(settings, connection=redis_conn), start_worker=False)
-    assert sandbox.test_client().get("/sandbox").get_json() == {"outbox": []}
+    sandbox = create_app(rt=runtime.build(settings, connection=redis_conn), start_worker=False).test_client()
+    page = sandbox.get("/sandbox")
+    assert page.status_code == 200 and "Jana Weber" in page.get_data(as_text=True)
+    assert sandbox.get("/sandbox/api/outbox").get_json() == {"outbox": []}

@@ -1,17 +1,193 @@
-"""The sandbox (SANDBOX=1 only): what the bot 'sent', kept in the outbox instead of Meta."""
+"""The sandbox (SANDBOX=1 only, refused in production): chat as any directory person and fire any
+Trading Grid event, through the real webhooks. What the person types or taps becomes exactly the
+webhook Meta would send, signed with the app secret; what the bot sends is kept in the outbox."""
 from __future__ import annotations
 
+import itertools
 import json
+import time
+from typing import Any
 
-from flask import Blueprint, current_app
+from flask import Blueprint, current_app, render_template, request
 
 from app import store
+from app.directory import Contact
+from app.runtime import Runtime
+from app.signatures import sign, tradinggrid_payload
+from app.tradinggrid.embedded import EmbeddedTradingGrid
 
-bp = Blueprint("sandbox", __name__)
+bp = Blueprint("sandbox", __name__, template_folder="../templates", static_folder="../static",
+               static_url_path="/sandbox/static")
+BUSINESS_NUMBER = "15550000000"
+_ids = itertools.count(1)
+
+# What the Trading Grid panel fills in when the form leaves a field empty.
+EVENT_DEFAULTS: dict[str, dict[str, Any]] = {
+    "exception.logged": {"issue_type": "shipment_delay", "summary": "Container held at port, delivery at risk"},
+    "schedule.revised": {"proposed_date": "2027-01-08"},
+    "document.requested": {"document_type": "packing_list", "url": "https://tradinggrid.example.com/documents/new"},
+    "milestone.reached": {"order_ref": "PO-778812", "milestone": "goods_dispatched"},
+    "alert.broadcast": {"alert_id": "AL-1", "category": "port_closure", "severity": "high", "title": "Port closure",
+                        "message": "Expect 48h delays", "requires_ack": True},
+    "onboarding.pending": {"action": "contract_review", "url": "https://tradinggrid.example.com/onboarding"},
+    "case.assigned": {"assignee_id": "u.smith", "escalation_group_id": "escalations", "summary": "Please review"},
+}
+
+
+def _rt() -> Runtime:
+    return current_app.extensions["tgwa"]
 
 
 @bp.get("/sandbox")
+def page() -> str:
+    rt = _rt()
+    people = [{"phone": p.phone, "name": p.name, "who": rt.directory.partners[p.partner_id].name
+               if isinstance(p, Contact) else "staff"} for p in _people(rt)]
+    partners = [{"id": p.id, "name": p.name, "region": p.region} for p in rt.directory.partners.values()]
+    return render_template("sandbox.html", people=people, partners=partners, events=sorted(EVENT_DEFAULTS),
+                           staff=sorted(rt.directory.staff))
+
+
+def _people(rt: Runtime) -> list[Any]:
+    return [c for p in rt.directory.partners.values() for c in p.contacts] + list(rt.directory.staff.values())
+
+
+@bp.get("/sandbox/api/chat/<phone>")
+def chat(phone: str) -> dict[str, Any]:
+    """Both sides of one person's chat, oldest first, with each bot message's delivery status."""
+    rt = _rt()
+    said = [json.loads(raw) for raw in rt.redis.lrange(store.SANDBOX_SAID, 0, -1)]
+    sent = [json.loads(raw) for raw in rt.redis.lrange(store.SANDBOX_OUTBOX, 0, -1)]
+    items = [{"from": "person", "at": s["at"], "id": s["id"], "text": s["text"]} for s in said if s["to"] == phone]
+    for message in sent:
+        if message["payload"].get("to") == phone:
+            status = rt.redis.hget(store.message_key(message["id"]), "status")
+            items.append({"from": "bot", "at": message["at"], "id": message["id"], "payload": message["payload"],
+                          "status": status.decode() if status else "sent"})
+    return {"phone": phone, "messages": sorted(items, key=lambda m: m["at"])}
+
+
+@bp.post("/sandbox/api/say")
+def say() -> tuple[dict[str, Any], int]:
+    """The person types a message."""
+    data = request.get_json(silent=True) or {}
+    phone, text = str(data.get("phone", "")), str(data.get("text", ""))
+    if not phone or not text.strip():
+        return {"error": "phone and text are required"}, 400
+    message = _message(phone, "text", {"text": {"body": text}})
+    return _deliver(phone, message, text)
+
+
+@bp.post("/sandbox/api/tap")
+def tap() -> tuple[dict[str, Any], int]:
+    """The person taps a reply button, picks a list row, or taps a template's quick reply."""
+    data = request.get_json(silent=True) or {}
+    phone, reply_id, title = str(data.get("phone", "")), str(data.get("id", "")), str(data.get("title", ""))
+    kind, context = data.get("kind"), str(data.get("context", ""))
+    if not phone or not reply_id or kind not in ("button_reply", "list_reply", "quick_reply"):
+        return {"error": "phone, id and a kind of button_reply, list_reply or quick_reply are required"}, 400
+    if kind == "quick_reply":  # a template's button arrives as type "button"
+        fields = {"button": {"payload": reply_id, "text": title}}
+        message = _message(phone, "button", fields)
+    else:
+        message = _message(phone, "interactive", {"interactive": {"type": kind, kind: {"id": reply_id, "title": title}}})
+    message["context"] = {"from": BUSINESS_NUMBER, "id": context}
+    return _deliver(phone, message, f"[{title}]")
+
+
+@bp.post("/sandbox/api/read/<phone>")
+def read(phone: str) -> tuple[dict[str, Any], int]:
+    """The person's phone reports what it showed: every bot message delivered and read."""
+    rt = _rt()
+    wamids = [m["id"] for m in (json.loads(raw) for raw in rt.redis.lrange(store.SANDBOX_OUTBOX, 0, -1))
+              if m["payload"].get("to") == phone]
+    now = str(int(time.time()))
+    statuses = [{"id": w, "status": s, "timestamp": now, "recipient_id": phone} for w in wamids
+                for s in ("delivered", "read")]
+    if not statuses:
+        return {"statuses": 0}, 200
+    answer = _post_whatsapp(_envelope({"statuses": statuses}))
+    return {"statuses": len(statuses), "webhook": answer.status_code}, 200
+
+
+@bp.post("/sandbox/api/event")
+def fire_event() -> tuple[dict[str, Any], int]:
+    """Trading Grid sends an event: the form's fields over the defaults, signed, to the real webhook."""
+    rt = _rt()
+    data = request.get_json(silent=True) or {}
+    kind = str(data.get("type", ""))
+    if kind not in EVENT_DEFAULTS:
+        return {"error": f"type must be one of {', '.join(sorted(EVENT_DEFAULTS))}"}, 400
+    fields = {k: v for k, v in (data.get("fields") or {}).items() if v not in (None, "")}
+    event = {"id": f"sandbox-{int(time.time() * 1000)}-{next(_ids)}", "type": kind,
+             "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **EVENT_DEFAULTS[kind], **fields}
+    _fill_case(rt, event)
+    raw = json.dumps(event).encode()
+    ts = str(int(time.time()))
+    answer = current_app.test_client().post("/webhooks/tradinggrid", data=raw, headers={
+        "Content-Type": "application/json", "X-TG-Timestamp": ts,
+        "X-TG-Signature": sign(rt.settings.trading_grid_events_secret, tradinggrid_payload(ts, raw))})
+    return {"event": event, "status": answer.status_code, "answer": answer.get_json()}, 200
+
+
+def _fill_case(rt: Runtime, event: dict[str, Any]) -> None:
+    """Events about a case take its details from the embedded Trading Grid when not given."""
+    partner = event.get("partner_id")
+    if event["type"] in ("exception.logged", "schedule.revised", "case.assigned") and not event.get("case_id"):
+        cases = rt.tradinggrid.list_cases(partner_id=partner, status="open") if partner else rt.tradinggrid.list_cases()
+        if cases:
+            event["case_id"] = cases[0]["id"]
+    case = rt.tradinggrid.get_case(event["case_id"]) if event.get("case_id") else None
+    if case:
+        event.setdefault("partner_id", case["partner_id"])
+        event.setdefault("reference", case["reference"])
+        event.setdefault("thread_url", case["thread_url"])
+        if event["type"] == "exception.logged":
+            event["issue_type"] = case["issue_type"]
+            event["summary"] = case["summary"]
+    if event["type"] == "alert.broadcast":
+        event.setdefault("targeting", {"partner_ids": [partner]} if partner else {})
+
+
+@bp.get("/sandbox/api/tradinggrid")
+def tradinggrid() -> dict[str, Any]:
+    """The embedded Trading Grid's cases and what WhatsApp wrote into them."""
+    rt = _rt()
+    if not isinstance(rt.tradinggrid, EmbeddedTradingGrid):
+        return {"external": True, "cases": [], "audit": {}}
+    return {"external": False, "cases": rt.tradinggrid.list_cases(), "audit": rt.tradinggrid.audit()}
+
+
+@bp.get("/sandbox/api/outbox")
 def outbox() -> dict[str, object]:
-    rt = current_app.extensions["tgwa"]
-    sent = [json.loads(raw) for raw in rt.redis.lrange(store.SANDBOX_OUTBOX, -200, -1)]
-    return {"outbox": sent}
+    rt = _rt()
+    return {"outbox": [json.loads(raw) for raw in rt.redis.lrange(store.SANDBOX_OUTBOX, -200, -1)]}
+
+
+def _message(phone: str, kind: str, fields: dict[str, Any]) -> dict[str, Any]:
+    return {"from": phone, "id": f"wamid.sandbox.in.{int(time.time() * 1000)}.{next(_ids)}",
+            "timestamp": str(int(time.time())), "type": kind, **fields}
+
+
+def _envelope(value: dict[str, Any], name: str | None = None, phone: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"messaging_product": "whatsapp",
+                            "metadata": {"display_phone_number": BUSINESS_NUMBER, "phone_number_id": "sandbox"}, **value}
+    if phone:
+        body["contacts"] = [{"profile": {"name": name or phone}, "wa_id": phone}]
+    return {"object": "whatsapp_business_account", "entry": [{"id": "sandbox", "changes": [
+        {"value": body, "field": "messages"}]}]}
+
+
+def _post_whatsapp(body: dict[str, Any]) -> Any:
+    raw = json.dumps(body, ensure_ascii=False).encode()
+    return current_app.test_client().post("/webhooks/whatsapp", data=raw, headers={
+        "Content-Type": "application/json", "X-Hub-Signature-256": sign(_rt().settings.whatsapp_app_secret, raw)})
+
+
+def _deliver(phone: str, message: dict[str, Any], shown: str) -> tuple[dict[str, Any], int]:
+    rt = _rt()
+    person = rt.directory.person(phone)
+    answer = _post_whatsapp(_envelope({"messages": [message]}, person.name if person else None, phone))
+    rt.redis.rpush(store.SANDBOX_SAID, json.dumps({"to": phone, "id": message["id"], "text": shown, "at": time.time()},
+                                                  ensure_ascii=False))
+    return {"id": message["id"], "webhook": answer.status_code}, 200

@@ -1,0 +1,119 @@
+// The sandbox chat: renders what the bot really sent, and turns typing and tapping into the
+// webhooks Meta would send (the server builds and signs them). Polls for new messages.
+let phone = null;
+const $ = (s) => document.querySelector(s);
+
+function post(url, body) {
+  return fetch(url, {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)})
+    .then((r) => r.json());
+}
+
+function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function tapButton(label, id, kind, context) {
+  const b = el("button", "", label);
+  b.addEventListener("click", () => post("/sandbox/api/tap", {phone, id, title: label, kind, context}).then(refresh));
+  return b;
+}
+
+function renderBot(m) {
+  const bubble = el("div", "bubble bot");
+  const p = m.payload;
+  if (p.type === "text") bubble.append(el("span", "", p.text.body));
+  if (p.type === "interactive") {
+    bubble.append(el("span", "", p.interactive.body.text));
+    const choices = el("div", "choices");
+    if (p.interactive.type === "button") {
+      for (const b of p.interactive.action.buttons) choices.append(tapButton(b.reply.title, b.reply.id, "button_reply", m.id));
+    } else {
+      const rows = el("div", "choices rows");
+      const open = el("button", "", "☰ " + p.interactive.action.button);
+      open.addEventListener("click", () => rows.classList.toggle("open"));
+      for (const s of p.interactive.action.sections) for (const r of s.rows) rows.append(tapButton(r.title, r.id, "list_reply", m.id));
+      choices.append(open, rows);
+    }
+    bubble.append(choices);
+  }
+  if (p.type === "template") {
+    bubble.append(el("span", "template", "template " + p.template.name + " (" + p.template.language.code + ")"));
+    const comps = p.template.components || [];
+    const params = comps.filter((c) => c.type === "body").flatMap((c) => c.parameters.map((x) => x.text));
+    bubble.append(el("span", "", params.join(" · ")));
+    const choices = el("div", "choices");
+    for (const c of comps.filter((c) => c.type === "button")) {
+      const payload = c.parameters[0].payload;
+      choices.append(tapButton(payload.split("|")[1].replace("_", " "), payload, "quick_reply", m.id));
+    }
+    bubble.append(choices);
+  }
+  bubble.append(el("span", "meta", m.status === "read" ? "✓✓ read" : m.status));
+  return bubble;
+}
+
+function refresh() {
+  if (!phone) return Promise.resolve();
+  return fetch("/sandbox/api/chat/" + phone).then((r) => r.json()).then((chat) => {
+    const box = $("#messages");
+    const atEnd = box.scrollTop + box.clientHeight >= box.scrollHeight - 20;
+    box.replaceChildren(...chat.messages.map((m) => (m.from === "bot" ? renderBot(m) : el("div", "bubble person", m.text))));
+    if (atEnd) box.scrollTop = box.scrollHeight;
+    if (chat.messages.some((m) => m.from === "bot" && m.status !== "read")) post("/sandbox/api/read/" + phone, {});
+  });
+}
+
+function refreshGrid() {
+  return fetch("/sandbox/api/tradinggrid").then((r) => r.json()).then((tg) => {
+    $("#cases tbody").replaceChildren(...tg.cases.map((c) => {
+      const tr = el("tr");
+      tr.dataset.case = c.id;
+      for (const v of [c.id, c.partner_id, c.reference, c.issue_type, c.expected_date || "", c.status]) tr.append(el("td", "", v));
+      return tr;
+    }));
+    const audit = [];
+    for (const c of tg.audit.comments || []) audit.push([c.created_at, `comment on ${c.case_id} by ${c.author.name}: ${c.body}`]);
+    for (const r of tg.audit.references || []) audit.push([r.created_at, `${r.kind} ${r.value} added to ${r.case_id}`]);
+    for (const t of tg.audit.tasks || []) audit.push([t.created_at, `task ${t.id}: ${t.title}`]);
+    for (const a of tg.audit.acknowledgments || []) audit.push([a.created_at, `${a.subject_type} ${a.subject_id} ${a.response} by ${a.responder.name} at ${a.responded_at}`]);
+    audit.sort();
+    $("#audit").replaceChildren(...audit.map(([at, text]) => el("li", "", at.slice(11, 19) + " " + text)));
+  });
+}
+
+document.querySelectorAll(".person").forEach((b) => b.addEventListener("click", () => {
+  document.querySelectorAll(".person").forEach((x) => x.classList.remove("active"));
+  b.classList.add("active");
+  phone = b.dataset.phone;
+  $("#chat-title").textContent = b.dataset.name + " (+" + phone + ")";
+  $("#text").disabled = $("#send").disabled = false;
+  refresh();
+}));
+
+$("#compose").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const text = $("#text").value;
+  if (!text.trim()) return;
+  $("#text").value = "";
+  post("/sandbox/api/say", {phone, text}).then(refresh);
+});
+
+$("#event-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const form = new FormData(e.target);
+  const type = form.get("type");
+  const fields = {partner_id: form.get("partner_id"), case_id: form.get("case_id")};
+  if (type === "schedule.revised") fields.proposed_date = form.get("proposed_date");
+  if (type === "case.assigned") { fields.assignee_id = form.get("assignee_id"); delete fields.partner_id; }
+  if (type === "document.uploaded") fields.approver_id = form.get("assignee_id");
+  post("/sandbox/api/event", {type, fields}).then((r) => {
+    $("#event-result").textContent = r.status === 202 ? "sent " + type + " (" + r.event.id + ")" : JSON.stringify(r.answer || r);
+    refresh(); refreshGrid();
+  });
+});
+
+setInterval(() => { refresh(); refreshGrid(); }, 1000);
+refreshGrid();

@@ -60,3 +60,18 @@ def test_a_partner_answers_a_delay_and_the_case_shows_the_new_date(sandbox, page
     page.wait_for_selector(".bubble.bot .meta >> text=read")
     page.screenshot(path=str(SHOTS / "sandbox-chat.png"))
     assert rt.tradinggrid.get_case(case["id"])["expected_date"] == "2027-12-03"
+
+
+def test_the_ops_page_shows_a_notification_read(sandbox, page) -> None:  # type: ignore[no-untyped-def]
+    url, rt = sandbox
+    rt.tradinggrid.create_case({"partner_id": "ACME", "issue_type": "shipment_delay", "reference": "PO-778812",
+                                "summary": "Container held at Hamburg port"}, idempotency_key="seed")
+    page.goto(f"{url}/sandbox")
+    page.select_option("#event-partner", "ACME")
+    page.click("#fire")
+    page.click("text=Jana Weber")
+    page.wait_for_selector(".bubble.bot .meta >> text=read")  # her phone reported it read (a status webhook)
+    page.goto(f"{url}/ops")
+    page.wait_for_selector("#notifications >> text=sent 1 · delivered 1 · read 1 · failed 0")
+    page.screenshot(path=str(SHOTS / "ops.png"))
+    page.wait_for_selector("#conversations >> text=awaiting_info 1")

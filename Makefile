@@ -29,3 +29,4 @@ bench: $(STAMP)
 	$(VENV)/bin/python -m bench.understand_bench
 	$(VENV)/bin/python -m bench.broadcast_bench
 	$(VENV)/bin/python -m bench.load_bench
+	$(VENV)/bin/python -m bench.ingest_bench

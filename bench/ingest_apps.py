@@ -1,0 +1,32 @@
+"""The baselines of the ingest benchmark, as gunicorn apps (`bench.ingest_apps:bare()`,
+`bench.ingest_apps:pywa_app()`): a bare Flask endpoint, and pywa's Flask integration (which checks
+the signature and parses each update but stores nothing)."""
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+
+def bare() -> Flask:
+    app = Flask("bare")
+
+    @app.post("/webhooks/whatsapp")
+    def receive() -> tuple[str, int]:
+        return "ok", 200
+
+    return app
+
+
+def pywa_app() -> Flask:
+    from pywa import WhatsApp, types
+
+    app = Flask("pywa")
+    wa = WhatsApp(phone_id="1", token="bench", server=app, webhook_endpoint="/webhooks/whatsapp",
+                  verify_token="bench", app_secret=os.environ["WHATSAPP_APP_SECRET"], validate_updates=True)
+
+    @wa.on_message()
+    def handle(_: WhatsApp, message: types.Message) -> None:
+        return None
+
+    return app

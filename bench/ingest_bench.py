@@ -1,0 +1,119 @@
+"""Webhook ingest, side by side in one run: signed, unique text-message webhooks from wrk against
+tgwa's `web` process of the Procfile (real Redis: every message stored and deduplicated), a bare
+Flask endpoint, and pywa's Flask integration, each under gunicorn with the same settings.
+
+    make bench-ingest   (or: .venv/bin/python -m bench.ingest_bench [--seconds S] [--connections C])
+
+Needs wrk (Debian's package) and Redis (REDIS_URL, default redis://127.0.0.1:6379/13; flushed).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import redis
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from app.signatures import sign  # noqa: E402
+from bench import stack  # noqa: E402
+
+SECRET = "ingest-app-secret"
+BODIES = 50_000
+LUA = """
+local bodies, signatures, n = {}, {}, 0
+local file = io.open(os.getenv("TGWA_BODIES"), "r")
+for line in file:lines() do
+  local tab = line:find("\\t")
+  n = n + 1
+  signatures[n] = line:sub(1, tab - 1)
+  bodies[n] = line:sub(tab + 1)
+end
+file:close()
+local i = 0
+request = function()
+  i = i % n + 1
+  return wrk.format("POST", "/webhooks/whatsapp",
+                    {["Content-Type"] = "application/json", ["X-Hub-Signature-256"] = signatures[i]}, bodies[i])
+end
+"""
+
+
+def bodies(path: Path, salt: str) -> None:
+    """Unique, signed text-message webhooks from 5,000 contacts, one a line: signature TAB body."""
+    with path.open("w") as out:
+        for n in range(BODIES):
+            message = {"from": f"4477009{n % 5000:05d}", "id": f"wamid.ingest.{salt}.{n}", "timestamp": str(int(time.time())),
+                       "type": "text", "text": {"body": f"can do 3/12, PO {4400000 + n}"}}
+            raw = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages",
+                              "value": {"messaging_product": "whatsapp", "metadata": {"phone_number_id": "1"},
+                                        "contacts": [{"profile": {"name": "Bench"}, "wa_id": message["from"]}],
+                                        "messages": [message]}}]}]}, separators=(",", ":"))
+            out.write(f"{sign(SECRET, raw.encode())}\t{raw}\n")
+
+
+def measure(app: str, env: dict[str, str], seconds: int, connections: int, work: Path, name: str) -> float:
+    path = work / f"{name}.tsv"
+    bodies(path, name)
+    script = work / "ingest.lua"
+    script.write_text(LUA)
+    port = stack.free_port()
+    server = subprocess.Popen([str(stack.BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2", app],
+                              cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                requests.post(f"http://127.0.0.1:{port}/webhooks/whatsapp", data=b"{}", timeout=1)
+                break
+            except requests.RequestException:
+                time.sleep(0.1)
+        done = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", str(script),
+                               f"http://127.0.0.1:{port}/webhooks/whatsapp"], capture_output=True, text=True,
+                              env={**os.environ, "TGWA_BODIES": str(path)}, check=True)
+    finally:
+        server.terminate()
+        server.wait(15)
+    if re.search(r"Non-2xx or 3xx responses: (\d+)", done.stdout):
+        sys.exit(f"{name}: some answers were not 200:\n{done.stdout}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", done.stdout).group(1))  # type: ignore[union-attr]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("needs wrk: apt-get install wrk")
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/13")
+    redis.Redis.from_url(redis_url).flushdb()
+    work = Path(tempfile.mkdtemp(prefix="tgwa-ingest-"))
+    env = {"REDIS_URL": redis_url, "WHATSAPP_APP_SECRET": SECRET, "WHATSAPP_VERIFY_TOKEN": "bench",
+           "WHATSAPP_ACCESS_TOKEN": "bench", "WHATSAPP_PHONE_NUMBER_ID": "1", "TRADING_GRID_EVENTS_SECRET": "bench",
+           "DIRECTORY_FILE": str(stack.directory(5000, work / "directory.yaml")), "DATA_DIR": str(work)}
+    rates = {name: measure(app, env, args.seconds, args.connections, work, key) for key, (name, app) in {
+        "bare": ("bare Flask endpoint", "bench.ingest_apps:bare()"),
+        "pywa": ("pywa 4.5.0 Flask integration", "bench.ingest_apps:pywa_app()"),
+        "tgwa": ("tgwa web (stores and dedupes)", "app:create_app()")}.items()}
+    stored = redis.Redis.from_url(redis_url).scard("tgwa:pending")
+    bare, pywa = rates["bare Flask endpoint"], rates["pywa 4.5.0 Flask integration"]
+    print(f"Webhook ingest, wrk -t2 -c{args.connections} -d{args.seconds}s, gunicorn --workers 2, 2-core machine:\n")
+    print("| server | requests/s | vs bare Flask | vs pywa |")
+    print("|---|---|---|---|")
+    for name, rate in rates.items():
+        print(f"| {name} | {rate:.0f} | {rate / bare:.2f}× | {rate / pywa:.2f}× |")
+    print(f"\n(tgwa stored messages from {stored:,} distinct contacts in Redis.)")
+
+
+if __name__ == "__main__":
+    main()

@@ -13,34 +13,31 @@ from app.whatsapp.inbound import Notification
 
 
 def record_whatsapp(rt: Runtime, note: Notification) -> int:
-    """Records every new message and status, and queues the work, in one round trip to Redis;
-    returns how many messages were new. (A message seen before still queues its contact's drain,
-    which finds nothing to do if it was handled: cheaper than asking first.)"""
+    """Records every new message and status; returns how many messages were new."""
     script = rt.redis.register_script(store.RECORD_INBOUND)
-    pipe = rt.redis.pipeline()
-    pipe.multi()  # RQ's enqueue with a pipeline wants one that is already a transaction
+    pipe = rt.redis.pipeline(transaction=False)
     for message in note.messages:
         script(keys=[store.seen_key(message.sender, message.id), store.inbox_key(message.sender),
                      store.inbox_messages_key(message.sender), store.sequence_key(message.sender)],
                args=[message.id, message.timestamp, message.to_json(), store.INBOUND_DEDUPE_TTL,
                      store.ARRIVALS_PER_SECOND], client=pipe)
-    contacts = list(dict.fromkeys(m.sender for m in note.messages))
-    if contacts:
-        pipe.sadd(store.PENDING_CONTACTS, *contacts)
-    for contact in contacts:
-        rt.queues.enqueue(INBOUND, jobs.drain_contact, contact, pipeline=pipe)
-    if note.statuses:
-        rt.queues.enqueue(OUTBOUND, jobs.apply_statuses, [s.to_dict() for s in note.statuses], pipeline=pipe)
-    if not (note.messages or note.statuses):
-        return 0
-    outcomes = pipe.execute()[:len(note.messages)]
+    outcomes = pipe.execute() if note.messages else []
+    to_drain: list[str] = []
     for message, outcome in zip(note.messages, outcomes):
         if outcome == store.NEW:
             metrics.MESSAGES_IN.labels(message.type).inc()
         else:
             metrics.DEDUPE_HITS.labels("whatsapp").inc()
-    for status in note.statuses:
-        metrics.STATUSES_IN.labels(status.status).inc()
+        if outcome != store.HANDLED_DUPLICATE and message.sender not in to_drain:
+            to_drain.append(message.sender)
+    if to_drain:
+        rt.redis.sadd(store.PENDING_CONTACTS, *to_drain)
+    for contact in to_drain:
+        rt.queues.enqueue(INBOUND, jobs.drain_contact, contact)
+    if note.statuses:
+        for status in note.statuses:
+            metrics.STATUSES_IN.labels(status.status).inc()
+        rt.queues.enqueue(OUTBOUND, jobs.apply_statuses, [s.to_dict() for s in note.statuses])
     return sum(1 for outcome in outcomes if outcome == store.NEW)
 
 

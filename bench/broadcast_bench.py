@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.signatures import sign, tradinggrid_payload  # noqa: E402
-from bench import loopback_graph  # noqa: E402
+from bench import loopback_graph, stack  # noqa: E402
 
 SECRET = "bench-events-secret"
 
@@ -93,10 +93,7 @@ def main() -> None:
         assert answer.status_code == 202, answer.text
         graph.join(700)
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(15)
+        stack.stop(processes)
     arrivals = json.loads(arrivals_path.read_text())
     ideal = args.contacts / args.mps
     took = max(arrivals) - start if arrivals else float("nan")

@@ -57,7 +57,18 @@ def running(env: dict[str, str], web_workers: int, workers: int) -> Iterator[str
         time.sleep(1.5)  # workers connected
         yield base
     finally:
-        for process in processes:
+        stop(processes)
+
+
+def stop(processes: list[subprocess.Popen[bytes]], grace: float = 15) -> None:
+    """SIGTERM (a worker finishes its job first), then SIGKILL for any still running after `grace`."""
+    for process in processes:
+        if process.poll() is None:
             process.terminate()
-        for process in processes:
-            process.wait(15)
+    deadline = time.monotonic() + grace
+    for process in processes:
+        try:
+            process.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -22,6 +22,7 @@ from tests.conftest import APP_SECRET, EVENTS_SECRET, FIXTURES
 from tests.helpers import envelope, text
 from tests.loopback import serve
 from tests.test_faults import Faults
+from bench import stack
 from bench.stack import BIN, ROOT, free_port
 from tests.test_processes import stack_env, wait_http
 
@@ -99,10 +100,7 @@ def test_a_message_survives_redis_restarting_before_the_worker_sees_it(own_redis
         wait_for(lambda: graph.texts_to(MARIA), 30)
         assert len(graph.texts_to(MARIA)) == 1
     finally:
-        for process in (web, worker):
-            if process is not None:
-                process.terminate()
-                process.wait(15)
+        stack.stop([p for p in (web, worker) if p is not None])
 
 
 def test_a_worker_killed_mid_job_loses_nothing_and_writes_nothing_twice(own_redis, graph, grid, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -142,7 +140,4 @@ def test_a_worker_killed_mid_job_loses_nothing_and_writes_nothing_twice(own_redi
             assert len(grid.audit(case["id"])["comments"]) == 1
             assert len([t for t in graph.texts_to(MARIA) if t.startswith("Thanks Maria!")]) == 1
         finally:
-            for process in (web, first, second):
-                if process is not None and process.poll() is None:
-                    process.terminate()
-                    process.wait(15)
+            stack.stop([p for p in (web, first, second) if p is not None])

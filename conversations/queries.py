@@ -30,18 +30,23 @@ def status(turn: Turn) -> None:
     refs = turn.reading.references
     query = " ".join(f"{r.value}" for r in refs) or re.sub(r"^\S+\s*", "", turn.text)
     found: list[dict[str, Any]] = []
+    candidates: list[dict[str, Any]] | None = None  # the cases the asker may see, fetched once if needed
+
+    def by_reference(typed: str) -> list[dict[str, Any]]:
+        nonlocal candidates
+        if candidates is None:
+            candidates = visible(turn, turn.rt.tradinggrid.list_cases(**scope(turn)))
+        matched = references.match(typed, [c["reference"] for c in candidates if c.get("reference")])
+        return [c for c in candidates if c.get("reference") == matched]
+
     for ref in refs:
         if ref.kind == "case":
             case = turn.rt.tradinggrid.get_case(f"CASE-{ref.value}" if ref.value.isdigit() else ref.value)
             found += visible(turn, [case] if case else [])
         else:
-            candidates = visible(turn, turn.rt.tradinggrid.list_cases(**scope(turn)))
-            matched = references.match(ref.value, [c["reference"] for c in candidates if c.get("reference")])
-            found += [c for c in candidates if c.get("reference") == matched]
+            found += by_reference(ref.value)
     if not refs and query:
-        candidates = visible(turn, turn.rt.tradinggrid.list_cases(**scope(turn)))
-        matched = references.match(query, [c["reference"] for c in candidates if c.get("reference")])
-        found += [c for c in candidates if c.get("reference") == matched]
+        found += by_reference(query)
     answer(turn, found, none=turn.say("status_none", query=query or "?"))
 
 

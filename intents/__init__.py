@@ -52,7 +52,7 @@ def problem_type(text: str, language: str | None = None) -> str | None:
     or None when it reports no problem."""
     lang = language.lower() if language and language.lower() in lexicon.languages() else None
     found = _problem_pattern(lang).search(lexicon.fold(text[:MAX_TEXT]))
-    return lexicon.load(lang).problem_words[re.sub(r"\s+", " ", found.group(0))] if found else None
+    return lexicon.load(lang).problem_words[lexicon.squash(found.group(0))] if found else None
 
 
 @functools.lru_cache(maxsize=16)

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dateutil.easter import easter
 from dateutil.relativedelta import relativedelta
 
-from intents.lexicon import Lexicon, alternation
+from intents.lexicon import Lexicon, alternation, squash
 
 Span = tuple[int, int]
 YEARS_AHEAD = 8  # a day without a year that exists only in leap years: look this far
@@ -175,7 +175,7 @@ def _candidates(text: str, today: dt.date, month_first: bool, lex: Lexicon, p: P
         yield from _weekday_candidates(text, today, lex, p)
     if has["relative"]:
         for m in p.relative.finditer(text):
-            offset = lex.relative_days[re.sub(r"\s+", " ", m["phrase"])]
+            offset = lex.relative_days[squash(m["phrase"])]
             if offset is not None:
                 yield Candidate(m.start(), m.end(), today + dt.timedelta(days=offset), 4)
             else:
@@ -259,14 +259,14 @@ def _year(m: re.Match[str], lex: Lexicon) -> int | None:
 
 def _year_in_words(words: str, lex: Lexicon) -> int:
     """'nineteen seventy eight', 'two thousand and eighteen', 'nineteen hundred ninety three'."""
-    text = re.sub(r"\s+", " ", words)
+    text = squash(words)
     century = next(c for c in sorted(lex.centuries, key=len, reverse=True) if text.startswith(c))
     rest = re.sub(r"^(?:hundred )?(?:and )?(?:zero |oh )?", "", text[len(century):].strip())
     return lex.centuries[century] + (lex.numbers.get(rest, 0) if rest else 0)
 
 
 def _day(m: re.Match[str], lex: Lexicon) -> int:
-    return int(m["day"]) if m["day"] else lex.day_words[re.sub(r"\s+", " ", m["dayword"])]
+    return int(m["day"]) if m["day"] else lex.day_words[squash(m["dayword"])]
 
 
 def _dated(day: int, month: int, year: int | None, today: dt.date) -> dt.date | None:
@@ -327,7 +327,7 @@ def _holiday_in(year: int, rule: str) -> dt.date:
 def _holiday(m: re.Match[str], today: dt.date, lex: Lexicon) -> dt.date:
     """Christmas, Easter, new year... in the year given, else the next one on or after today
     ('last Easter': the latest before today; 'next Easter': the first after today)."""
-    rule = lex.holidays[re.sub(r"\s+", " ", m["holiday"])]
+    rule = lex.holidays[squash(m["holiday"])]
     if m["year"] or m["this_year"]:
         return _holiday_in(int(m["year"]) if m["year"] else today.year, rule)
     if m["mod"] in ("last", "previous"):
@@ -340,7 +340,7 @@ def _holiday(m: re.Match[str], today: dt.date, lex: Lexicon) -> dt.date:
 
 
 def _count(m: re.Match[str], today: dt.date, lex: Lexicon) -> dt.date | None:
-    unit = lex.units[re.sub(r"\s+", " ", m["unit"])]
+    unit = lex.units[squash(m["unit"])]
     post = m["post"]
     raw_n = m["n"]
     if raw_n is None:
@@ -357,12 +357,12 @@ def _count(m: re.Match[str], today: dt.date, lex: Lexicon) -> dt.date | None:
     elif post in lex.from_words:
         base = today + dt.timedelta(days=lex.from_words[post])
     for pair in patterns(lex).pair.finditer(m["run"] or ""):
-        base = _shift(base, lex.units[re.sub(r"\s+", " ", pair["unit"])], sign * _number(pair["n"], lex))
+        base = _shift(base, lex.units[squash(pair["unit"])], sign * _number(pair["n"], lex))
     return _shift(base, unit, sign * n)
 
 
 def _number(raw: str, lex: Lexicon) -> int:
-    return int(raw) if raw.isdigit() else lex.numbers[re.sub(r"\s+", " ", raw)]
+    return int(raw) if raw.isdigit() else lex.numbers[squash(raw)]
 
 
 def _shift(base: dt.date, unit: str, n: int) -> dt.date:
@@ -388,19 +388,19 @@ def _weekday(text: str, m: re.Match[str], today: dt.date, lex: Lexicon, p: Patte
     weekday = lex.weekdays[m["weekday"]]
     before = p.before_weekday.search(text, max(0, m.start() - 40), m.start())
     after = p.after_weekday.match(text[m.end():m.end() + 40])
-    mod = lex.modifiers.get(re.sub(r"\s+", " ", before["mod"])) if before and before["mod"] else None
+    mod = lex.modifiers.get(squash(before["mod"])) if before and before["mod"] else None
     week = None
     start, end = m.start(), m.end()
     if before and before["week"]:
-        week = lex.week_words[re.sub(r"\s+", " ", before["week"])]
+        week = lex.week_words[squash(before["week"])]
     if before and (before["mod"] or before["week"]):
         start = before.start()
     if after:
         end += after.end()
         if after["week"]:
-            week = lex.week_words[re.sub(r"\s+", " ", after["week"])]
+            week = lex.week_words[squash(after["week"])]
         else:
-            mod = lex.post_modifiers[re.sub(r"\s+", " ", after["post"])]
+            mod = lex.post_modifiers[squash(after["post"])]
     if m["weekday"] in lex.weak and not (mod or week or (before and before["prep"])):
         return None
     monday = today - dt.timedelta(days=today.weekday())
@@ -433,8 +433,8 @@ def _shifted(text: str, c: Candidate, lex: Lexicon, p: Patterns) -> Candidate:
     if m is None or c.date is None:
         return c
     n = _number(m["n"], lex)
-    direction = lex.offset_words[re.sub(r"\s+", " ", m["dir"])]
-    unit = lex.units[re.sub(r"\s+", " ", m["unit"])]
+    direction = lex.offset_words[squash(m["dir"])]
+    unit = lex.units[squash(m["unit"])]
     return Candidate(m.start(), c.end, _shift(c.date, unit, direction * n), c.rank)
 
 
@@ -446,7 +446,7 @@ def _nth_weekday(m: re.Match[str], today: dt.date, lex: Lexicon) -> dt.date | No
         month = lex.months[m["month"]]
         year = today.year if month >= today.month else today.year + 1
     else:
-        shift = {"next": 1, "this": 0, "last": -1}[lex.month_words[re.sub(r"\s+", " ", m["which"])]] if m["which"] else 0
+        shift = {"next": 1, "this": 0, "last": -1}[lex.month_words[squash(m["which"])]] if m["which"] else 0
         anchor = today + relativedelta(months=shift)
         year, month = anchor.year, anchor.month
     days = [d for d in range(1, calendar.monthrange(year, month)[1] + 1)
@@ -462,11 +462,11 @@ def _bare_day(text: str, m: re.Match[str], today: dt.date, lex: Lexicon) -> Cand
         day = int(raw)
     else:
         word = m["dayword"] or m["dayword2"]
-        day = lex.day_words.get(re.sub(r"\s+", " ", word), lex.ordinals.get(word, 0))
+        day = lex.day_words.get(squash(word), lex.ordinals.get(word, 0))
     if not 1 <= day <= 31:
         return None
     if m["which"]:
-        shift = {"next": 1, "this": 0, "last": -1}[lex.month_words[re.sub(r"\s+", " ", m["which"])]]
+        shift = {"next": 1, "this": 0, "last": -1}[lex.month_words[squash(m["which"])]]
         anchor = today + relativedelta(months=shift)
         return Candidate(m.start(), m.end(), _valid(anchor.year, anchor.month, day), 6)
     first = today.replace(day=1)

@@ -43,6 +43,11 @@ def fold(text: str) -> str:
     return "".join(map(_fold_char, text))
 
 
+def squash(phrase: str) -> str:
+    """A matched phrase as the word lists spell it: any run of white space as one space."""
+    return " ".join(phrase.split())
+
+
 def alternation(words: Any) -> str:
     """A regex alternation of `words`, longest first, any run of spaces matching one."""
     unique = sorted(set(words), key=lambda w: (-len(w), w))

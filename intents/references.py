@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 
 from rapidfuzz import fuzz, process
 
-from intents.lexicon import Lexicon, alternation
+from intents.lexicon import Lexicon, alternation, squash
 
 CHECKED_KINDS = ("container", "sscc", "awb")
 # ISO 6346 letter values: 10 upwards, skipping multiples of 11.
@@ -98,7 +98,7 @@ def find(original: str, folded: str, lex: Lexicon) -> list[Reference]:
             value = original[m.start("value"):m.end("value")].strip(" -/.")
             if not any(c.isdigit() for c in value) or len(value) < 2:
                 continue
-            kind = lex.reference_words[re.sub(r"\s+", " ", m["kw"])]
+            kind = lex.reference_words[squash(m["kw"])]
             value = _without_kind_word(value, kind, lex)
             found.append(Reference(_checked_kind(kind, value), value, m.start(), m.end("value")))
             end, first = m.end("value"), value

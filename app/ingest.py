@@ -6,34 +6,39 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from app import jobs, metrics, store
-from app.queues import EVENTS, INBOUND, OUTBOUND
+from app import jobs, metrics, ready, store
+from app.queues import EVENTS, OUTBOUND
 from app.runtime import Runtime
 from app.whatsapp.inbound import Notification
 
 
 def record_whatsapp(rt: Runtime, note: Notification) -> int:
-    """Records every new message and status; returns how many messages were new."""
-    script = rt.redis.register_script(store.RECORD_INBOUND)
-    pipe = rt.redis.pipeline(transaction=False)
-    for message in note.messages:
-        script(keys=[store.seen_key(message.sender, message.id), store.inbox_key(message.sender),
-                     store.inbox_messages_key(message.sender), store.sequence_key(message.sender)],
-               args=[message.id, message.timestamp, message.to_json(), store.INBOUND_DEDUPE_TTL,
-                     store.ARRIVALS_PER_SECOND], client=pipe)
-    outcomes = pipe.execute() if note.messages else []
-    to_drain: list[str] = []
+    """Records every new message and status; returns how many messages were new.
+
+    One pipelined round trip records and dedupes each message (one script per message, on its
+    contact's keys) and marks its contact ready for a drainer (app.ready). Only when no drainer
+    is on the work does a second trip queue one."""
+    contacts = list(dict.fromkeys(message.sender for message in note.messages))
+
+    def build(pipe: Any) -> None:
+        for message in note.messages:
+            store.evalsha(pipe, store.RECORD_INBOUND,
+                          [store.seen_key(message.sender, message.id), store.inbox_key(message.sender),
+                           store.inbox_messages_key(message.sender), store.sequence_key(message.sender)],
+                          [message.id, message.timestamp, message.to_json(), store.INBOUND_DEDUPE_TTL,
+                           store.ARRIVALS_PER_SECOND])
+        if contacts:
+            ready.mark(pipe, rt.redis, contacts)
+
+    answers = store.run(rt.redis, build) if note.messages else []
+    outcomes = answers[:len(note.messages)]
     for message, outcome in zip(note.messages, outcomes):
         if outcome == store.NEW:
             metrics.MESSAGES_IN.labels(message.type).inc()
         else:
             metrics.DEDUPE_HITS.labels("whatsapp").inc()
-        if outcome != store.HANDLED_DUPLICATE and message.sender not in to_drain:
-            to_drain.append(message.sender)
-    if to_drain:
-        rt.redis.sadd(store.PENDING_CONTACTS, *to_drain)
-    for contact in to_drain:
-        rt.queues.enqueue(INBOUND, jobs.drain_contact, contact)
+    if contacts:
+        ready.start_drainer(rt, answers[-1])
     if note.statuses:
         for status in note.statuses:
             metrics.STATUSES_IN.labels(status.status).inc()

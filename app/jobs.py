@@ -2,6 +2,7 @@
 the process's runtime, built once at start-up, so a job neither imports nor connects per call."""
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -9,7 +10,7 @@ from typing import Any
 
 from redis.exceptions import LockError, RedisError
 
-from app import metrics, pace, parked, runtime, store
+from app import metrics, pace, parked, ready, runtime, store
 from app.whatsapp.inbound import InboundMessage
 
 log = logging.getLogger(__name__)
@@ -21,26 +22,64 @@ SWEEP_AFTER_SECONDS = 20
 MAX_PER_TURN = 20  # messages a drain handles before it lets other contacts' work go first
 
 
-def drain_contact(contact: str) -> int:
-    """Handles the contact's waiting messages one at a time in WhatsApp-timestamp order, under a
-    lock every worker on every machine respects. Returns how many it handled.
+def drain_ready(token: int) -> int:
+    """A drainer (app.ready): takes ready contacts one at a time and handles each one's waiting
+    messages, until none is left or its turn is over; then a successor carries on. Returns how
+    many messages it handled.
 
-    Fair to everyone else: after MAX_PER_TURN messages it goes to the back of the queue, and a
-    number that writes faster than a person can (app.pace.SENDER_*) waits its turn, told once.
-    A passing failure (Redis, Trading Grid) leaves the message at the head of the inbox for the
-    job's retry; any other failure parks that message so the contact is not blocked."""
-    from app.queues import INBOUND
+    A passing failure with one contact (Trading Grid or Redis) does not hold up the others: that
+    contact gets a job of its own, retried with backoff from where it stopped."""
+    from app.queues import BACKOFF, INBOUND
+    from app.tradinggrid.port import TransientError
+
+    rt = runtime.current()
+    until = time.monotonic() + ready.TURN_SECONDS
+    handled = 0
+    try:
+        while time.monotonic() < until:
+            contact, wait = ready.next_contact(rt.redis, token)
+            if contact is None and wait is None:
+                return handled  # nothing left, and the lease went with the last look
+            if contact is None:
+                time.sleep(min(wait or 0.0, ready.LOCKED_RETRY_SECONDS))
+                continue
+            try:
+                handled += _drain(rt, contact)
+            except (TransientError, RedisError) as exc:
+                log.warning("contact %s: %s; retried with backoff", contact, type(exc).__name__)
+                rt.queues.enqueue_at(INBOUND, time.time() + BACKOFF[0], drain_contact, contact,
+                                     job_id=f"drain-retry-{contact}")
+    except BaseException:
+        with contextlib.suppress(RedisError):
+            rt.redis.zrem(store.DRAINERS, token)  # its lease must not keep a successor away
+        raise
+    ready.hand_over(rt, token)
+    return handled
+
+
+def drain_contact(contact: str) -> int:
+    """One contact's waiting messages, as a job of its own (a flood's later turn). Returns how
+    many it handled."""
+    return _drain(runtime.current(), contact)
+
+
+def _drain(rt: Any, contact: str) -> int:
+    """Handles the contact's waiting messages one at a time in WhatsApp-timestamp order, under a
+    lock every worker on every machine respects.
+
+    Fair to everyone else: after MAX_PER_TURN messages the contact goes to the back of the ready
+    list, and a number that writes faster than a person can (app.pace.SENDER_*) waits its turn,
+    told once. A passing failure (Redis, Trading Grid) leaves the message at the head of the inbox
+    for the job's retry; any other failure parks that message so the contact is not blocked."""
     from app.tradinggrid.port import TransientError
     from conversations import router
 
-    rt = runtime.current()
     started = time.monotonic()
-    lock = rt.redis.lock(store.contact_lock_key(contact), timeout=store.CONTACT_LOCK_TTL,
-                         blocking_timeout=LOCK_WAIT_SECONDS)
-    if not lock.acquire():
-        # Another worker holds the contact and will look at the inbox again before it lets go;
-        # in case it just did, try again rather than risk leaving a message behind.
-        rt.queues.enqueue(INBOUND, drain_contact, contact)
+    lock = rt.redis.lock(store.contact_lock_key(contact), timeout=store.CONTACT_LOCK_TTL)
+    if not lock.acquire(blocking=False):
+        # Another worker holds the contact and looks at the inbox again before it lets go; in
+        # case it just did, this contact is looked at again shortly rather than left behind.
+        ready.wake(rt, [contact], delay=ready.LOCKED_RETRY_SECONDS)
         return 0
     handled = 0
     try:
@@ -51,7 +90,7 @@ def drain_contact(contact: str) -> int:
                 rt.redis.srem(store.PENDING_CONTACTS, contact)
                 break
             if handled >= MAX_PER_TURN:
-                rt.queues.enqueue(INBOUND, drain_contact, contact)
+                ready.wake(rt, [contact])
                 break
             wait = pace.sender_wait(rt, contact)
             if wait > 0:
@@ -101,12 +140,10 @@ def _slow_down(rt: Any, contact: str, wait: float) -> None:
 
 def sweep_inboxes() -> int:
     """A safety net, every 15 seconds: a contact whose messages wait longer than they should while
-    nobody holds the contact (its drain job died with a worker) gets a drain job again. Returns
-    how many it found."""
-    from app.queues import INBOUND
-
+    nobody holds the contact (its drainer died with a worker) is marked ready again, and a drainer
+    is queued if none holds a lease. Returns how many contacts it found."""
     rt = runtime.current()
-    found = 0
+    stuck = []
     for raw in rt.redis.smembers(store.PENDING_CONTACTS):
         contact = raw.decode()
         head = rt.redis.zrange(store.inbox_key(contact), 0, 0, withscores=True)
@@ -114,11 +151,12 @@ def sweep_inboxes() -> int:
             rt.redis.srem(store.PENDING_CONTACTS, contact)
         elif (head[0][1] / store.ARRIVALS_PER_SECOND < time.time() - SWEEP_AFTER_SECONDS
               and not rt.redis.exists(store.contact_lock_key(contact))):
-            rt.queues.enqueue(INBOUND, drain_contact, contact)
-            found += 1
+            stuck.append(contact)
+    # Waiting this long means the drainer that held a lease for them is gone: start another now.
+    ready.wake(rt, stuck, force=bool(stuck))
     from app.worker import start_sweeping
     start_sweeping(rt.queues)
-    return found
+    return len(stuck)
 
 
 def apply_statuses(statuses: list[dict[str, Any]]) -> None:

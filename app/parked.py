@@ -35,8 +35,8 @@ def take(connection: redis.Redis, item_id: str) -> dict[str, Any] | None:
 
 def retry(rt: Any, item_id: str) -> dict[str, Any] | None:
     """Puts a parked item back to work, as it was; returns it, or None when no such item is parked."""
-    from app import jobs
-    from app.queues import INBOUND, OUTBOUND, WRITES
+    from app import jobs, ready
+    from app.queues import OUTBOUND, WRITES
 
     item = take(rt.redis, item_id)
     if item is None:
@@ -54,5 +54,5 @@ def retry(rt: Any, item_id: str) -> dict[str, Any] | None:
         pipe.hset(store.inbox_messages_key(sender), message_id, json.dumps(payload, ensure_ascii=False))
         pipe.zadd(store.inbox_key(sender), {message_id: payload["timestamp"] * store.ARRIVALS_PER_SECOND})
         pipe.execute()
-        rt.queues.enqueue(INBOUND, jobs.drain_contact, sender)
+        ready.wake(rt, [sender])
     return item

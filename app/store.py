@@ -17,8 +17,13 @@ Cluster slot and the Lua scripts below may touch them together.
 """
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import fakeredis
 import redis
+from redis.exceptions import NoScriptError
 
 from app.settings import Settings
 
@@ -161,7 +166,11 @@ def broadcast_key(event_id: str) -> str:
     return f"{PREFIX}:broadcast:{event_id}"
 
 
-PENDING_CONTACTS = f"{PREFIX}:pending"  # contacts with messages waiting: what the sweep looks at
+# Contacts with messages waiting (app.ready): one Cluster slot, tagged `{ready}`.
+PENDING_CONTACTS = f"{PREFIX}:{{ready}}:pending"  # every contact with an inbox: what the sweep looks at
+READY_CONTACTS = f"{PREFIX}:{{ready}}:contacts"  # zset: contacts for a drainer to take, by when they are due
+DRAINERS = f"{PREFIX}:{{ready}}:drainers"  # zset: drainer token -> lease expiry
+DRAINER_TOKENS = f"{PREFIX}:{{ready}}:tokens"  # counter: drainer tokens
 SLOW_DOWN_NOTICE_SECONDS = 600
 
 
@@ -173,3 +182,31 @@ def sender_pace_key(contact: str) -> str:
 def slow_down_key(contact: str) -> str:
     """`tgwa:{c:X}:slowdown`: set when the contact was told to slow down (once per 10 minutes)."""
     return f"{contact_tag(contact)}:slowdown"
+
+
+_SCRIPTS: dict[str, str] = {}  # sha1 -> script text, of every script this process has run
+
+
+def evalsha(client: Any, script: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+    """Queues (on a pipeline) or runs `script` by its hash: no text sent, and unlike redis-py's
+    Script objects no SCRIPT EXISTS round trip per pipeline. `run` loads scripts Redis lost."""
+    sha = hashlib.sha1(script.encode()).hexdigest()
+    _SCRIPTS.setdefault(sha, script)
+    return client.evalsha(sha, len(keys), *keys, *args)
+
+
+def run(connection: redis.Redis, build: Callable[[Any], Any]) -> list[Any]:
+    """What `build` queues on a pipeline, sent in one round trip. If Redis restarted and forgot
+    the scripts, every EVALSHA of the pipeline failed and none ran: load them and send it again."""
+    try:
+        return _send(connection, build)
+    except NoScriptError:
+        for script in list(_SCRIPTS.values()):
+            connection.script_load(script)
+        return _send(connection, build)
+
+
+def _send(connection: redis.Redis, build: Callable[[Any], Any]) -> list[Any]:
+    pipe = connection.pipeline(transaction=False)
+    build(pipe)
+    return pipe.execute()

@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.signatures import sign  # noqa: E402
+from app.store import PENDING_CONTACTS  # noqa: E402
 from bench import stack  # noqa: E402
 
 SECRET = "ingest-app-secret"
@@ -105,7 +106,7 @@ def main() -> None:
         "bare": ("bare Flask endpoint", "bench.ingest_apps:bare()"),
         "pywa": ("pywa 4.5.0 Flask integration", "bench.ingest_apps:pywa_app()"),
         "tgwa": ("tgwa web (stores and dedupes)", "app:create_app()")}.items()}
-    stored = redis.Redis.from_url(redis_url).scard("tgwa:pending")
+    stored = redis.Redis.from_url(redis_url).scard(PENDING_CONTACTS)
     bare, pywa = rates["bare Flask endpoint"], rates["pywa 4.5.0 Flask integration"]
     print(f"Webhook ingest, wrk -t2 -c{args.connections} -d{args.seconds}s, gunicorn --workers 2, 2-core machine:\n")
     print("| server | requests/s | vs bare Flask | vs pywa |")

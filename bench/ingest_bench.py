@@ -1,6 +1,7 @@
 """Webhook ingest, side by side in one run: signed, unique text-message webhooks from wrk against
 tgwa's `web` process of the Procfile (real Redis: every message stored and deduplicated), a bare
-Flask endpoint, and pywa's Flask integration, each under gunicorn with the same settings.
+Flask endpoint, and pywa's Flask integration, each served by the Procfile's `web` command (same
+gunicorn settings, WEB_CONCURRENCY workers) with only the app swapped.
 
     make bench-ingest   (or: .venv/bin/python -m bench.ingest_bench [--seconds S] [--connections C])
 
@@ -51,14 +52,15 @@ end
 
 
 def bodies(path: Path, salt: str) -> None:
-    """Unique, signed text-message webhooks from 5,000 contacts, one a line: signature TAB body."""
+    """Unique, signed text-message webhooks from 5,000 contacts, shaped as pywa's own fixture (so no
+    server rejects them), one a line: signature TAB body."""
     with path.open("w") as out:
         for n in range(BODIES):
             message = {"from": f"4477009{n % 5000:05d}", "id": f"wamid.ingest.{salt}.{n}", "timestamp": str(int(time.time())),
                        "type": "text", "text": {"body": f"can do 3/12, PO {4400000 + n}"}}
             raw = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages",
-                              "value": {"messaging_product": "whatsapp", "metadata": {"phone_number_id": "1"},
-                                        "contacts": [{"profile": {"name": "Bench"}, "wa_id": message["from"]}],
+                              "value": {"messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550001111", "phone_number_id": "1"},
+                                        "contacts": [{"profile": {"name": "Bench"}, "wa_id": message["from"], "user_id": f"US.{message['from']}"}],
                                         "messages": [message]}}]}]}, separators=(",", ":"))
             out.write(f"{sign(SECRET, raw.encode())}\t{raw}\n")
 
@@ -69,8 +71,8 @@ def measure(app: str, env: dict[str, str], seconds: int, connections: int, work:
     script = work / "ingest.lua"
     script.write_text(LUA)
     port = stack.free_port()
-    server = subprocess.Popen([str(stack.BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2", app],
-                              cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(stack.web_command(port, app), cwd=ROOT, env={**os.environ, **env},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(100):
             try:
@@ -108,7 +110,8 @@ def main() -> None:
         "tgwa": ("tgwa web (stores and dedupes)", "app:create_app()")}.items()}
     stored = redis.Redis.from_url(redis_url).scard(PENDING_CONTACTS)
     bare, pywa = rates["bare Flask endpoint"], rates["pywa 4.5.0 Flask integration"]
-    print(f"Webhook ingest, wrk -t2 -c{args.connections} -d{args.seconds}s, gunicorn --workers 2, 2-core machine:\n")
+    print(f"Webhook ingest, wrk -t2 -c{args.connections} -d{args.seconds}s, the Procfile's web command "
+          f"(WEB_CONCURRENCY={os.environ.get('WEB_CONCURRENCY', '2')}), {os.cpu_count()}-core machine:\n")
     print("| server | requests/s | vs bare Flask | vs pywa |")
     print("|---|---|---|---|")
     for name, rate in rates.items():

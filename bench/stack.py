@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import socket
 import subprocess
 import sys
@@ -37,12 +38,22 @@ def phone(n: int, per_partner: int = 10) -> str:
     return f"447700{n // per_partner:04d}{n % per_partner:02d}"
 
 
+def web_command(port: int, app: str = "app:create_app()", workers: int | None = None) -> list[str]:
+    """The Procfile's `web` line as it would run on loopback: PORT and WEB_CONCURRENCY (`workers`,
+    else the environment's) filled in, `app` served."""
+    concurrency = str(workers or os.environ.get("WEB_CONCURRENCY", "2"))
+    line = next(l for l in (ROOT / "Procfile").read_text().splitlines() if l.startswith("web:"))
+    line = line.removeprefix("web:").replace("${PORT:-8000}", str(port)).replace(
+        "${WEB_CONCURRENCY:-2}", concurrency).replace("0.0.0.0", "127.0.0.1")
+    words = shlex.split(line)
+    return [str(BIN / "gunicorn"), *[app if w == "app:create_app()" else w for w in words[1:]]]
+
+
 @contextlib.contextmanager
 def running(env: dict[str, str], web_workers: int, workers: int) -> Iterator[str]:
     """Starts gunicorn with `web_workers` and `workers` worker processes; yields the base URL."""
     port = free_port()
-    processes = [subprocess.Popen([str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers",
-                                   str(web_workers), "app:create_app()"], cwd=ROOT, env={**os.environ, **env},
+    processes = [subprocess.Popen(web_command(port, workers=web_workers), cwd=ROOT, env={**os.environ, **env},
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
     processes += [subprocess.Popen([str(BIN / "tgwa"), "worker"], cwd=ROOT, env={**os.environ, **env},
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(workers)]

@@ -40,13 +40,20 @@ class InboundMessage:
         return self.reply_id is not None
 
     def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), ensure_ascii=False, separators=(",", ":"))
+        """Compact: fields left at their default are not written (it is kept in Redis per message)."""
+        data = {name: value for name in _MESSAGE_FIELDS if (value := getattr(self, name)) is not None}
+        if not self.errors:
+            del data["errors"]
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> InboundMessage:
         data = json.loads(raw)
         data["errors"] = tuple(data.get("errors") or ())
         return cls(**data)
+
+
+_MESSAGE_FIELDS = tuple(field.name for field in dataclasses.fields(InboundMessage))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,6 +8,7 @@ script on the message's own key, so counts move once per message and never backw
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from app import store
@@ -46,16 +47,20 @@ def _reached(previous: int, rank: int) -> list[str]:
     return [s for s in COUNTED if previous < min(RANKS[s], 3) <= min(rank, 3)]
 
 
-def record_sent(rt: Runtime, wamid: str, key: str, recipient: str, pipe: Any = None) -> None:
+def record_sent(rt: Runtime, wamid: str, key: str, recipient: str,
+                before: Callable[[Any], Any] | None = None) -> None:
     """Notes what a sent message was for and counts it as sent, in one round trip with what
-    `pipe` already holds; statuses that arrived before this record are counted then."""
+    `before` queues; statuses that arrived before this record are counted then."""
     purpose = purpose_of(key)
-    pipe = pipe if pipe is not None else rt.redis.pipeline(transaction=False)
-    rt.redis.register_script(RECORD)(keys=[store.message_key(wamid)],
-                                     args=[purpose, recipient, time.time(), store.STATUS_TTL], client=pipe)
-    pipe.hincrby(store.stats_key(purpose), "sent", 1)
-    pipe.expire(store.stats_key(purpose), store.STATUS_TTL)
-    rank = int(pipe.execute()[-3])
+
+    def build(pipe: Any) -> None:
+        if before is not None:
+            before(pipe)
+        store.evalsha(pipe, RECORD, [store.message_key(wamid)], [purpose, recipient, time.time(), store.STATUS_TTL])
+        pipe.hincrby(store.stats_key(purpose), "sent", 1)
+        pipe.expire(store.stats_key(purpose), store.STATUS_TTL)
+
+    rank = int(store.run(rt.redis, build)[-3])
     if rank:
         _count(rt, purpose, _reached(0, rank))
 
@@ -70,10 +75,10 @@ def apply(rt: Runtime, status: dict[str, Any]) -> None:
     if rank is None:
         return
     error = status["errors"][0] if status.get("errors") else {}
-    script = rt.redis.register_script(APPLY)
-    purpose, previous = script(keys=[store.message_key(status["message_id"])], args=[
-        status["status"], rank, status["timestamp"], str(error.get("code", "")), str(error.get("title", ""))[:200],
-        store.STATUS_TTL])
+    purpose, previous = store.run(rt.redis, lambda pipe: store.evalsha(
+        pipe, APPLY, [store.message_key(status["message_id"])],
+        [status["status"], rank, status["timestamp"], str(error.get("code", "")), str(error.get("title", ""))[:200],
+         store.STATUS_TTL]))[0]
     purpose = purpose.decode() if isinstance(purpose, bytes) else purpose
     if purpose and int(previous) >= 0:
         _count(rt, purpose, _reached(int(previous), rank))

@@ -81,11 +81,13 @@ def _drain(rt: Any, contact: str) -> int:
         # case it just did, this contact is looked at again shortly rather than left behind.
         ready.wake(rt, [contact], delay=ready.LOCKED_RETRY_SECONDS)
         return 0
-    handled = 0
+    handled, extended = 0, time.monotonic()
     try:
         inbox, messages = store.inbox_key(contact), store.inbox_messages_key(contact)
         while True:
-            head = rt.redis.zrange(inbox, 0, 0)
+            head = store.run(rt.redis, lambda pipe: store.evalsha(
+                pipe, store.NEXT_MESSAGE, [inbox, messages, store.last_inbound_key(contact)],
+                [store.ARRIVALS_PER_SECOND, store.WINDOW_SECONDS]))[0]
             if not head:
                 rt.redis.srem(store.PENDING_CONTACTS, contact)
                 break
@@ -96,11 +98,9 @@ def _drain(rt: Any, contact: str) -> int:
             if wait > 0:
                 _slow_down(rt, contact, wait)
                 break
-            message_id = head[0]
-            raw = rt.redis.hget(messages, message_id)
-            if raw is not None:
+            message_id, raw = head
+            if raw:
                 message = InboundMessage.from_json(raw)
-                rt.redis.set(store.last_inbound_key(contact), message.timestamp, ex=store.WINDOW_SECONDS)
                 try:
                     router.handle(rt, message)
                 except (TransientError, RedisError):
@@ -113,7 +113,9 @@ def _drain(rt: Any, contact: str) -> int:
             pipe.hdel(messages, message_id)
             pipe.execute()
             handled += 1
-            lock.extend(store.CONTACT_LOCK_TTL, replace_ttl=True)
+            if time.monotonic() - extended > store.CONTACT_LOCK_TTL / 3:
+                lock.extend(store.CONTACT_LOCK_TTL, replace_ttl=True)
+                extended = time.monotonic()
     finally:
         try:
             lock.release()

@@ -91,6 +91,19 @@ if redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 2 end
 return 0
 """
 
+# KEYS: inbox, msgs, last_in. ARGV: arrivals per second, window seconds. The contact's next
+# message as {id, parsed message} (the message is false when it went missing), or {} when the
+# inbox is empty; the 24-hour window is reckoned from its timestamp.
+NEXT_MESSAGE = """
+local head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if #head == 0 then return {} end
+local raw = redis.call('HGET', KEYS[2], head[1])
+if raw then
+  redis.call('SET', KEYS[3], math.floor(tonumber(head[2]) / tonumber(ARGV[1])), 'EX', ARGV[2])
+end
+return {head[1], raw}
+"""
+
 # Same answers for a Trading Grid event: 1 new, 2 duplicate still pending, 0 already handled.
 RECORD_EVENT = """
 if redis.call('EXISTS', KEYS[1]) == 1 then
@@ -196,17 +209,20 @@ def evalsha(client: Any, script: str, keys: Sequence[str], args: Sequence[Any]) 
 
 
 def run(connection: redis.Redis, build: Callable[[Any], Any]) -> list[Any]:
-    """What `build` queues on a pipeline, sent in one round trip. If Redis restarted and forgot
-    the scripts, every EVALSHA of the pipeline failed and none ran: load them and send it again."""
-    try:
-        return _send(connection, build)
-    except NoScriptError:
-        for script in list(_SCRIPTS.values()):
-            connection.script_load(script)
-        return _send(connection, build)
-
-
-def _send(connection: redis.Redis, build: Callable[[Any], Any]) -> list[Any]:
+    """What `build` queues on a pipeline, sent in one round trip; raises the first error. If Redis
+    restarted and forgot the scripts, the EVALSHAs that failed (and only they: the other commands
+    ran) are sent again once the scripts are loaded."""
     pipe = connection.pipeline(transaction=False)
     build(pipe)
-    return pipe.execute()
+    sent = [args for args, _options in pipe.command_stack]
+    answers = pipe.execute(raise_on_error=False)
+    lost = [n for n, answer in enumerate(answers) if isinstance(answer, NoScriptError)]
+    if lost:
+        for script in list(_SCRIPTS.values()):
+            connection.script_load(script)
+        for n in lost:
+            answers[n] = connection.execute_command(*sent[n])
+    for answer in answers:
+        if isinstance(answer, Exception):
+            raise answer
+    return answers

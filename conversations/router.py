@@ -37,7 +37,13 @@ def handle(rt: Runtime, message: InboundMessage) -> None:
         return
     if message.type in SILENT_TYPES:
         return
-    _mark_read(rt, message)
+    try:
+        _answer(rt, message)
+    finally:
+        _mark_read(rt, message)  # after the answer, which the person is waiting for
+
+
+def _answer(rt: Runtime, message: InboundMessage) -> None:
     person = identity.person(rt, message.sender)
     if person is None:
         from app import outbound

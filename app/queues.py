@@ -19,7 +19,9 @@ ORDER = (INBOUND, WRITES, OUTBOUND, EVENTS)
 # Backoff for transient failures: about 4 hours in all before a job is given up to the failed list.
 BACKOFF = [1, 2, 5, 10, 30, 60, 120, 300] + [600] * 22
 JOB_TIMEOUT = 120
-RESULT_TTL = 3600
+# A finished job and its result are dropped at once: nothing reads them, and RQ's result stream
+# costs ~5 KB a job. Failed jobs stay FAILURE_TTL; parked work is tgwa's own list (app.parked).
+RESULT_TTL = 0
 FAILURE_TTL = 30 * 24 * 3600
 
 

@@ -74,7 +74,8 @@ def run(messages: int, contacts: int, redis_url: str, web_workers: int = 2, work
     order: dict[str, list[str]] = defaultdict(list)
     posts = 0
     lock = threading.Lock()
-    with stack.running(env, web_workers, workers) as base:
+    with stack.running(env, web_workers, workers) as running:
+        base = running.base
         start = time.time()
         base_ts = int(start) - 10 * per_contact
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shlex
 import socket
@@ -49,9 +50,15 @@ def web_command(port: int, app: str = "app:create_app()", workers: int | None = 
     return [str(BIN / "gunicorn"), *[app if w == "app:create_app()" else w for w in words[1:]]]
 
 
+@dataclasses.dataclass
+class Running:
+    base: str  # the web process's URL
+    processes: list[subprocess.Popen[bytes]]  # gunicorn's master first, then the workers
+
+
 @contextlib.contextmanager
-def running(env: dict[str, str], web_workers: int, workers: int) -> Iterator[str]:
-    """Starts gunicorn with `web_workers` and `workers` worker processes; yields the base URL."""
+def running(env: dict[str, str], web_workers: int, workers: int) -> Iterator[Running]:
+    """Starts gunicorn with `web_workers` and `workers` worker processes."""
     port = free_port()
     processes = [subprocess.Popen(web_command(port, workers=web_workers), cwd=ROOT, env={**os.environ, **env},
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
@@ -66,7 +73,7 @@ def running(env: dict[str, str], web_workers: int, workers: int) -> Iterator[str
             except requests.RequestException:
                 time.sleep(0.1)
         time.sleep(1.5)  # workers connected
-        yield base
+        yield Running(base, processes)
     finally:
         stop(processes)
 

@@ -81,7 +81,8 @@ def production_stack(env: dict[str, str]):  # type: ignore[no-untyped-def]
 def test_two_web_and_two_worker_processes_answer_each_message_once(
         redis_url: str, graph, tradinggrid_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     env = stack_env(redis_url, graph.url, tradinggrid_url, FIXTURES / "directory.yaml", tmp_path)
-    with production_stack(env) as base:
+    with production_stack(env) as running:
+        base = running.base
         contacts = [f"49151{n:08d}" for n in range(10)]
         sent: dict[str, list[str]] = {c: [] for c in contacts}
         start = int(time.time()) - 100
@@ -134,7 +135,8 @@ def test_a_thousand_interleaved_replies_lose_nothing_and_write_nothing_twice(
             cases[n, k] = grid.create_case({"partner_id": f"P{n:03d}", "issue_type": "shipment_delay",
                                             "reference": f"PO-{4400000 + n * 10 + k}", "summary": "late"},
                                            idempotency_key=f"seed-{n}-{k}")
-    with production_stack(env) as base:
+    with production_stack(env) as running:
+        base = running.base
         session = requests.Session()
         for (n, k), case in cases.items():  # Trading Grid tells each contact of its five delays
             body = json.dumps({"id": f"evt-{n}-{k}", "type": "exception.logged", "occurred_at": "2026-11-24T09:00:00Z",

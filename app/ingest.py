@@ -24,7 +24,7 @@ def record_whatsapp(rt: Runtime, note: Notification) -> int:
         for message in note.messages:
             store.evalsha(pipe, store.RECORD_INBOUND,
                           [store.seen_key(message.sender, message.id), store.inbox_key(message.sender),
-                           store.inbox_messages_key(message.sender), store.sequence_key(message.sender)],
+                           store.inbox_messages_key(message.sender)],
                           [message.id, message.timestamp, message.to_json(), store.INBOUND_DEDUPE_TTL,
                            store.ARRIVALS_PER_SECOND])
         if contacts:

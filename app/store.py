@@ -7,8 +7,8 @@ Cluster slot and the Lua scripts below may touch them together.
 |---|---|---|---|
 | `tgwa:{c:X}:seen:<wamid>` | string | 8 days | inbound dedupe: Meta redelivers for up to 7 days |
 | `tgwa:{c:X}:inbox` | zset | none (drained) | messages waiting for the contact's worker, by WhatsApp time |
-| `tgwa:{c:X}:msgs` | hash | none (drained) | the parsed message of each waiting id |
-| `tgwa:{c:X}:seq` | counter | none | arrival order among messages of the same second |
+| `tgwa:{c:X}:msgs` | hash | none (drained) | the parsed message of each waiting id, and `#seq`: arrival order among messages of the same second |
+| `tgwa:{c:X}:conv` | string | 30 days | the conversation: threads, session, which thread each sent message belongs to |
 | `tgwa:{c:X}:lock` | lock | 30 s | one worker at a time per contact, across processes and machines |
 | `tgwa:event:<id>` | hash | 30 days | Trading Grid event dedupe, payload and state (pending/done) |
 | `tgwa:sandbox:outbox` | list | none | what the sandbox "sent" (SANDBOX=1 only) |
@@ -62,10 +62,6 @@ def inbox_messages_key(contact: str) -> str:
     return f"{contact_tag(contact)}:msgs"
 
 
-def sequence_key(contact: str) -> str:
-    return f"{contact_tag(contact)}:seq"
-
-
 def contact_lock_key(contact: str) -> str:
     return f"{contact_tag(contact)}:lock"
 
@@ -82,7 +78,7 @@ MOVED_NUMBERS = f"{PREFIX}:moved"
 # inbox (its drain job may have been lost: enqueue another), 0 when it was already handled.
 RECORD_INBOUND = """
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[4]) then
-  local seq = redis.call('INCR', KEYS[4]) % tonumber(ARGV[5])
+  local seq = redis.call('HINCRBY', KEYS[3], '#seq', 1) % tonumber(ARGV[5])
   redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
   redis.call('ZADD', KEYS[2], tonumber(ARGV[2]) * tonumber(ARGV[5]) + seq, ARGV[1])
   return 1
@@ -96,7 +92,10 @@ return 0
 # inbox is empty; the 24-hour window is reckoned from its timestamp.
 NEXT_MESSAGE = """
 local head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-if #head == 0 then return {} end
+if #head == 0 then
+  redis.call('DEL', KEYS[2])  -- nothing waits: the arrival counter starts again
+  return {}
+end
 local raw = redis.call('HGET', KEYS[2], head[1])
 if raw then
   redis.call('SET', KEYS[3], math.floor(tonumber(head[2]) / tonumber(ARGV[1])), 'EX', ARGV[2])
@@ -135,19 +134,10 @@ STATUS_TTL = 30 * 24 * 3600
 WINDOW_SECONDS = 24 * 3600
 
 
-def threads_key(contact: str) -> str:
-    """`tgwa:{c:X}:threads`: the contact's conversation threads, one JSON value per thread id."""
-    return f"{contact_tag(contact)}:threads"
-
-
-def session_key(contact: str) -> str:
-    """`tgwa:{c:X}:session`: what spans threads (unplaced count, a pending choice, last message time)."""
-    return f"{contact_tag(contact)}:session"
-
-
-def context_key(contact: str) -> str:
-    """`tgwa:{c:X}:ctx`: wamid of a message we sent -> the thread it belongs to, for replies to it."""
-    return f"{contact_tag(contact)}:ctx"
+def conversation_key(contact: str) -> str:
+    """`tgwa:{c:X}:conv`: the contact's conversation (threads, session, which thread each message
+    we sent belongs to) as one JSON value (conversations.threads)."""
+    return f"{contact_tag(contact)}:conv"
 
 
 OPTED_OUT = f"{PREFIX}:optout"  # contacts who sent STOP: no business-initiated message reaches them

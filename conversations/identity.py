@@ -29,4 +29,4 @@ def apply_number_change(rt: Runtime, message: InboundMessage) -> None:
     if conversation.threads or conversation.session:
         conversation.contact = new
         threads.save(rt, conversation)
-        rt.redis.delete(store.threads_key(message.sender), store.session_key(message.sender))
+        rt.redis.delete(store.conversation_key(message.sender))

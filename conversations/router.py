@@ -119,7 +119,7 @@ def _command(turn: Turn, intent: str) -> None:
 def _route(turn: Turn) -> None:
     conversation, reading = turn.conversation, turn.reading
     if turn.message.context_id:
-        thread_id = threads.thread_of_message(turn.rt, conversation.contact, turn.message.context_id)
+        thread_id = conversation.thread_of(turn.message.context_id)
         thread = conversation.threads.get(thread_id or "")
         if thread is not None and thread.open:
             turn.thread = thread

@@ -1,5 +1,6 @@
-"""A contact's conversation: its threads (one per case, schedule, alert, ...) and session, kept
-as JSON in Redis and always loaded, changed and saved under the contact's lock."""
+"""A contact's conversation: its threads (one per case, schedule, alert, ...), its session and
+which thread each recent message we sent belongs to, kept as one compact JSON value in Redis
+(one key, no per-field overhead) and always loaded, changed and saved under the contact's lock."""
 from __future__ import annotations
 
 import contextlib
@@ -14,6 +15,7 @@ from app.runtime import Runtime
 
 FINAL_STATES = frozenset({"done", "cancelled"})
 LOCK_WAIT_SECONDS = 10
+SENT_KEPT = 50  # messages we sent whose thread is remembered, for a reply that quotes one
 
 
 @dataclasses.dataclass
@@ -39,48 +41,34 @@ class Conversation:
     contact: str
     threads: dict[str, Thread]
     session: dict[str, Any]
-    sent: dict[str, str] = dataclasses.field(default_factory=dict)  # wamid -> thread id, new this turn
+    sent: dict[str, str] = dataclasses.field(default_factory=dict)  # wamid -> thread id, oldest first
 
     def open_threads(self) -> list[Thread]:
         return sorted((t for t in self.threads.values() if t.open), key=lambda t: t.opened_at)
 
+    def thread_of(self, wamid: str) -> str | None:
+        """The thread a message we sent belongs to (a reply quoting it continues that thread)."""
+        return self.sent.get(wamid)
+
 
 def load(rt: Runtime, contact: str) -> Conversation:
-    pipe = rt.redis.pipeline(transaction=False)
-    pipe.hgetall(store.threads_key(contact))
-    pipe.get(store.session_key(contact))
-    raw_threads, raw_session = pipe.execute()
-    threads = {}
-    for raw in raw_threads.values():
-        data = json.loads(raw)
-        threads[data["id"]] = Thread(**data)
-    return Conversation(contact, threads, json.loads(raw_session) if raw_session else {})
+    raw = rt.redis.get(store.conversation_key(contact))
+    data = json.loads(raw) if raw else {}
+    threads = {tid: Thread(id=tid, **fields) for tid, fields in data.get("threads", {}).items()}
+    return Conversation(contact, threads, data.get("session", {}), data.get("sent", {}))
 
 
 def save(rt: Runtime, conversation: Conversation) -> None:
-    """Writes the conversation back; finished threads are kept a week, then forgotten."""
+    """Writes the conversation back; finished threads are kept a week, then forgotten, and so are
+    messages of threads forgotten or older than the last SENT_KEPT."""
     now = time.time()
-    key, contact = store.threads_key(conversation.contact), conversation.contact
-    stale = [t.id for t in conversation.threads.values()
-             if not t.open and now - t.updated_at > store.CLOSED_THREAD_KEEP_SECONDS]
-    pipe = rt.redis.pipeline(transaction=True)
-    if conversation.threads:
-        pipe.hset(key, mapping={t.id: json.dumps(dataclasses.asdict(t), ensure_ascii=False)
-                                for t in conversation.threads.values()})
-    if stale:
-        pipe.hdel(key, *stale)
-    pipe.expire(key, store.CONVERSATION_TTL)
-    pipe.set(store.session_key(contact), json.dumps(conversation.session), ex=store.CONVERSATION_TTL)
-    if conversation.sent:
-        pipe.hset(store.context_key(contact), mapping=conversation.sent)
-        pipe.expire(store.context_key(contact), store.CONVERSATION_TTL)
-    pipe.execute()
-    conversation.sent = {}
-
-
-def thread_of_message(rt: Runtime, contact: str, wamid: str) -> str | None:
-    found = rt.redis.hget(store.context_key(contact), wamid)
-    return found.decode() if found else None
+    threads = {t.id: {name: value for name, value in dataclasses.asdict(t).items() if name != "id"}
+               for t in conversation.threads.values()
+               if t.open or now - t.updated_at <= store.CLOSED_THREAD_KEEP_SECONDS}
+    sent = [(wamid, tid) for wamid, tid in conversation.sent.items() if tid in threads][-SENT_KEPT:]
+    value = json.dumps({"threads": threads, "session": conversation.session, "sent": dict(sent)},
+                       ensure_ascii=False, separators=(",", ":"))
+    rt.redis.set(store.conversation_key(conversation.contact), value, ex=store.CONVERSATION_TTL)
 
 
 @contextlib.contextmanager

@@ -76,10 +76,11 @@ def notifications_sent(rt: Runtime) -> list[dict[str, Any]]:
 
 
 def _threads(rt: Runtime) -> Iterator[tuple[str, dict[str, Any]]]:
-    for key in rt.redis.scan_iter(match=f"{store.PREFIX}:{{c:*}}:threads", count=SCAN_BATCH):
+    for key in rt.redis.scan_iter(match=store.conversation_key("*"), count=SCAN_BATCH):
         contact = key.decode().split("{c:", 1)[1].split("}", 1)[0]
-        for raw in rt.redis.hvals(key):
-            yield contact, json.loads(raw)
+        raw = rt.redis.get(key)
+        for thread_id, thread in (json.loads(raw)["threads"] if raw else {}).items():
+            yield contact, {"id": thread_id, **thread}
 
 
 def awaiting_ack(rt: Runtime) -> list[dict[str, Any]]:

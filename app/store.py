@@ -17,6 +17,7 @@ Cluster slot and the Lua scripts below may touch them together.
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -118,10 +119,17 @@ NEW, PENDING_DUPLICATE, HANDLED_DUPLICATE = 1, 2, 0
 PARKED = f"{PREFIX}:parked"
 
 
+def digest(text: str) -> str:
+    """16 characters (96 bits) naming a long id in a key: wamids and idempotency keys run to 60
+    and more characters, and a key's name is stored as many times as there are such keys."""
+    return base64.urlsafe_b64encode(hashlib.sha1(text.encode()).digest()[:12]).decode()
+
+
 def outbound_key(recipient: str, idempotency_key: str) -> str:
-    """`tgwa:{c:X}:out:<key>`: the wamid a logical send produced, so a retried job never sends
-    twice; beside the recipient's pace key, so one script claims the send and reserves its moment."""
-    return f"{contact_tag(recipient)}:out:{idempotency_key}"
+    """`tgwa:{c:X}:out:<digest of key>`: the wamid a logical send produced, so a retried job never
+    sends twice; beside the recipient's pace key, so one script claims the send and reserves its
+    moment."""
+    return f"{contact_tag(recipient)}:out:{digest(idempotency_key)}"
 
 
 def last_inbound_key(contact: str) -> str:
@@ -154,8 +162,8 @@ def pair_pace_key(contact: str) -> str:
 
 
 def message_key(wamid: str) -> str:
-    """`tgwa:msg:<wamid>`: a sent message: what it was for, to whom, its furthest status."""
-    return f"{PREFIX}:msg:{wamid}"
+    """`tgwa:msg:<digest of wamid>`: a sent message: what it was for, to whom, its furthest status."""
+    return f"{PREFIX}:msg:{digest(wamid)}"
 
 
 def stats_key(purpose: str) -> str:

@@ -63,7 +63,7 @@ def _post_reply(session: requests.Session, base: str, n: int) -> None:
     raw = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
         "messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550001111", "phone_number_id": "1"},
         "contacts": [{"profile": {"name": f"Contact {n}"}, "wa_id": wa_id}],
-        "messages": [{"from": wa_id, "id": f"wamid.mem.{n}", "timestamp": str(int(time.time())), "type": "text",
+        "messages": [{"from": wa_id, "id": f"wamid.HBgMNDQ3NzAwOTAwMTIzFQIAEhgUM0VCMDRGQz{n:014d}AA==", "timestamp": str(int(time.time())), "type": "text",
                       "text": {"body": "can do 12/3"}}]}}]}]}).encode()
     answer = session.post(f"{base}/webhooks/whatsapp", data=raw, timeout=30, headers={
         "Content-Type": "application/json", "X-Hub-Signature-256": sign(SECRET, raw)})

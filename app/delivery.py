@@ -18,9 +18,10 @@ RANKS = {"sent": 1, "delivered": 2, "read": 3, "played": 4, "failed": 5}
 COUNTED = ("delivered", "read")  # "sent" is counted when Meta takes the message; "failed" apart
 FAILED = RANKS["failed"]
 
+# Only what a status needs: the notification to count it for (who and when are in Meta's status).
 RECORD = """
-redis.call('HSET', KEYS[1], 'purpose', ARGV[1], 'recipient', ARGV[2], 'sent_at', ARGV[3])
-redis.call('EXPIRE', KEYS[1], ARGV[4])
+redis.call('HSET', KEYS[1], 'purpose', ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
 return tonumber(redis.call('HGET', KEYS[1], 'rank') or '0')
 """
 
@@ -47,8 +48,7 @@ def _reached(previous: int, rank: int) -> list[str]:
     return [s for s in COUNTED if previous < min(RANKS[s], 3) <= min(rank, 3)]
 
 
-def record_sent(rt: Runtime, wamid: str, key: str, recipient: str,
-                before: Callable[[Any], Any] | None = None) -> None:
+def record_sent(rt: Runtime, wamid: str, key: str, before: Callable[[Any], Any] | None = None) -> None:
     """Notes what a sent message was for and counts it as sent, in one round trip with what
     `before` queues; statuses that arrived before this record are counted then."""
     purpose = purpose_of(key)
@@ -56,7 +56,7 @@ def record_sent(rt: Runtime, wamid: str, key: str, recipient: str,
     def build(pipe: Any) -> None:
         if before is not None:
             before(pipe)
-        store.evalsha(pipe, RECORD, [store.message_key(wamid)], [purpose, recipient, time.time(), store.STATUS_TTL])
+        store.evalsha(pipe, RECORD, [store.message_key(wamid)], [purpose, store.STATUS_TTL])
         pipe.hincrby(store.stats_key(purpose), "sent", 1)
         pipe.expire(store.stats_key(purpose), store.STATUS_TTL)
 

@@ -332,7 +332,7 @@ def send(rt: Runtime, event: Event, person: Person, notice: Notice, key: str | N
             existing.updated_at = time.time()
         wamid = outbound.deliver(rt, payload, key, fallback)
         if wamid:
-            conversation.sent[wamid] = notice.thread.id
+            conversation.remember(wamid, notice.thread.id)
     return wamid
 
 

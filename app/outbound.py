@@ -44,8 +44,7 @@ def send_now(rt: Runtime, payload: dict[str, Any], key: str,
         delivery.count_refused(rt, key)
         parked.park(rt.redis, "send", str(exc), {"payload": payload, "key": key})
         return None
-    delivery.record_sent(rt, wamid, key, recipient,
-                         before=lambda pipe: pipe.set(record, wamid, ex=store.OUTBOUND_RECORD_TTL))
+    delivery.record_sent(rt, wamid, key, before=lambda pipe: pipe.set(record, wamid, ex=store.OUTBOUND_RECORD_TTL))
     metrics.MESSAGES_OUT.labels(payload.get("type", "unknown")).inc()
     return wamid
 

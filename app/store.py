@@ -5,7 +5,7 @@ Cluster slot and the Lua scripts below may touch them together.
 
 | key | type | TTL | why |
 |---|---|---|---|
-| `tgwa:{c:X}:seen:<wamid>` | string | 8 days | inbound dedupe: Meta redelivers for up to 7 days |
+| `tgwa:{c:X}:seen:<digest>` | string | 8 days | inbound dedupe: Meta redelivers for up to 7 days |
 | `tgwa:{c:X}:inbox` | zset | none (drained) | messages waiting for the contact's worker, by WhatsApp time |
 | `tgwa:{c:X}:msgs` | hash | none (drained) | the parsed message of each waiting id, and `#seq`: arrival order among messages of the same second |
 | `tgwa:{c:X}:conv` | string | 30 days | the conversation: threads, session, which thread each sent message belongs to |
@@ -51,8 +51,15 @@ def contact_tag(contact: str) -> str:
     return f"{PREFIX}:{{c:{contact}}}"
 
 
+def digest(text: str) -> str:
+    """16 characters (96 bits) naming a long id in a key: wamids and idempotency keys run to 60
+    and more characters, and a key's name is stored as many times as there are such keys."""
+    return base64.urlsafe_b64encode(hashlib.sha1(text.encode()).digest()[:12]).decode()
+
+
 def seen_key(contact: str, message_id: str) -> str:
-    return f"{contact_tag(contact)}:seen:{message_id}"
+    """`tgwa:{c:X}:seen:<digest of wamid>`: the message came (inbound dedupe)."""
+    return f"{contact_tag(contact)}:seen:{digest(message_id)}"
 
 
 def inbox_key(contact: str) -> str:
@@ -117,12 +124,6 @@ return 1
 NEW, PENDING_DUPLICATE, HANDLED_DUPLICATE = 1, 2, 0
 
 PARKED = f"{PREFIX}:parked"
-
-
-def digest(text: str) -> str:
-    """16 characters (96 bits) naming a long id in a key: wamids and idempotency keys run to 60
-    and more characters, and a key's name is stored as many times as there are such keys."""
-    return base64.urlsafe_b64encode(hashlib.sha1(text.encode()).digest()[:12]).decode()
 
 
 def outbound_key(recipient: str, idempotency_key: str) -> str:

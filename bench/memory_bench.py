@@ -31,6 +31,8 @@ from app.signatures import sign, tradinggrid_payload  # noqa: E402
 from bench import loopback_graph, stack  # noqa: E402
 
 SECRET, EVENTS_SECRET = "memory-app-secret", "memory-events-secret"
+PACE_KEYS_SECONDS = 70  # pacing keys outlive the last message by a minute; then only what a conversation keeps is left
+CONVERSATION = ("tgwa:{c:X}", "tgwa:msg:")  # per contact, and per message sent to it
 
 
 def _sent(r: redis.Redis) -> int:
@@ -76,6 +78,16 @@ def family(key: str) -> str:
     keep = 3 if parts[1:2] == ["{c=X}"] else 2 if parts[0] == "rq" or parts[1:2] in (
         ["msg"], ["event"], ["stats"], ["broadcast"]) else len(parts)
     return (":".join(parts[:keep]) + (":*" if keep < len(parts) else "")).replace("{c=X}", "{c:X}")
+
+
+def measure(r: redis.Redis) -> dict[str, list[int]]:
+    """Key count and MEMORY USAGE bytes per key family."""
+    sizes: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for key in r.scan_iter(count=1000):
+        size = sizes[family(key)]
+        size[0] += 1
+        size[1] += int(r.memory_usage(key, samples=0) or 0)
+    return sizes
 
 
 def rss_mb(pid: int) -> float:
@@ -125,24 +137,28 @@ def main() -> None:
             _post_reply(session, running.base, k)
         _wait_for_sends(r, 2 * n)
         after = int(r.info("memory")["used_memory"])
-        sizes: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-        for key in r.scan_iter(count=1000):
-            size = sizes[family(key)]
-            size[0] += 1
-            size[1] += int(r.memory_usage(key, samples=0) or 0)
+        sizes = measure(r)
         web = [pid for process in running.processes[:1] for pid in children(process.pid)]
         workers = [process.pid for process in running.processes[1:]]
         rss = {"web worker (gunicorn)": [rss_mb(pid) for pid in web], "tgwa worker": [rss_mb(pid) for pid in workers]}
-    per_contact = {name: size for name, size in sizes.items() if name.startswith("tgwa:{c:X}")}
-    own = sum(size for _, size in per_contact.values())
+        time.sleep(PACE_KEYS_SECONDS)
+        later = int(r.info("memory")["used_memory"])
+        quiet = measure(r)
     print(f"Memory, {n:,} conversations open and waiting for a confirmation (1 notice, 1 answer, 1 question "
           f"each), 2 web + 2 worker processes, Redis {r.info('server')['redis_version']}:\n")
-    print("| measure | total | per conversation |")
+    print("| measure | just after | a minute later |")
     print("|---|---|---|")
-    print(f"| Redis used_memory, everything (RQ included) | {(after - before) / 1e6:.1f} MB | {(after - before) / n:,.0f} B |")
-    print(f"| tgwa's per-contact keys (MEMORY USAGE) | {own / 1e6:.1f} MB | {own / n:,.0f} B |")
-    for name, (count, size) in sorted(sizes.items(), key=lambda item: -item[1][1]):
-        print(f"| · `{name}` ({count:,} keys) | {size / 1e6:.2f} MB | {size / n:,.0f} B |")
+
+    def own(found: dict[str, list[int]]) -> int:
+        return sum(size for name, (_, size) in found.items() if name.startswith(CONVERSATION))
+
+    print(f"| Redis used_memory per conversation, everything (RQ, events) | {(after - before) / n:,.0f} B "
+          f"| {(later - before) / n:,.0f} B |")
+    print(f"| **a conversation's own keys** (MEMORY USAGE) | **{own(sizes) / n:,.0f} B** | **{own(quiet) / n:,.0f} B** |")
+    for name in sorted(sizes, key=lambda name: -sizes[name][1]):
+        if sizes[name][1] >= n:  # at least a byte per conversation
+            count, size = sizes[name]
+            print(f"| · `{name}` ({count:,} keys, then {quiet[name][0]:,}) | {size / n:,.0f} B | {quiet[name][1] / n:,.0f} B |")
     print("\n| process | resident memory (RSS) each |\n|---|---|")
     for name, values in rss.items():
         print(f"| {name} | {', '.join(f'{v:.0f} MB' for v in values)} |")

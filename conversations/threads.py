@@ -1,5 +1,5 @@
 """A contact's conversation: its threads (one per case, schedule, alert, ...), its session and
-which thread each recent message we sent belongs to, kept as one compressed JSON value in Redis
+which thread each recent message we sent belongs to, kept as one deflated JSON value in Redis
 (one key, no per-field overhead) and always loaded, changed and saved under the contact's lock."""
 from __future__ import annotations
 
@@ -42,19 +42,47 @@ class Conversation:
     contact: str
     threads: dict[str, Thread]
     session: dict[str, Any]
-    sent: dict[str, str] = dataclasses.field(default_factory=dict)  # wamid -> thread id, oldest first
+    sent: dict[str, str] = dataclasses.field(default_factory=dict)  # wamid digest -> thread id, oldest first
 
     def open_threads(self) -> list[Thread]:
         return sorted((t for t in self.threads.values() if t.open), key=lambda t: t.opened_at)
 
+    def remember(self, wamid: str, thread_id: str) -> None:
+        """A message we sent for `thread_id`: a reply quoting it continues that thread."""
+        self.sent[store.digest(wamid)] = thread_id
+
     def thread_of(self, wamid: str) -> str | None:
-        """The thread a message we sent belongs to (a reply quoting it continues that thread)."""
-        return self.sent.get(wamid)
+        return self.sent.get(store.digest(wamid))
+
+
+# Stored conversations are deflated against this dictionary of what every one of them repeats
+# (field names, flows, states), which saves about a third again over plain deflate. The first
+# byte says which dictionary: a new one gets a new version, and values stored with the old one
+# stay readable.
+_FORMAT = b"\x01"
+_DICTIONARY = json.dumps({
+    "threads": {"case:CASE-": {"flow": "exception", "state": "confirming", "slots": {
+        "case_id": "CASE-", "partner_id": "", "reference": "PO-", "issue_type": "shipment_delay", "summary": "",
+        "thread_url": "https://", "proposal": {"kind": "date", "value": "20", "text": ""}, "expected_date": "",
+        "order_ref": "", "document_type": "", "milestone": "", "alert_id": ""},
+        "opened_at": 1, "updated_at": 1}},
+    "session": {"last_ts": 1, "unplaced": 0, "pending": ""}, "sent": {}}, separators=(",", ":")).encode()
+
+
+def encode(data: dict[str, Any]) -> bytes:
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15, zdict=_DICTIONARY)
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    return _FORMAT + deflate.compress(text) + deflate.flush()
 
 
 def decode(raw: bytes | None) -> dict[str, Any]:
-    """A stored conversation: zlib-compressed JSON (a few hundred bytes saved per contact)."""
-    return json.loads(zlib.decompress(raw)) if raw else {}
+    """A stored conversation (see `encode`); {} for none."""
+    if not raw:
+        return {}
+    if raw[:1] != _FORMAT:
+        raise ValueError(f"conversation stored in an unknown format {raw[:1]!r}")
+    inflate = zlib.decompressobj(-15, zdict=_DICTIONARY)
+    return json.loads(inflate.decompress(raw[1:]) + inflate.flush())
 
 
 def load(rt: Runtime, contact: str) -> Conversation:
@@ -71,9 +99,9 @@ def save(rt: Runtime, conversation: Conversation) -> None:
                for t in conversation.threads.values()
                if t.open or now - t.updated_at <= store.CLOSED_THREAD_KEEP_SECONDS}
     sent = [(wamid, tid) for wamid, tid in conversation.sent.items() if tid in threads][-SENT_KEPT:]
-    value = zlib.compress(json.dumps({"threads": threads, "session": conversation.session, "sent": dict(sent)},
-                                     ensure_ascii=False, separators=(",", ":")).encode())
-    rt.redis.set(store.conversation_key(conversation.contact), value, ex=store.CONVERSATION_TTL)
+    rt.redis.set(store.conversation_key(conversation.contact),
+                 encode({"threads": threads, "session": conversation.session, "sent": dict(sent)}),
+                 ex=store.CONVERSATION_TTL)
 
 
 @contextlib.contextmanager

@@ -93,7 +93,7 @@ class Turn:
         wamid = outbound.deliver(self.rt, payload, f"{self.key_base}:reply:{self.replies}")
         self.replies += 1
         if wamid and self.thread is not None:
-            self.conversation.sent[wamid] = self.thread.id
+            self.conversation.remember(wamid, self.thread.id)
 
     # -- Trading Grid ----------------------------------------------------------------------
     def author(self) -> dict[str, str]:

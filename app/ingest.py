@@ -28,7 +28,7 @@ def record_whatsapp(rt: Runtime, note: Notification) -> int:
                           [message.id, message.timestamp, message.to_json(), store.INBOUND_DEDUPE_TTL,
                            store.ARRIVALS_PER_SECOND])
         if contacts:
-            ready.mark(pipe, rt.redis, contacts)
+            ready.mark(pipe, rt, contacts)
 
     answers = store.run(rt.redis, build) if note.messages else []
     outcomes = answers[:len(note.messages)]

@@ -77,7 +77,8 @@ _workers: tuple[float, int] = (0.0, 1)  # (when counted, live RQ workers), per p
 
 
 def allowed_drainers(connection: redis.Redis) -> int:
-    """As many drainers as there are live workers (at least one), counted every few seconds."""
+    """As many drainers as there are live workers (at least one) on RQ's `connection`, counted
+    every few seconds."""
     global _workers
     counted, workers = _workers
     if time.monotonic() - counted > WORKERS_TTL_SECONDS:
@@ -87,11 +88,10 @@ def allowed_drainers(connection: redis.Redis) -> int:
     return workers
 
 
-def mark(client: Any, connection: redis.Redis, contacts: list[str], delay: float = 0.0,
-         force: bool = False) -> Any:
+def mark(client: Any, rt: Any, contacts: list[str], delay: float = 0.0, force: bool = False) -> Any:
     """Queues the wake script on `client` (a pipeline, to share the webhook's round trip);
     its answer is a drainer token to start, or 0. `force`: a drainer whatever the leases say."""
-    return store.evalsha(client, WAKE, _KEYS, [time.time(), allowed_drainers(connection), LEASE_SECONDS,
+    return store.evalsha(client, WAKE, _KEYS, [time.time(), allowed_drainers(rt.queues.connection), LEASE_SECONDS,
                                                delay, int(force), *contacts])
 
 
@@ -107,7 +107,7 @@ def start_drainer(rt: Any, token: int) -> None:
 def wake(rt: Any, contacts: list[str], delay: float = 0.0, force: bool = False) -> None:
     """Marks `contacts` ready (or, with none, only checks that a drainer is on the work there is)
     and queues a drainer when one is wanted."""
-    start_drainer(rt, store.run(rt.redis, lambda client: mark(client, rt.redis, contacts, delay, force))[0])
+    start_drainer(rt, store.run(rt.redis, lambda client: mark(client, rt, contacts, delay, force))[0])
 
 
 def next_contact(connection: redis.Redis, token: int) -> tuple[str | None, float | None]:

@@ -55,7 +55,8 @@ def build(settings: Settings, connection: redis.Redis | None = None) -> Runtime:
     transport = (SandboxTransport(connection) if settings.sandbox else
                  GraphTransport(settings.whatsapp_api_base, settings.whatsapp_phone_number_id,
                                 settings.whatsapp_access_token))
-    return Runtime(settings=settings, redis=connection, queues=Queues(connection), directory=directory,
+    return Runtime(settings=settings, redis=connection, queues=Queues(store.connect_queues(settings, connection)),
+                   directory=directory,
                    tradinggrid=grid, whatsapp=WhatsApp(transport), templates=approved)
 
 

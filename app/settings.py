@@ -29,6 +29,8 @@ class SettingsError(ValueError):
 class Settings:
     app_env: str = "development"
     redis_url: str | None = None
+    redis_cluster: bool = False
+    redis_queue_url: str | None = None
     whatsapp_verify_token: str = ""
     whatsapp_app_secret: str = ""
     whatsapp_access_token: str = ""
@@ -93,9 +95,16 @@ class Settings:
                 raise SettingsError(f"{name} is required when APP_ENV=production")
             return value or ""
 
-        redis_url = text("REDIS_URL")
-        if redis_url is not None and urlparse(redis_url).scheme not in ("redis", "rediss", "unix"):
-            raise SettingsError("REDIS_URL must be a redis://, rediss:// or unix:// URL")
+        redis_url, queue_url = text("REDIS_URL"), text("REDIS_QUEUE_URL")
+        for name, url in (("REDIS_URL", redis_url), ("REDIS_QUEUE_URL", queue_url)):
+            if url is not None and urlparse(url).scheme not in ("redis", "rediss", "unix"):
+                raise SettingsError(f"{name} must be a redis://, rediss:// or unix:// URL")
+        redis_cluster = _flag("REDIS_CLUSTER", text("REDIS_CLUSTER"))
+        if queue_url is not None and redis_url is None:
+            raise SettingsError("REDIS_QUEUE_URL needs REDIS_URL (embedded mode keeps everything in one process)")
+        if redis_cluster and (redis_url is None or queue_url is None):
+            raise SettingsError("REDIS_CLUSTER=1 needs REDIS_URL (a node of the Cluster) and REDIS_QUEUE_URL "
+                                "(one Redis for the job queues: RQ does not run on a Cluster)")
         api_base = (text("WHATSAPP_API_BASE") or DEFAULT_API_BASE).rstrip("/")
         _require_http_url("WHATSAPP_API_BASE", api_base)
         tg_url = text("TRADING_GRID_URL")
@@ -112,16 +121,15 @@ class Settings:
         if token_url is not None:
             _require_http_url("TRADING_GRID_TOKEN_URL", token_url)
 
-        sandbox_raw = (text("SANDBOX") or "0").lower()
-        if sandbox_raw not in ("0", "1", "true", "false", "yes", "no"):
-            raise SettingsError(f"SANDBOX must be 1 or 0, not {sandbox_raw!r}")
-        sandbox = sandbox_raw in ("1", "true", "yes")
+        sandbox = _flag("SANDBOX", text("SANDBOX"))
         if sandbox and production:
             raise SettingsError("SANDBOX is refused when APP_ENV=production")
 
         settings = cls(
             app_env=app_env,
             redis_url=redis_url,
+            redis_cluster=redis_cluster,
+            redis_queue_url=queue_url,
             whatsapp_verify_token=required("WHATSAPP_VERIFY_TOKEN"),
             whatsapp_app_secret=required("WHATSAPP_APP_SECRET"),
             whatsapp_access_token=required("WHATSAPP_ACCESS_TOKEN"),
@@ -154,6 +162,13 @@ def _positive_int(name: str, raw: str | None, default: int) -> int:
     if value < 1:
         raise SettingsError(f"{name} must be at least 1, not {value}")
     return value
+
+
+def _flag(name: str, raw: str | None) -> bool:
+    value = (raw or "0").lower()
+    if value not in ("0", "1", "true", "false", "yes", "no"):
+        raise SettingsError(f"{name} must be 1 or 0, not {value!r}")
+    return value in ("1", "true", "yes")
 
 
 def _require_http_url(name: str, url: str) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 
 import fakeredis
 import redis
+import redis.cluster
 from redis.exceptions import NoScriptError
 
 from app.settings import Settings
@@ -39,12 +40,24 @@ _EMBEDDED_SERVER = fakeredis.FakeServer()
 
 
 def connect(settings: Settings) -> redis.Redis:
-    """Redis for `settings`: the real server at REDIS_URL, else the process's embedded store."""
+    """Redis for tgwa's state: the server (or, with REDIS_CLUSTER, the Cluster) at REDIS_URL,
+    else the process's embedded store."""
+    if settings.redis_url and settings.redis_cluster:
+        return redis.cluster.RedisCluster.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
     if settings.redis_url:
         return redis.Redis.from_url(
             settings.redis_url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=30
         )
     return fakeredis.FakeRedis(server=_EMBEDDED_SERVER)
+
+
+def connect_queues(settings: Settings, state: redis.Redis) -> redis.Redis:
+    """Redis for RQ's queues: REDIS_QUEUE_URL when set (RQ needs one server, not a Cluster),
+    else the same connection as the state."""
+    if settings.redis_queue_url:
+        return redis.Redis.from_url(settings.redis_queue_url, socket_timeout=5, socket_connect_timeout=2,
+                                    health_check_interval=30)
+    return state
 
 
 def contact_tag(contact: str) -> str:
@@ -201,19 +214,24 @@ _SCRIPTS: dict[str, str] = {}  # sha1 -> script text, of every script this proce
 
 def evalsha(client: Any, script: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
     """Queues (on a pipeline) or runs `script` by its hash: no text sent, and unlike redis-py's
-    Script objects no SCRIPT EXISTS round trip per pipeline. `run` loads scripts Redis lost."""
+    Script objects no SCRIPT EXISTS round trip per pipeline. Sent as a raw command, which redis-py
+    also routes in a Redis Cluster pipeline (by the keys, which share one slot). `run` loads the
+    scripts Redis lost and sends those commands again."""
     sha = hashlib.sha1(script.encode()).hexdigest()
     _SCRIPTS.setdefault(sha, script)
-    return client.evalsha(sha, len(keys), *keys, *args)
+    command = ("EVALSHA", sha, len(keys), *keys, *args)
+    if isinstance(client, (redis.client.Pipeline, redis.cluster.ClusterPipeline)):
+        client.__dict__.setdefault("tgwa_scripts", {})[len(client)] = command
+    return client.execute_command(*command)
 
 
-def run(connection: redis.Redis, build: Callable[[Any], Any]) -> list[Any]:
-    """What `build` queues on a pipeline, sent in one round trip; raises the first error. If Redis
-    restarted and forgot the scripts, the EVALSHAs that failed (and only they: the other commands
-    ran) are sent again once the scripts are loaded."""
+def run(connection: Any, build: Callable[[Any], Any]) -> list[Any]:
+    """What `build` queues on a pipeline, sent in one round trip (one per node of a Cluster);
+    raises the first error. If Redis restarted and forgot the scripts, the EVALSHAs that failed
+    (and only they: the other commands ran) are sent again once the scripts are loaded."""
     pipe = connection.pipeline(transaction=False)
     build(pipe)
-    sent = [args for args, _options in pipe.command_stack]
+    sent = pipe.__dict__.get("tgwa_scripts", {})
     answers = pipe.execute(raise_on_error=False)
     lost = [n for n, answer in enumerate(answers) if isinstance(answer, NoScriptError)]
     if lost:

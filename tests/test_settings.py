@@ -39,10 +39,21 @@ def test_production_requires_its_settings(missing: str) -> None:
     ("WHATSAPP_API_BASE", "ftp://x", "WHATSAPP_API_BASE must be an http"),
     ("TRADING_GRID_TOKEN_URL", "https://tg.example.com/token", "TRADING_GRID_CLIENT_ID is required"),
     ("SANDBOX", "maybe", "SANDBOX must be 1 or 0"),
+    ("REDIS_CLUSTER", "perhaps", "REDIS_CLUSTER must be 1 or 0"),
+    ("REDIS_QUEUE_URL", "localhost:6380", "REDIS_QUEUE_URL must be"),
+    ("REDIS_QUEUE_URL", "redis://localhost:6380/0", "REDIS_QUEUE_URL needs REDIS_URL"),
+    ("REDIS_CLUSTER", "1", "REDIS_CLUSTER=1 needs REDIS_URL"),
 ])
 def test_malformed_settings_name_themselves(name: str, value: str, message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         Settings.from_mapping({name: value})
+
+
+def test_a_cluster_needs_a_single_redis_for_the_queues() -> None:
+    with pytest.raises(SettingsError, match="RQ does not run on a Cluster"):
+        Settings.from_mapping({**PRODUCTION, "REDIS_CLUSTER": "1"})
+    settings = Settings.from_mapping({**PRODUCTION, "REDIS_CLUSTER": "1", "REDIS_QUEUE_URL": "redis://q:6379/0"})
+    assert settings.redis_cluster and settings.redis_queue_url == "redis://q:6379/0"
 
 
 def test_sandbox_is_refused_in_production() -> None:

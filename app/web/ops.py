@@ -22,10 +22,13 @@ def healthz() -> dict[str, str]:
 def readyz() -> tuple[dict[str, object], int]:
     rt = current_app.extensions["tgwa"]
     failed: dict[str, str] = {}
-    try:
-        rt.redis.ping()
-    except redis.RedisError as exc:
-        failed["redis"] = type(exc).__name__
+    for name, connection in (("redis", rt.redis), ("redis_queue", rt.queues.connection)):
+        if name == "redis_queue" and connection is rt.redis:
+            continue
+        try:
+            connection.ping()
+        except redis.RedisError as exc:
+            failed[name] = type(exc).__name__
     try:
         rt.tradinggrid.ping()
     except (TradingGridError, OSError) as exc:

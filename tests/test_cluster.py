@@ -1,0 +1,145 @@
+"""tgwa's state on a three-node Redis Cluster on loopback, configured as a user would
+(REDIS_CLUSTER=1, REDIS_URL a node, REDIS_QUEUE_URL a single Redis for RQ, which does not run on a
+Cluster): every key of a contact in one slot, every script within one slot, contacts spread over
+the nodes, and whole conversations and notifications working end to end."""
+from __future__ import annotations
+
+import dataclasses
+import random
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from redis.cluster import RedisCluster
+
+from app import runtime, store
+from bench import stack
+from tests.chat import Chat
+from tests.conftest import make_settings
+from tests.test_conversations import JANA, MARIA, exception_logged, new_case
+
+NODES = 3
+needs_redis_server = pytest.mark.skipif(shutil.which("redis-server") is None or shutil.which("redis-cli") is None,
+                                        reason="needs Debian's redis-server and redis-cli to start a Cluster")
+
+
+@dataclasses.dataclass
+class Servers:
+    cluster: RedisCluster
+    cluster_url: str
+    queue_url: str  # a single Redis, for RQ
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    work: Path = tmp_path_factory.mktemp("cluster")
+    cluster_ports, queue_port = _cluster_ports(NODES), stack.free_port()
+    ports = [*cluster_ports, queue_port]
+    processes = [subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                   "--appendonly", "no", "--dir", str(work)]
+                                  + (["--cluster-enabled", "yes", "--cluster-config-file", f"nodes-{port}.conf"]
+                                     if port in cluster_ports else []),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for port in ports]
+    try:
+        for port in ports:
+            _wait(lambda p=port: redis.Redis(port=p).ping())
+        subprocess.run(["redis-cli", "--cluster", "create", *[f"127.0.0.1:{p}" for p in cluster_ports],
+                        "--cluster-replicas", "0", "--cluster-yes"], check=True, capture_output=True, timeout=30)
+        _wait(lambda: all(redis.Redis(port=p).cluster("info")["cluster_state"] == "ok" for p in cluster_ports))
+        client = RedisCluster(host="127.0.0.1", port=cluster_ports[0])
+        yield Servers(client, f"redis://127.0.0.1:{cluster_ports[0]}/0", f"redis://127.0.0.1:{queue_port}/0")
+        client.close()
+    finally:
+        stack.stop(processes, grace=5)
+
+
+@pytest.fixture
+def cluster(servers: Servers) -> RedisCluster:
+    servers.cluster.flushall()
+    redis.Redis.from_url(servers.queue_url).flushdb()
+    return servers.cluster
+
+
+def _cluster_ports(count: int) -> list[int]:
+    """Free ports whose cluster bus ports (the port + 10000) are free too."""
+    found: list[int] = []
+    for port in random.sample(range(20000, 30000), 200):
+        try:
+            for candidate in (port, port + 10000):
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", candidate))
+        except OSError:
+            continue
+        found.append(port)
+        if len(found) == count:
+            return found
+    raise AssertionError("no free ports for a Redis Cluster")
+
+
+def _wait(ready, seconds: float = 15) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if ready():
+                return
+        except redis.RedisError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError("the Redis Cluster did not come up")
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def rt(tmp_path: Path, graph, tradinggrid_url: str, servers: Servers, cluster: RedisCluster) -> runtime.Runtime:  # type: ignore[no-untyped-def]
+    settings = make_settings(tmp_path, graph.url, tradinggrid_url, REDIS_URL=servers.cluster_url, REDIS_CLUSTER="1",
+                             REDIS_QUEUE_URL=servers.queue_url)
+    built = runtime.build(settings)
+    assert isinstance(built.redis, RedisCluster) and not isinstance(built.queues.connection, RedisCluster)
+    runtime.install(built)
+    return built
+
+
+@needs_redis_server
+def test_a_conversation_runs_with_its_state_on_a_cluster(client, work, graph, grid, cluster: RedisCluster) -> None:
+    maria = Chat(client, work, graph, MARIA)
+    case = new_case(grid)
+    exception_logged(client, work, case)
+    maria.says("can deliver 12/3/2027")
+    assert maria.last == "New delivery date for PO-4410093: Fri 3 Dec 2027. Is that right?"
+    maria.taps("Confirm")
+    assert grid.get_case(case["id"])["expected_date"] == "2027-12-03"
+    maria.says("can deliver 12/3/2027", message_id="wamid.again")
+    maria.says("can deliver 12/3/2027", message_id="wamid.again")  # Meta delivers it twice
+    assert len(grid.audit(case["id"])["comments"]) == 1, "written once"
+
+    slots = {cluster.keyslot(key) for key in cluster.scan_iter(match=store.contact_tag(MARIA) + "*")}
+    assert len(slots) == 1, "all of a contact's keys share one slot"
+    assert cluster.get(store.conversation_key(MARIA)), "the conversation is kept on the Cluster"
+
+
+@needs_redis_server
+def test_contacts_spread_over_every_node(client, work, graph, cluster: RedisCluster) -> None:
+    contacts = [f"4477009{n:05d}" for n in range(60)]
+    for contact in contacts:
+        Chat(client, work, graph, contact).says("help")
+    nodes = {cluster.get_node_from_key(store.inbox_key(contact)).name for contact in contacts}
+    assert len(nodes) == NODES, "contacts' keys are spread over the whole Cluster"
+    for contact in contacts:
+        assert graph.texts_to(contact), f"{contact} was answered"
+
+
+@needs_redis_server
+def test_a_notification_and_its_delivery_are_tracked_on_a_cluster(client, work, graph, grid, rt, cluster) -> None:
+    from app import delivery
+
+    jana = Chat(client, work, graph, JANA)
+    exception_logged(client, work, new_case(grid, partner="ACME", reference="PO-77"))
+    assert jana.last.startswith("[tgwa_exception_logged]")
+    assert delivery.status_of(rt, graph.wamids[-1])["purpose"].startswith("event:")
+    [stats] = list(cluster.scan_iter(match=store.stats_key("event:*")))
+    assert int(cluster.hget(stats, "sent")) == 1

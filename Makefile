@@ -9,7 +9,7 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-.PHONY: demo test test-fake install bench
+.PHONY: demo test test-fake install
 install: $(STAMP)
 
 demo: $(STAMP)
@@ -24,9 +24,13 @@ test-fake: $(STAMP)
 	TGWA_TEST_REDIS=fake $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 # Benchmarks (bench/): each prints its table, with ratios against the baseline run beside it.
-bench: $(STAMP)
+# They need Redis on 127.0.0.1:6379 (db 13, flushed) and, for ingest, Debian's wrk.
+BENCHES := understand broadcast load ingest memory
+.PHONY: bench $(addprefix bench-,$(BENCHES)) bench-install
+bench-install: $(STAMP)
 	$(VENV)/bin/pip install --quiet -e '.[bench]'
-	$(VENV)/bin/python -m bench.understand_bench
-	$(VENV)/bin/python -m bench.broadcast_bench
-	$(VENV)/bin/python -m bench.load_bench
-	$(VENV)/bin/python -m bench.ingest_bench
+
+$(addprefix bench-,$(BENCHES)): bench-%: bench-install
+	$(VENV)/bin/python -m bench.$*_bench
+
+bench: $(addprefix bench-,$(BENCHES))

@@ -210,6 +210,7 @@ def slow_down_key(contact: str) -> str:
 
 
 _SCRIPTS: dict[str, str] = {}  # sha1 -> script text, of every script this process has run
+_SHAS: dict[str, str] = {}  # script text -> sha1
 
 
 def evalsha(client: Any, script: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
@@ -217,8 +218,10 @@ def evalsha(client: Any, script: str, keys: Sequence[str], args: Sequence[Any]) 
     Script objects no SCRIPT EXISTS round trip per pipeline. Sent as a raw command, which redis-py
     also routes in a Redis Cluster pipeline (by the keys, which share one slot). `run` loads the
     scripts Redis lost and sends those commands again."""
-    sha = hashlib.sha1(script.encode()).hexdigest()
-    _SCRIPTS.setdefault(sha, script)
+    sha = _SHAS.get(script)
+    if sha is None:
+        sha = _SHAS[script] = hashlib.sha1(script.encode()).hexdigest()
+        _SCRIPTS[sha] = script
     command = ("EVALSHA", sha, len(keys), *keys, *args)
     if isinstance(client, (redis.client.Pipeline, redis.cluster.ClusterPipeline)):
         client.__dict__.setdefault("tgwa_scripts", {})[len(client)] = command

@@ -75,10 +75,10 @@ def apply(rt: Runtime, status: dict[str, Any]) -> None:
     if rank is None:
         return
     error = status["errors"][0] if status.get("errors") else {}
-    purpose, previous = store.run(rt.redis, lambda pipe: store.evalsha(
-        pipe, APPLY, [store.message_key(status["message_id"])],
+    purpose, previous = store.call(
+        rt.redis, APPLY, [store.message_key(status["message_id"])],
         [status["status"], rank, status["timestamp"], str(error.get("code", "")), str(error.get("title", ""))[:200],
-         store.STATUS_TTL]))[0]
+         store.STATUS_TTL])
     purpose = purpose.decode() if isinstance(purpose, bytes) else purpose
     if purpose and int(previous) >= 0:
         _count(rt, purpose, _reached(int(previous), rank))

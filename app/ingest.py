@@ -48,9 +48,8 @@ def record_whatsapp(rt: Runtime, note: Notification) -> int:
 
 def record_event(rt: Runtime, event: dict[str, Any]) -> bool:
     """True when the event is new. A duplicate still pending gets its job again (it may be lost)."""
-    script = rt.redis.register_script(store.RECORD_EVENT)
-    outcome = script(keys=[store.event_key(event["id"])],
-                     args=[json.dumps(event, ensure_ascii=False), store.EVENT_DEDUPE_TTL])
+    outcome = store.call(rt.redis, store.RECORD_EVENT, [store.event_key(event["id"])],
+                         [json.dumps(event, ensure_ascii=False), store.EVENT_DEDUPE_TTL])
     if outcome != store.HANDLED_DUPLICATE:
         rt.queues.enqueue(EVENTS, jobs.handle_event, event["id"])
     if outcome == store.NEW:

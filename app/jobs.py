@@ -14,7 +14,6 @@ from app import metrics, pace, parked, ready, runtime, store
 from app.whatsapp.inbound import InboundMessage
 
 log = logging.getLogger(__name__)
-LOCK_WAIT_SECONDS = 5
 SWEEP_EVERY_SECONDS = 15
 SWEEP_AFTER_SECONDS = 20
 
@@ -85,9 +84,8 @@ def _drain(rt: Any, contact: str) -> int:
     try:
         inbox, messages = store.inbox_key(contact), store.inbox_messages_key(contact)
         while True:
-            head = store.run(rt.redis, lambda pipe: store.evalsha(
-                pipe, store.NEXT_MESSAGE, [inbox, messages, store.last_inbound_key(contact)],
-                [store.ARRIVALS_PER_SECOND, store.WINDOW_SECONDS]))[0]
+            head = store.call(rt.redis, store.NEXT_MESSAGE, [inbox, messages, store.last_inbound_key(contact)],
+                              [store.ARRIVALS_PER_SECOND, store.WINDOW_SECONDS])
             if not head:
                 rt.redis.srem(store.PENDING_CONTACTS, contact)
                 break

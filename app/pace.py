@@ -53,8 +53,8 @@ def claim(rt: Runtime, recipient: str, record: str, marker: bytes, ttl: int) -> 
     lets it leave. (The deployment-wide moment is reserved only then, with `wait_for_slot`: a
     message held back for one recipient never holds back the others.)"""
     interval = int(PAIR_INTERVAL_SECONDS * 1e6)
-    answer = rt.redis.register_script(CLAIM)(keys=[record, store.pair_pace_key(recipient)],
-                                             args=[marker, ttl, interval, interval * (PAIR_BURST - 1)])
+    answer = store.call(rt.redis, CLAIM, [record, store.pair_pace_key(recipient)],
+                        [marker, ttl, interval, interval * (PAIR_BURST - 1)])
     if int(answer[0]) == 0:
         existing = answer[1]
         return existing.decode() if isinstance(existing, bytes) else str(existing)
@@ -80,13 +80,12 @@ SENDER_BURST = 30              # ...after a burst of this many (a pasted list, a
 def sender_wait(rt: Runtime, contact: str) -> float:
     """Seconds before the contact's next message may be handled (0: now)."""
     interval = int(SENDER_INTERVAL_SECONDS * 1e6)
-    wait = rt.redis.register_script(ALLOW)(keys=[store.sender_pace_key(contact)],
-                                           args=[interval, interval * (SENDER_BURST - 1)])
+    wait = store.call(rt.redis, ALLOW, [store.sender_pace_key(contact)], [interval, interval * (SENDER_BURST - 1)])
     return int(wait) / 1e6
 
 
 def _reserve(rt: Runtime, key: str, interval: int, tolerance: int) -> tuple[int, int]:
-    slot, now = rt.redis.register_script(RESERVE)(keys=[key], args=[interval, tolerance])
+    slot, now = store.call(rt.redis, RESERVE, [key], [interval, tolerance])
     return int(slot), int(now)
 
 

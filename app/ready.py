@@ -113,8 +113,7 @@ def wake(rt: Any, contacts: list[str], delay: float = 0.0, force: bool = False) 
 def next_contact(connection: redis.Redis, token: int) -> tuple[str | None, float | None]:
     """(contact, None) to take; (None, seconds) when the next one is due later; (None, None)
     when nothing is left and the lease is given up."""
-    answer = store.run(connection, lambda client: store.evalsha(
-        client, NEXT, [store.READY_CONTACTS, store.DRAINERS], [time.time(), token, LEASE_SECONDS]))[0]
+    answer = store.call(connection, NEXT, [store.READY_CONTACTS, store.DRAINERS], [time.time(), token, LEASE_SECONDS])
     if answer[0] == 1:
         return answer[1].decode(), None
     if answer[0] == 2:

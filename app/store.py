@@ -96,7 +96,7 @@ SANDBOX_SAID = f"{PREFIX}:sandbox:said"  # what people typed and tapped in the s
 MOVED_NUMBERS = f"{PREFIX}:moved"
 
 # Returns 1 when the message is new (recorded), 2 when it is a duplicate still waiting in the
-# inbox (its drain job may have been lost: enqueue another), 0 when it was already handled.
+# inbox, 0 when it was already handled. (The webhook marks the contact ready whichever it is.)
 RECORD_INBOUND = """
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[4]) then
   local seq = redis.call('HINCRBY', KEYS[3], '#seq', 1) % tonumber(ARGV[5])
@@ -246,3 +246,8 @@ def run(connection: Any, build: Callable[[Any], Any]) -> list[Any]:
         if isinstance(answer, Exception):
             raise answer
     return answers
+
+
+def call(connection: Any, script: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+    """One script's answer, run as `evalsha` runs it (and loaded again if Redis forgot it)."""
+    return run(connection, lambda pipe: evalsha(pipe, script, keys, args))[0]

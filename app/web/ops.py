@@ -22,9 +22,10 @@ def healthz() -> dict[str, str]:
 def readyz() -> tuple[dict[str, object], int]:
     rt = current_app.extensions["tgwa"]
     failed: dict[str, str] = {}
-    for name, connection in (("redis", rt.redis), ("redis_queue", rt.queues.connection)):
-        if name == "redis_queue" and connection is rt.redis:
-            continue
+    connections = {"redis": rt.redis}
+    if rt.queues.connection is not rt.redis:
+        connections["redis_queue"] = rt.queues.connection  # REDIS_QUEUE_URL
+    for name, connection in connections.items():
         try:
             connection.ping()
         except redis.RedisError as exc:

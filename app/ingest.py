@@ -9,41 +9,51 @@ from typing import Any
 from app import jobs, metrics, ready, store
 from app.queues import EVENTS, OUTBOUND
 from app.runtime import Runtime
-from app.whatsapp.inbound import Notification
+from app.whatsapp.inbound import InboundMessage, Notification
 
 
 def record_whatsapp(rt: Runtime, note: Notification) -> int:
     """Records every new message and status; returns how many messages were new.
 
-    One pipelined round trip records and dedupes each message (one script per message, on its
-    contact's keys) and marks its contact ready for a drainer (app.ready). Only when no drainer
-    is on the work does a second trip queue one."""
-    contacts = list(dict.fromkeys(message.sender for message in note.messages))
-
-    def build(pipe: Any) -> None:
-        for message in note.messages:
-            store.evalsha(pipe, store.RECORD_INBOUND,
-                          [store.seen_key(message.sender, message.id), store.inbox_key(message.sender),
-                           store.inbox_messages_key(message.sender)],
-                          [message.id, message.timestamp, message.to_json(), store.INBOUND_DEDUPE_TTL,
-                           store.ARRIVALS_PER_SECOND])
-        if contacts:
-            ready.mark(pipe, rt, contacts)
-
-    answers = store.run(rt.redis, build) if note.messages else []
-    outcomes = answers[:len(note.messages)]
+    The messages go into the process's group commit (rt.inbound), which records the messages
+    of every webhook waiting together in one pipelined round trip."""
+    outcomes = rt.inbound.submit(note.messages) if note.messages else []
     for message, outcome in zip(note.messages, outcomes):
         if outcome == store.NEW:
             metrics.MESSAGES_IN.labels(message.type).inc()
         else:
             metrics.DEDUPE_HITS.labels("whatsapp").inc()
-    if contacts:
-        ready.start_drainer(rt, answers[-1])
     if note.statuses:
         for status in note.statuses:
             metrics.STATUSES_IN.labels(status.status).inc()
         rt.queues.enqueue(OUTBOUND, jobs.apply_statuses, [s.to_dict() for s in note.statuses])
     return sum(1 for outcome in outcomes if outcome == store.NEW)
+
+
+def record_messages(rt: Runtime, batches: list[list[InboundMessage]]) -> list[list[int]]:
+    """Records and dedupes the messages of several webhooks (each message by one script on its
+    contact's keys) and marks their contacts ready for a drainer (app.ready), all in one
+    pipelined round trip; only when no drainer is on the work does a second trip queue one.
+    Answers each webhook's outcomes (store.NEW or a duplicate), message by message."""
+    messages = [message for batch in batches for message in batch]
+    contacts = list(dict.fromkeys(message.sender for message in messages))
+
+    def build(pipe: Any) -> None:
+        for message in messages:
+            store.evalsha(pipe, store.RECORD_INBOUND,
+                          [store.seen_key(message.sender, message.id), store.inbox_key(message.sender),
+                           store.inbox_messages_key(message.sender)],
+                          [message.id, message.timestamp, message.to_json(), store.INBOUND_DEDUPE_TTL,
+                           store.ARRIVALS_PER_SECOND])
+        ready.mark(pipe, rt, contacts)
+
+    answers = store.run(rt.redis, build)
+    ready.start_drainer(rt, answers[-1])
+    outcomes, start = [], 0
+    for batch in batches:
+        outcomes.append(answers[start:start + len(batch)])
+        start += len(batch)
+    return outcomes
 
 
 def record_event(rt: Runtime, event: dict[str, Any]) -> bool:

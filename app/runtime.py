@@ -3,18 +3,21 @@ requests and jobs: Redis, queues, directory, Trading Grid and WhatsApp."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 from pathlib import Path
 
 import redis
 
 from app import directory as directory_module
 from app import store, templates
+from app.groupcommit import GroupCommit
 from app.queues import Queues
 from app.settings import Settings, SettingsError
 from app.tradinggrid.embedded import EmbeddedTradingGrid
 from app.tradinggrid.http import HttpTradingGrid
 from app.tradinggrid.port import TradingGrid
 from app.whatsapp.graph import GraphTransport, SandboxTransport, WhatsApp
+from app.whatsapp.inbound import InboundMessage
 
 
 @dataclasses.dataclass
@@ -26,6 +29,12 @@ class Runtime:
     tradinggrid: TradingGrid
     whatsapp: WhatsApp
     templates: templates.Templates
+
+    @functools.cached_property
+    def inbound(self) -> GroupCommit[list[InboundMessage], list[int]]:
+        """This process's group commit of inbound messages (app.ingest.record_messages)."""
+        from app import ingest
+        return GroupCommit(functools.partial(ingest.record_messages, self))
 
 
 def build(settings: Settings, connection: redis.Redis | None = None) -> Runtime:

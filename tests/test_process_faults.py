@@ -89,7 +89,7 @@ def wait_for(condition, seconds: float) -> None:  # type: ignore[no-untyped-def]
 def test_a_message_survives_redis_restarting_before_the_worker_sees_it(own_redis, graph, tradinggrid_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
     env = stack_env(own_redis.url, graph.url, tradinggrid_url, FIXTURES / "directory.yaml", tmp_path)
     port = free_port()
-    web = start([str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "1", "app:create_app()"], env)
+    web = start(stack.web_command(port, workers=1), env)  # the Procfile's web line
     worker = None
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz")
@@ -111,7 +111,7 @@ def test_a_worker_killed_mid_job_loses_nothing_and_writes_nothing_twice(own_redi
         env = stack_env(own_redis.url, graph.url, tradinggrid_url, FIXTURES / "directory.yaml", tmp_path)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        web = start([str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "1", "app:create_app()"], env)
+        web = start(stack.web_command(port, workers=1), env)  # the Procfile's web line
         first = start([str(BIN / "tgwa"), "worker"], env)
         second = None
         try:

@@ -1,0 +1,74 @@
+"""Group commit: concurrent requests share one send, each gets its own answer or the error."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from app.groupcommit import GroupCommit
+
+
+class Recorder:
+    """A send that takes a while (as a Redis round trip does) and remembers each batch."""
+
+    def __init__(self, fail_on: set[int] | None = None) -> None:
+        self.batches: list[list[int]] = []
+        self.fail_on = fail_on or set()
+
+    def __call__(self, items: list[int]) -> list[int]:
+        self.batches.append(list(items))
+        time.sleep(0.02)
+        if self.fail_on & set(items):
+            raise ConnectionError("store down")
+        return [item * 10 for item in items]
+
+
+def submit_all(commit: GroupCommit[int, int], items: list[int]) -> dict[int, object]:
+    answers: dict[int, object] = {}
+    start = threading.Barrier(len(items))
+
+    def one(item: int) -> None:
+        start.wait()
+        try:
+            answers[item] = commit.submit(item)
+        except ConnectionError as exc:
+            answers[item] = exc
+
+    threads = [threading.Thread(target=one, args=(item,)) for item in items]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert not any(thread.is_alive() for thread in threads), "a request was left waiting"
+    return answers
+
+
+def test_a_lone_request_is_sent_at_once_on_its_own() -> None:
+    send = Recorder()
+    assert GroupCommit(send).submit(4) == 40
+    assert send.batches == [[4]]
+
+
+def test_requests_arriving_together_share_sends_and_each_gets_its_own_answer() -> None:
+    send = Recorder()
+    answers = submit_all(GroupCommit(send), list(range(40)))
+    assert answers == {item: item * 10 for item in range(40)}
+    assert sorted(item for batch in send.batches for item in batch) == list(range(40))  # each sent once
+    assert len(send.batches) < 40 and max(len(batch) for batch in send.batches) > 1
+
+
+def test_a_failed_send_fails_every_request_in_it_and_later_ones_still_go() -> None:
+    send = Recorder(fail_on={0})
+    commit = GroupCommit(send)
+    answers = submit_all(commit, list(range(20)))
+    failed = next(batch for batch in send.batches if 0 in batch)
+    assert all(isinstance(answers[item], ConnectionError) for item in failed)
+    assert all(answers[item] == item * 10 for item in range(20) if item not in failed)
+    assert commit.submit(7) == 70  # the commit is not stuck after a failure
+
+
+def test_a_send_answering_the_wrong_number_of_items_is_an_error_for_each() -> None:
+    commit: GroupCommit[int, int] = GroupCommit(lambda items: [])
+    with pytest.raises(ValueError):
+        commit.submit(1)

@@ -31,6 +31,7 @@ class Settings:
     redis_url: str | None = None
     redis_cluster: bool = False
     redis_queue_url: str | None = None
+    redis_max_connections: int = 50
     whatsapp_verify_token: str = ""
     whatsapp_app_secret: str = ""
     whatsapp_access_token: str = ""
@@ -130,6 +131,7 @@ class Settings:
             redis_url=redis_url,
             redis_cluster=redis_cluster,
             redis_queue_url=queue_url,
+            redis_max_connections=_positive_int("REDIS_MAX_CONNECTIONS", text("REDIS_MAX_CONNECTIONS"), 50),
             whatsapp_verify_token=required("WHATSAPP_VERIFY_TOKEN"),
             whatsapp_app_secret=required("WHATSAPP_APP_SECRET"),
             whatsapp_access_token=required("WHATSAPP_ACCESS_TOKEN"),

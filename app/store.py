@@ -41,13 +41,13 @@ _EMBEDDED_SERVER = fakeredis.FakeServer()
 
 def connect(settings: Settings) -> redis.Redis:
     """Redis for tgwa's state: the server (or, with REDIS_CLUSTER, the Cluster) at REDIS_URL,
-    else the process's embedded store."""
+    else the process's embedded store. A process opens at most REDIS_MAX_CONNECTIONS to it (to
+    each node of a Cluster): a gevent web process may have a thousand requests in flight."""
     if settings.redis_url and settings.redis_cluster:
-        return redis.cluster.RedisCluster.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
+        return redis.cluster.RedisCluster.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2,
+                                                   max_connections=settings.redis_max_connections)
     if settings.redis_url:
-        return redis.Redis.from_url(
-            settings.redis_url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=30
-        )
+        return _server(settings.redis_url, settings)
     return fakeredis.FakeRedis(server=_EMBEDDED_SERVER)
 
 
@@ -55,9 +55,15 @@ def connect_queues(settings: Settings, state: redis.Redis) -> redis.Redis:
     """Redis for RQ's queues: REDIS_QUEUE_URL when set (RQ needs one server, not a Cluster),
     else the same connection as the state."""
     if settings.redis_queue_url:
-        return redis.Redis.from_url(settings.redis_queue_url, socket_timeout=5, socket_connect_timeout=2,
-                                    health_check_interval=30)
+        return _server(settings.redis_queue_url, settings)
     return state
+
+
+def _server(url: str, settings: Settings) -> redis.Redis:
+    """One Redis server; past REDIS_MAX_CONNECTIONS a request waits (up to 5 s) for a free one."""
+    return redis.Redis(connection_pool=redis.BlockingConnectionPool.from_url(
+        url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=30,
+        max_connections=settings.redis_max_connections, timeout=5))
 
 
 def contact_tag(contact: str) -> str:

@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
+from app import store
 from app.settings import Settings, SettingsError
+from tests.conftest import REAL, REAL_REDIS_URL
 
 PRODUCTION = {"APP_ENV": "production", "REDIS_URL": "redis://localhost:6379/0", "WHATSAPP_VERIFY_TOKEN": "v",
               "WHATSAPP_APP_SECRET": "app-secret-value", "WHATSAPP_ACCESS_TOKEN": "EAAG-token-value",
@@ -34,6 +37,8 @@ def test_production_requires_its_settings(missing: str) -> None:
     ("APP_ENV", "staging", "APP_ENV must be"),
     ("WHATSAPP_MAX_MPS", "fast", "WHATSAPP_MAX_MPS must be a whole number"),
     ("WHATSAPP_MAX_MPS", "0", "WHATSAPP_MAX_MPS must be at least 1"),
+    ("REDIS_MAX_CONNECTIONS", "many", "REDIS_MAX_CONNECTIONS must be a whole number"),
+    ("REDIS_MAX_CONNECTIONS", "0", "REDIS_MAX_CONNECTIONS must be at least 1"),
     ("REDIS_URL", "localhost:6379", "REDIS_URL must be"),
     ("TRADING_GRID_URL", "tg.example.com", "TRADING_GRID_URL must be an http"),
     ("WHATSAPP_API_BASE", "ftp://x", "WHATSAPP_API_BASE must be an http"),
@@ -80,3 +85,18 @@ def test_start_up_stops_with_one_line(tmp_path: Path) -> None:
                           env={"APP_ENV": "production", "PATH": ""}, cwd=tmp_path, timeout=60)
     assert done.returncode != 0
     assert done.stderr.strip().splitlines() == ["Error: WHATSAPP_VERIFY_TOKEN is required when APP_ENV=production"]
+
+
+@pytest.mark.skipif(REAL is None, reason="needs a Redis server: the limit is on real connections")
+def test_redis_max_connections_bounds_what_one_process_opens() -> None:
+    """Ten requests at once with REDIS_MAX_CONNECTIONS=2: each is answered, over two connections."""
+    connection = store.connect(Settings.from_mapping({"REDIS_URL": REAL_REDIS_URL, "REDIS_MAX_CONNECTIONS": "2"}))
+    answers: list[object] = []
+    threads = [threading.Thread(target=lambda: answers.append(connection.blpop(["tgwa:test:nothing"], 0.1)))
+               for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [None] * 10
+    assert len(connection.connection_pool._connections) == 2

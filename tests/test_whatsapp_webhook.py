@@ -101,12 +101,46 @@ def test_concurrent_duplicates_are_recorded_once(client, rt, work, graph) -> Non
     assert len(graph.texts_to(JANA)) == 1
 
 
+def concurrently(post, bodies: list) -> list:  # type: ignore[no-untyped-def]
+    """Posts every body at once, each from its own thread (as Meta's deliveries overlap)."""
+    answers: list = [None] * len(bodies)
+    start = threading.Barrier(len(bodies))
+
+    def one(n: int) -> None:
+        start.wait()
+        answers[n] = post(bodies[n])
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(len(bodies))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return answers
+
+
+def test_webhooks_arriving_together_are_each_stored_once(client, rt, work, graph) -> None:
+    """Overlapping webhooks share Redis round trips (group commit); each still learns whether its
+    own message was new, a copy delivered alongside counts as a duplicate, and every partner
+    gets one answer."""
+    partners = [f"4915100000{n:02d}" for n in range(12)]
+    bodies = [envelope(text(p, "received", message_id=f"wamid.together.{p}")) for p in partners] * 2
+    answers = concurrently(lambda body: post_whatsapp(client, body), bodies)
+    assert [a.status_code for a in answers] == [200] * 24
+    assert sum(a.get_json()["messages"] for a in answers) == 12
+    work()
+    assert sorted(set(m["to"] for m in graph.sent)) == sorted(partners)
+    assert all(len(graph.texts_to(p)) == 1 for p in partners)
+
+
 def test_store_down_answers_503_so_meta_retries(settings) -> None:
     dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, socket_timeout=0.2)
     app = create_app(rt=runtime.build(settings, connection=dead), start_worker=False)
     answer = post_whatsapp(app.test_client(), envelope(text(JANA, "hello")))
     assert answer.status_code == 503
     assert "Traceback" not in answer.get_data(as_text=True)
+    together = concurrently(lambda body: post_whatsapp(app.test_client(), body),
+                            [envelope(text(JANA, f"hello {n}")) for n in range(6)])
+    assert [a.status_code for a in together] == [503] * 6  # a shared round trip fails each of them
 
 
 def test_statuses_never_trigger_a_reply(client, work, graph) -> None:

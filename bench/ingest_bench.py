@@ -1,6 +1,6 @@
 """Webhook ingest, side by side in one run: signed, unique text-message webhooks from wrk against
 tgwa's `web` process of the Procfile (real Redis: every message stored and deduplicated), a bare
-Flask endpoint, and pywa's Flask integration, each served by the Procfile's `web` command (same
+Flask endpoint, one that checks the signature and JSON only, and pywa's Flask integration, each served by the Procfile's `web` command (same
 gunicorn settings, WEB_CONCURRENCY workers) with only the app swapped.
 
     make bench-ingest   (or: .venv/bin/python -m bench.ingest_bench [--seconds S] [--connections C])
@@ -106,11 +106,13 @@ def main() -> None:
            "DIRECTORY_FILE": str(stack.directory(5000, work / "directory.yaml")), "DATA_DIR": str(work)}
     rates = {name: measure(app, env, args.seconds, args.connections, work, key) for key, (name, app) in {
         "bare": ("bare Flask endpoint", "bench.ingest_apps:bare()"),
+        "checked": ("Flask endpoint checking signature and JSON, storing nothing", "bench.ingest_apps:checked()"),
         "pywa": ("pywa 4.5.0 Flask integration", "bench.ingest_apps:pywa_app()"),
         "tgwa": ("tgwa web (stores and dedupes)", "app:create_app()")}.items()}
     stored = redis.Redis.from_url(redis_url).scard(PENDING_CONTACTS)
     bare, pywa = rates["bare Flask endpoint"], rates["pywa 4.5.0 Flask integration"]
     print(f"Webhook ingest, wrk -t2 -c{args.connections} -d{args.seconds}s, the Procfile's web command "
+          f"({' '.join(stack.web_command(8000)[1:])}) "
           f"(WEB_CONCURRENCY={os.environ.get('WEB_CONCURRENCY', '2')}), {os.cpu_count()}-core machine:\n")
     print("| server | requests/s | vs bare Flask | vs pywa |")
     print("|---|---|---|---|")

@@ -19,7 +19,8 @@ SAFETY = 0.98  # leave a little room for the jitter between a reserved moment an
 
 # The cell rate algorithm, in Redis's own clock (the one clock every worker shares): reserves the
 # first moment that keeps `interval` between moments on average, with bursts of up to
-# tolerance/interval + 1. Times in microseconds.
+# tolerance/interval + 1. Times in microseconds. A key lives a second past its moment: once that
+# is past, no key and an old one mean the same, so a recipient's pace costs no memory for long.
 GCRA = """
 local function reserve(key, interval, tolerance)
   local t = redis.call('TIME')
@@ -27,7 +28,7 @@ local function reserve(key, interval, tolerance)
   local tat = tonumber(redis.call('GET', key) or '0')
   local slot = math.max(now, tat - tolerance)
   local next_tat = math.max(tat, slot) + interval
-  redis.call('SET', key, string.format('%d', next_tat), 'PX', math.floor((next_tat - now) / 1000) + 60000)
+  redis.call('SET', key, string.format('%d', next_tat), 'PX', math.floor((next_tat - now) / 1000) + 1000)
   return {string.format('%d', slot), string.format('%d', now)}
 end
 """
@@ -70,7 +71,7 @@ local interval, tolerance = tonumber(ARGV[1]), tonumber(ARGV[2])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat - tolerance > now then return tat - tolerance - now end
 local next_tat = math.max(tat, now) + interval
-redis.call('SET', KEYS[1], string.format('%d', next_tat), 'PX', math.floor((next_tat - now) / 1000) + 60000)
+redis.call('SET', KEYS[1], string.format('%d', next_tat), 'PX', math.floor((next_tat - now) / 1000) + 1000)
 return 0
 """
 SENDER_INTERVAL_SECONDS = 1.0  # a person writes one message a second at most, on average...

@@ -31,7 +31,7 @@ from app.signatures import sign, tradinggrid_payload  # noqa: E402
 from bench import loopback_graph, stack  # noqa: E402
 
 SECRET, EVENTS_SECRET = "memory-app-secret", "memory-events-secret"
-PACE_KEYS_SECONDS = 70  # pacing keys outlive the last message by a minute; then only what a conversation keeps is left
+PACE_KEYS_SECONDS = 60  # pacing keys outlive their last reserved moment by a second; then only what a conversation keeps is left
 CONVERSATION = ("tgwa:{c:X}", "tgwa:msg:")  # per contact, and per message sent to it
 
 

@@ -28,6 +28,17 @@ def test_one_recipient_gets_a_burst_then_one_message_every_six_seconds(rt) -> No
     assert claim(rt, "4915000000000", 0) == 0.0, "another recipient is not held back"
 
 
+def test_a_schedule_is_kept_only_while_it_binds(rt) -> None:
+    """Pacing keys go a second after their last moment, not minutes later: a broadcast to
+    thousands leaves no schedule behind once it has passed."""
+    claim(rt, "4915123456789", 0)
+    pace.sender_wait(rt, "4915123456789")
+    sent_pace = rt.redis.pttl(store.pair_pace_key("4915123456789"))
+    read_pace = rt.redis.pttl(store.sender_pace_key("4915123456789"))
+    assert 0 < sent_pace <= (pace.PAIR_INTERVAL_SECONDS + 1) * 1000
+    assert 0 < read_pace <= (pace.SENDER_INTERVAL_SECONDS + 1) * 1000
+
+
 def test_a_send_claimed_before_returns_its_wamid(rt) -> None:
     record = store.outbound_key("4915123456789", "event:1:4915123456789")
     rt.redis.set(record, "wamid.sent.before")

@@ -11,7 +11,6 @@ from werkzeug.exceptions import HTTPException
 from app import metrics, runtime
 from app.logs import configure_logging
 from app.settings import Settings
-from app.web import events_webhook, ops, ops_page, sandbox, whatsapp_webhook
 
 MAX_BODY_BYTES = 1024 * 1024
 log = logging.getLogger(__name__)
@@ -21,6 +20,10 @@ def create_app(settings: Settings | None = None, rt: runtime.Runtime | None = No
                start_worker: bool | None = None) -> Flask:
     """The web app. Settings are read here once (from the environment unless given); in embedded
     mode the background worker runs in this process unless `start_worker` is False."""
+    # Imported here, not at the top: `import app.store` (say, from conversations) must not pull in
+    # every web page, whose modules import conversations back.
+    from app.web import events_webhook, ops, ops_page, sandbox, whatsapp_webhook
+
     if rt is None:
         configure_logging()
         rt = runtime.build(settings or Settings.load())

@@ -148,3 +148,39 @@ def test_a_notification_and_its_delivery_are_tracked_on_a_cluster(client, work, 
     assert delivery.status_of(rt, graph.wamids[-1])["purpose"].startswith("event:")
     [stats] = list(cluster.scan_iter(match=store.stats_key("event:*")))
     assert int(cluster.hget(stats, "sent")) == 1
+
+
+def _move_slot(cluster: RedisCluster, key: str) -> tuple[str, str]:
+    """Reshards `key`'s slot, keys and all, to another node, as `redis-cli --cluster reshard`
+    does; the clients still think it lives where it was. Returns (from, to) node names."""
+    slot = cluster.keyslot(key)
+    source = cluster.get_node_from_key(key)
+    target = next(node for node in cluster.get_primaries() if node.name != source.name)
+    src, dst = redis.Redis(host=source.host, port=source.port), redis.Redis(host=target.host, port=target.port)
+    source_id, target_id = src.cluster("myid"), dst.cluster("myid")
+    dst.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", source_id)
+    src.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", target_id)
+    while keys := src.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 100):
+        src.execute_command("MIGRATE", target.host, target.port, "", 0, 5000, "KEYS", *keys)
+    for node in cluster.get_primaries():
+        redis.Redis(host=node.host, port=node.port).execute_command("CLUSTER", "SETSLOT", slot, "NODE", target_id)
+    return source.name, target.name
+
+
+@needs_redis_server
+def test_a_conversation_goes_on_when_its_slot_moves_to_another_node(client, work, graph, grid, rt, cluster) -> None:
+    maria = Chat(client, work, graph, MARIA)
+    case = new_case(grid)
+    exception_logged(client, work, case)
+    maria.says("can deliver 12/3/2027")
+    assert maria.last == "New delivery date for PO-4410093: Fri 3 Dec 2027. Is that right?"
+
+    before, after = _move_slot(cluster, store.conversation_key(MARIA))
+    owner = redis.Redis(host=after.split(":")[0], port=int(after.split(":")[1]))
+    assert owner.exists(store.conversation_key(MARIA)), "the conversation moved with its slot"
+
+    maria.taps("Confirm")  # tgwa's client still points at the old node: Redis answers MOVED
+    assert grid.get_case(case["id"])["expected_date"] == "2027-12-03"
+    assert maria.last == "Thanks Maria! PO-4410093 now shows Fri 3 Dec 2027 in Trading Grid."
+    assert len(grid.audit(case["id"])["comments"]) == 1, "written once"
+    assert rt.redis.get_node_from_key(store.conversation_key(MARIA)).name == after != before

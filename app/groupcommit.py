@@ -45,11 +45,31 @@ class GroupCommit(Generic[Item, Answer]):
             self._waiting.append(slot)
             follower, self._leading = self._leading, True
         if follower:
-            slot.done.wait()
+            try:
+                slot.done.wait()
+            except BaseException:
+                self._abandon(slot)
+                raise
             if not slot.lead:
                 return _outcome(slot)
         self._lead(slot)
         return _outcome(slot)
+
+    def _abandon(self, slot: _Slot[Item, Answer]) -> None:
+        """A waiting request was stopped (its greenlet killed, say): if it was still waiting, it
+        leaves the queue; if it had just been asked to lead, it hands that on, so nobody behind it
+        waits for a leader that will never come."""
+        with self._lock:
+            if slot not in self._waiting:
+                return  # already sent by a leader; its answer goes unread
+            self._waiting.remove(slot)
+            if not slot.lead:
+                return
+            successor = self._waiting[0] if self._waiting else None
+            self._leading = successor is not None
+        if successor is not None:
+            successor.lead = True
+            successor.done.set()
 
     def _lead(self, own: _Slot[Item, Answer]) -> None:
         with self._lock:

@@ -1,12 +1,17 @@
 """Group commit: concurrent requests share one send, each gets its own answer or the error."""
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
 from app.groupcommit import GroupCommit
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class Recorder:
@@ -72,3 +77,33 @@ def test_a_send_answering_the_wrong_number_of_items_is_an_error_for_each() -> No
     commit: GroupCommit[int, int] = GroupCommit(lambda items: [])
     with pytest.raises(ValueError):
         commit.submit(1)
+
+
+KILLED_FOLLOWER = """
+from gevent import monkey; monkey.patch_all()
+import gevent
+from app.groupcommit import GroupCommit
+
+batches = []
+def send(items):
+    batches.append(list(items))
+    gevent.sleep(0.05)
+    return [item * 10 for item in items]
+
+commit = GroupCommit(send)
+leader = gevent.spawn(commit.submit, 1)
+gevent.sleep(0.01)  # 1 is on its way to Redis
+followers = [gevent.spawn(commit.submit, n) for n in (2, 3)]
+gevent.sleep(0.01)  # 2 and 3 wait for the next trip
+followers[0].kill()  # the request of 2 dies while it waits (it was next in line to lead)
+answers = [leader.get(timeout=2), followers[1].get(timeout=2), commit.submit(4)]
+print(answers, batches)
+"""
+
+
+def test_a_waiting_request_that_dies_does_not_strand_the_others() -> None:
+    """Under gevent (as in the web process): a request killed while it waits for its turn, even
+    one chosen to send the next batch, leaves; the others behind it still go."""
+    done = subprocess.run([sys.executable, "-c", KILLED_FOLLOWER], cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[10, 30, 40] [[1], [3], [4]]"

@@ -25,6 +25,8 @@ from typing import Any
 import fakeredis
 import redis
 import redis.cluster
+from redis._parsers.commands import CommandPolicies, RequestPolicy, ResponsePolicy
+from redis.commands.policies import BasePolicyResolver, PolicyResolver, StaticPolicyResolver
 from redis.exceptions import NoScriptError
 
 from app.settings import Settings
@@ -45,10 +47,25 @@ def connect(settings: Settings) -> redis.Redis:
     each node of a Cluster): a gevent web process may have a thousand requests in flight."""
     if settings.redis_url and settings.redis_cluster:
         return redis.cluster.RedisCluster.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2,
-                                                   max_connections=settings.redis_max_connections)
+                                                   max_connections=settings.redis_max_connections,
+                                                   policy_resolver=_ScriptsByKeys(StaticPolicyResolver()))
     if settings.redis_url:
         return _server(settings.redis_url, settings)
     return fakeredis.FakeRedis(server=_EMBEDDED_SERVER)
+
+
+class _ScriptsByKeys(BasePolicyResolver):
+    """EVALSHA is routed by the keys it names, in a Cluster pipeline too. Without this, redis-py's
+    pipeline asks a node (COMMAND GETKEYS) for every script's keys: a round trip each, and a
+    failure whenever that node is the one that just died."""
+
+    def __init__(self, fallback: PolicyResolver | None = None) -> None:
+        super().__init__({"core": {"evalsha": CommandPolicies(request_policy=RequestPolicy.DEFAULT_KEYED,
+                                                              response_policy=ResponsePolicy.DEFAULT_KEYED)}},
+                         fallback)
+
+    def with_fallback(self, fallback: PolicyResolver) -> PolicyResolver:
+        return _ScriptsByKeys(fallback)
 
 
 def connect_queues(settings: Settings, state: redis.Redis) -> redis.Redis:
@@ -239,6 +256,10 @@ def run(connection: Any, build: Callable[[Any], Any]) -> list[Any]:
     raises the first error. If Redis restarted and forgot the scripts, the EVALSHAs that failed
     (and only they: the other commands ran) are sent again once the scripts are loaded."""
     pipe = connection.pipeline(transaction=False)
+    if isinstance(connection, redis.cluster.RedisCluster):
+        # RedisCluster.pipeline() does not hand on the client's policy resolver (redis-py 8.1),
+        # without which each EVALSHA costs a COMMAND GETKEYS round trip (see _ScriptsByKeys).
+        pipe._policy_resolver = connection._policy_resolver
     build(pipe)
     sent = pipe.__dict__.get("tgwa_scripts", {})
     answers = pipe.execute(raise_on_error=False)

@@ -4,7 +4,6 @@ Cluster): every key of a contact in one slot, every script within one slot, cont
 the nodes, and whole conversations and notifications working end to end."""
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
 import random
@@ -39,37 +38,29 @@ class Servers:
     cluster: RedisCluster
     cluster_url: str
     queue_url: str  # a single Redis, for RQ
-    processes: dict[int, subprocess.Popen[bytes]]  # by port
-
-
-@contextlib.contextmanager
-def _running_cluster(work: Path, primaries: int, replicas: int) -> Iterator[Servers]:
-    """A Cluster of `primaries` nodes with `replicas` each, and a single Redis for the queues."""
-    cluster_ports, queue_port = _cluster_ports(primaries * (1 + replicas)), stack.free_port()
-    ports = [*cluster_ports, queue_port]
-    processes = {port: subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(work)]
-        + (["--cluster-enabled", "yes", "--cluster-config-file", f"nodes-{port}.conf", "--cluster-node-timeout", "1000"]
-           if port in cluster_ports else []),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for port in ports}
-    try:
-        for port in ports:
-            _wait(lambda p=port: redis.Redis(port=p).ping())
-        subprocess.run(["redis-cli", "--cluster", "create", *[f"127.0.0.1:{p}" for p in cluster_ports],
-                        "--cluster-replicas", str(replicas), "--cluster-yes"], check=True, capture_output=True, timeout=30)
-        _wait(lambda: all(redis.Redis(port=p).cluster("info")["cluster_state"] == "ok" for p in cluster_ports))
-        client = RedisCluster(host="127.0.0.1", port=cluster_ports[0])
-        yield Servers(client, f"redis://127.0.0.1:{cluster_ports[0]}/0", f"redis://127.0.0.1:{queue_port}/0", processes)
-        client.close()
-    finally:
-        stack.stop(list(processes.values()), grace=5)
 
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    with _running_cluster(tmp_path_factory.mktemp("cluster"), NODES, 0) as running:
-        yield running
+    work: Path = tmp_path_factory.mktemp("cluster")
+    cluster_ports, queue_port = _cluster_ports(NODES), stack.free_port()
+    ports = [*cluster_ports, queue_port]
+    processes = [subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                   "--appendonly", "no", "--dir", str(work)]
+                                  + (["--cluster-enabled", "yes", "--cluster-config-file", f"nodes-{port}.conf"]
+                                     if port in cluster_ports else []),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for port in ports]
+    try:
+        for port in ports:
+            _wait(lambda p=port: redis.Redis(port=p).ping())
+        subprocess.run(["redis-cli", "--cluster", "create", *[f"127.0.0.1:{p}" for p in cluster_ports],
+                        "--cluster-replicas", "0", "--cluster-yes"], check=True, capture_output=True, timeout=30)
+        _wait(lambda: all(redis.Redis(port=p).cluster("info")["cluster_state"] == "ok" for p in cluster_ports))
+        client = RedisCluster(host="127.0.0.1", port=cluster_ports[0])
+        yield Servers(client, f"redis://127.0.0.1:{cluster_ports[0]}/0", f"redis://127.0.0.1:{queue_port}/0")
+        client.close()
+    finally:
+        stack.stop(processes, grace=5)
 
 
 @pytest.fixture

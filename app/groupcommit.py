@@ -63,12 +63,18 @@ class GroupCommit(Generic[Item, Answer]):
             if slot not in self._waiting:
                 return  # already sent by a leader; its answer goes unread
             self._waiting.remove(slot)
-            if not slot.lead:
-                return
+            chosen = slot.lead  # read under the lock, where the lead is given
+        if chosen:
+            self._hand_on()
+
+    def _hand_on(self) -> None:
+        """The lead passes to the first request waiting, if any; else the next to come leads."""
+        with self._lock:
             successor = self._waiting[0] if self._waiting else None
             self._leading = successor is not None
+            if successor is not None:
+                successor.lead = True
         if successor is not None:
-            successor.lead = True
             successor.done.set()
 
     def _lead(self, own: _Slot[Item, Answer]) -> None:
@@ -82,12 +88,7 @@ class GroupCommit(Generic[Item, Answer]):
             for slot in batch:
                 slot.error = exc
         finally:
-            with self._lock:
-                successor = self._waiting[0] if self._waiting else None
-                self._leading = successor is not None
-            if successor is not None:
-                successor.lead = True
-                successor.done.set()
+            self._hand_on()
             for slot in batch:
                 if slot is not own:
                     slot.done.set()

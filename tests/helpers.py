@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from app.signatures import sign, tradinggrid_payload
@@ -45,3 +47,25 @@ def post_event(client: Any, event: Any, secret: str = EVENTS_SECRET, timestamp: 
     return client.post("/webhooks/tradinggrid", data=body, headers={
         "Content-Type": "application/json", "X-TG-Timestamp": ts,
         "X-TG-Signature": sign(secret, tradinggrid_payload(ts, body))})
+
+
+def at_once(call: Callable[[Any], Any], items: list[Any], seconds: float = 10) -> list[Any]:
+    """`call(item)` for every item at the same moment, each from its own thread (as Meta's
+    deliveries overlap); each answer, or the exception it raised, in the items' order."""
+    answers: list[Any] = [None] * len(items)
+    start = threading.Barrier(len(items))
+
+    def one(n: int) -> None:
+        start.wait()
+        try:
+            answers[n] = call(items[n])
+        except Exception as exc:  # noqa: BLE001 - handed back for the test to judge
+            answers[n] = exc
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(len(items))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(seconds)
+    assert not any(thread.is_alive() for thread in threads), "a call was left waiting"
+    return answers

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from app.groupcommit import GroupCommit
+from tests.helpers import at_once
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,23 +30,7 @@ class Recorder:
 
 
 def submit_all(commit: GroupCommit[int, int], items: list[int]) -> dict[int, object]:
-    answers: dict[int, object] = {}
-    start = threading.Barrier(len(items))
-
-    def one(item: int) -> None:
-        start.wait()
-        try:
-            answers[item] = commit.submit(item)
-        except ConnectionError as exc:
-            answers[item] = exc
-
-    threads = [threading.Thread(target=one, args=(item,)) for item in items]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(10)
-    assert not any(thread.is_alive() for thread in threads), "a request was left waiting"
-    return answers
+    return dict(zip(items, at_once(commit.submit, items)))
 
 
 def test_a_lone_request_is_sent_at_once_on_its_own() -> None:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ import pytest
 from app import store
 from app.settings import Settings, SettingsError
 from tests.conftest import REAL, REAL_REDIS_URL
+from tests.helpers import at_once
 
 PRODUCTION = {"APP_ENV": "production", "REDIS_URL": "redis://localhost:6379/0", "WHATSAPP_VERIFY_TOKEN": "v",
               "WHATSAPP_APP_SECRET": "app-secret-value", "WHATSAPP_ACCESS_TOKEN": "EAAG-token-value",
@@ -91,12 +91,6 @@ def test_start_up_stops_with_one_line(tmp_path: Path) -> None:
 def test_redis_max_connections_bounds_what_one_process_opens() -> None:
     """Ten requests at once with REDIS_MAX_CONNECTIONS=2: each is answered, over two connections."""
     connection = store.connect(Settings.from_mapping({"REDIS_URL": REAL_REDIS_URL, "REDIS_MAX_CONNECTIONS": "2"}))
-    answers: list[object] = []
-    threads = [threading.Thread(target=lambda: answers.append(connection.blpop(["tgwa:test:nothing"], 0.1)))
-               for _ in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = at_once(lambda key: connection.blpop([key], 0.1), ["tgwa:test:nothing"] * 10)
     assert answers == [None] * 10
     assert len(connection.connection_pool._connections) == 2

@@ -3,7 +3,6 @@ sender might do. Never a 5xx other than the 503 that asks Meta to deliver again.
 from __future__ import annotations
 
 import json
-import threading
 import time
 
 import redis
@@ -11,7 +10,7 @@ import redis
 from app import create_app, runtime, store
 from conversations import say
 from tests.conftest import VERIFY_TOKEN
-from tests.helpers import envelope, post_whatsapp, text
+from tests.helpers import at_once, envelope, post_whatsapp, text
 
 JANA = "4915123456789"      # a partner contact in tests/fixtures/directory.yaml
 STRANGER = "4930999999999"  # nobody in the directory
@@ -89,33 +88,10 @@ def test_each_message_is_processed_once_however_often_it_arrives(client, rt, wor
 
 def test_concurrent_duplicates_are_recorded_once(client, rt, work, graph) -> None:
     body = envelope(text(JANA, "accept", message_id="wamid.race"))
-    answers: list[int] = []
-    threads = [threading.Thread(target=lambda: answers.append(post_whatsapp(client, body).status_code))
-               for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    answers = at_once(lambda body: post_whatsapp(client, body).status_code, [body] * 8)
     assert answers == [200] * 8
     work()
     assert len(graph.texts_to(JANA)) == 1
-
-
-def concurrently(post, bodies: list) -> list:  # type: ignore[no-untyped-def]
-    """Posts every body at once, each from its own thread (as Meta's deliveries overlap)."""
-    answers: list = [None] * len(bodies)
-    start = threading.Barrier(len(bodies))
-
-    def one(n: int) -> None:
-        start.wait()
-        answers[n] = post(bodies[n])
-
-    threads = [threading.Thread(target=one, args=(n,)) for n in range(len(bodies))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return answers
 
 
 def test_webhooks_arriving_together_are_each_stored_once(client, rt, work, graph) -> None:
@@ -124,7 +100,7 @@ def test_webhooks_arriving_together_are_each_stored_once(client, rt, work, graph
     gets one answer."""
     partners = [f"4915100000{n:02d}" for n in range(12)]
     bodies = [envelope(text(p, "received", message_id=f"wamid.together.{p}")) for p in partners] * 2
-    answers = concurrently(lambda body: post_whatsapp(client, body), bodies)
+    answers = at_once(lambda body: post_whatsapp(client, body), bodies)
     assert [a.status_code for a in answers] == [200] * 24
     assert sum(a.get_json()["messages"] for a in answers) == 12
     work()
@@ -138,7 +114,7 @@ def test_store_down_answers_503_so_meta_retries(settings) -> None:
     answer = post_whatsapp(app.test_client(), envelope(text(JANA, "hello")))
     assert answer.status_code == 503
     assert "Traceback" not in answer.get_data(as_text=True)
-    together = concurrently(lambda body: post_whatsapp(app.test_client(), body),
+    together = at_once(lambda body: post_whatsapp(app.test_client(), body),
                             [envelope(text(JANA, f"hello {n}")) for n in range(6)])
     assert [a.status_code for a in together] == [503] * 6  # a shared round trip fails each of them
 

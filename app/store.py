@@ -41,12 +41,15 @@ ARRIVALS_PER_SECOND = 1_000_000  # score = timestamp * this + arrival sequence: 
 _EMBEDDED_SERVER = fakeredis.FakeServer()
 
 
+_TIMEOUTS = {"socket_timeout": 5, "socket_connect_timeout": 2}  # seconds, for every real Redis connection
+
+
 def connect(settings: Settings) -> redis.Redis:
     """Redis for tgwa's state: the server (or, with REDIS_CLUSTER, the Cluster) at REDIS_URL,
     else the process's embedded store. A process opens at most REDIS_MAX_CONNECTIONS to it (to
     each node of a Cluster): a gevent web process may have a thousand requests in flight."""
     if settings.redis_url and settings.redis_cluster:
-        return redis.cluster.RedisCluster.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2,
+        return redis.cluster.RedisCluster.from_url(settings.redis_url, **_TIMEOUTS,
                                                    max_connections=settings.redis_max_connections,
                                                    policy_resolver=_ScriptsByKeys(StaticPolicyResolver()))
     if settings.redis_url:
@@ -79,7 +82,7 @@ def connect_queues(settings: Settings, state: redis.Redis) -> redis.Redis:
 def _server(url: str, settings: Settings) -> redis.Redis:
     """One Redis server; past REDIS_MAX_CONNECTIONS a request waits (up to 5 s) for a free one."""
     return redis.Redis(connection_pool=redis.BlockingConnectionPool.from_url(
-        url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=30,
+        url, **_TIMEOUTS, health_check_interval=30,
         max_connections=settings.redis_max_connections, timeout=5))
 
 

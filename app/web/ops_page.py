@@ -15,6 +15,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 
 from app import delivery, notifications, parked, store
 from app.runtime import Runtime
+from conversations import threads
 
 bp = Blueprint("ops_page", __name__, template_folder="../templates")
 SCAN_BATCH = 500
@@ -76,8 +77,6 @@ def notifications_sent(rt: Runtime) -> list[dict[str, Any]]:
 
 
 def _threads(rt: Runtime) -> Iterator[tuple[str, dict[str, Any]]]:
-    from conversations import threads  # conversations build on app: imported when first needed
-
     for key in rt.redis.scan_iter(match=store.conversation_key("*"), count=SCAN_BATCH):
         contact = key.decode().split("{c:", 1)[1].split("}", 1)[0]
         for thread_id, thread in threads.decode(rt.redis.get(key)).get("threads", {}).items():

@@ -1,7 +1,8 @@
 """Webhook ingest, side by side in one run: signed, unique text-message webhooks from wrk against
 tgwa's `web` process of the Procfile (real Redis: every message stored and deduplicated), a bare
-Flask endpoint, one that checks the signature and JSON only, and pywa's Flask integration, each served by the Procfile's `web` command (same
-gunicorn settings, WEB_CONCURRENCY workers) with only the app swapped.
+Flask endpoint, one that checks the signature and JSON only, and pywa's Flask integration, each
+served by the Procfile's `web` command (same gunicorn settings, WEB_CONCURRENCY workers) with only
+the app swapped.
 
     make bench-ingest   (or: .venv/bin/python -m bench.ingest_bench [--seconds S] [--connections C])
 

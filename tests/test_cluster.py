@@ -20,6 +20,7 @@ from redis.cluster import RedisCluster
 
 from app import runtime, store
 from bench import stack
+from tests import redis_servers
 from tests.chat import Chat
 from tests.conftest import make_settings
 from tests.test_conversations import JANA, MARIA, exception_logged, new_case
@@ -45,14 +46,11 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     work: Path = tmp_path_factory.mktemp("cluster")
     cluster_ports, queue_port = _cluster_ports(NODES), stack.free_port()
     ports = [*cluster_ports, queue_port]
-    processes = [subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                   "--appendonly", "no", "--dir", str(work)]
-                                  + (["--cluster-enabled", "yes", "--cluster-config-file", f"nodes-{port}.conf"]
-                                     if port in cluster_ports else []),
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for port in ports]
+    processes: list[subprocess.Popen[bytes]] = []
     try:
         for port in ports:
-            _wait(lambda p=port: redis.Redis(port=p).ping())
+            processes.append(redis_servers.start(port, work, *(
+                ["--cluster-enabled", "yes", "--cluster-config-file", f"nodes-{port}.conf"] if port in cluster_ports else [])))
         subprocess.run(["redis-cli", "--cluster", "create", *[f"127.0.0.1:{p}" for p in cluster_ports],
                         "--cluster-replicas", "0", "--cluster-yes"], check=True, capture_output=True, timeout=30)
         _wait(lambda: all(redis.Redis(port=p).cluster("info")["cluster_state"] == "ok" for p in cluster_ports))

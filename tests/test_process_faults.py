@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -13,13 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 import requests
 
 from app.signatures import sign, tradinggrid_payload
 from app.tradinggrid.server import create_server
 from tests.conftest import APP_SECRET, EVENTS_SECRET, FIXTURES
 from tests.helpers import envelope, text
+from tests import redis_servers
 from tests.loopback import serve
 from tests.test_faults import Faults
 from bench import stack
@@ -27,8 +26,7 @@ from bench.stack import BIN, ROOT, free_port
 from tests.test_processes import stack_env, wait_http
 
 MARIA = "14155550134"
-SERVER = shutil.which("redis-server")
-pytestmark = pytest.mark.skipif(SERVER is None or os.environ.get("TGWA_TEST_REDIS") == "fake",
+pytestmark = pytest.mark.skipif(redis_servers.SERVER is None or os.environ.get("TGWA_TEST_REDIS") == "fake",
                                 reason="needs redis-server to start one of its own")
 
 
@@ -39,16 +37,7 @@ class OwnRedis:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.process = subprocess.Popen([str(SERVER), "--port", str(self.port), "--bind", "127.0.0.1",
-                                         "--dir", str(self.folder), "--appendonly", "yes",
-                                         "--appendfsync", "always", "--save", ""], stdout=subprocess.DEVNULL)
-        for _ in range(100):
-            try:
-                redis.Redis.from_url(self.url).ping()
-                return
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise AssertionError("redis-server did not start")
+        self.process = redis_servers.start(self.port, self.folder, "--appendonly", "yes", "--appendfsync", "always")
 
     def crash(self) -> None:
         assert self.process is not None

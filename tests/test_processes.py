@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +14,7 @@ import redis
 import requests
 
 from app.signatures import sign
+from tests import redis_servers
 from tests.conftest import APP_SECRET, EVENTS_SECRET, FIXTURES, REAL, REAL_REDIS_URL, VERIFY_TOKEN
 from bench import stack
 from tests.fake_graph import PHONE_NUMBER_ID, TOKEN
@@ -35,20 +34,11 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
         yield url
         redis.Redis.from_url(url).flushdb()
         return
-    server = shutil.which("redis-server")
-    if server is None or os.environ.get("TGWA_TEST_REDIS") == "fake":
+    if redis_servers.SERVER is None or os.environ.get("TGWA_TEST_REDIS") == "fake":
         pytest.skip("several processes need a Redis server; none answers and none may be started here")
     port = free_port()
-    process = subprocess.Popen([server, "--port", str(port), "--save", "", "--appendonly", "no",
-                                "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
-    for _ in range(100):
-        try:
-            redis.Redis.from_url(url).ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    yield url
+    process = redis_servers.start(port, tmp_path)
+    yield f"redis://127.0.0.1:{port}/0"
     process.terminate()
     process.wait(10)
 

@@ -1,12 +1,14 @@
-"""The baselines of the ingest benchmark, as gunicorn apps (`bench.ingest_apps:bare()`,
-`bench.ingest_apps:checked()`, `bench.ingest_apps:pywa_app()`): a bare Flask endpoint, one that
-only checks the signature and parses the JSON (the least any webhook must do, so the cost of
-storing shows apart), and pywa's Flask integration (which checks the signature and parses each
-update but stores nothing)."""
+"""The baselines of the ingest benchmark, as gunicorn apps (`bench.ingest_apps:bare()` and so on):
+a bare Flask endpoint; one that only checks the signature and parses the JSON (the least any
+webhook must do, so the cost of storing shows apart); pywa's Flask integration (which checks the
+signature and parses each update but stores nothing); and under them all a bare WSGI function with
+no framework, the floor of the server itself."""
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
+from typing import Any
 
 from flask import Flask, request
 
@@ -50,3 +52,13 @@ def pywa_app() -> Flask:
         return None
 
     return app
+
+
+def bare_wsgi() -> Callable[[dict[str, Any], Callable[..., Any]], list[bytes]]:
+    """The floor: a WSGI function with no framework, reading the body and answering 200."""
+    def receive(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        environ["wsgi.input"].read()
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+        return [b"ok"]
+
+    return receive

@@ -1,8 +1,9 @@
 """Webhook ingest, side by side in one run: signed, unique text-message webhooks from wrk against
 tgwa's `web` process of the Procfile (real Redis: every message stored and deduplicated), a bare
-Flask endpoint, one that checks the signature and JSON only, and pywa's Flask integration, each
-served by the Procfile's `web` command (same gunicorn settings, WEB_CONCURRENCY workers) with only
-the app swapped.
+Flask endpoint, one that checks the signature and JSON only, pywa's Flask integration and a bare
+WSGI function, each served by the Procfile's `web` command (same gunicorn settings,
+WEB_CONCURRENCY workers) with only the app swapped. It fails unless tgwa stored every message it
+answered for.
 
     make bench-ingest   (or: .venv/bin/python -m bench.ingest_bench [--seconds S] [--connections C])
 
@@ -28,21 +29,42 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.signatures import sign  # noqa: E402
-from app.store import PENDING_CONTACTS  # noqa: E402
 from bench import stack  # noqa: E402
 
 SECRET = "ingest-app-secret"
-BODIES = 50_000
+THREADS = 2
+BODIES_PER_SECOND = 12_000  # above any server's rate here, so no body is sent twice in a run
+BARE, PYWA, TGWA = "bare Flask endpoint", "pywa 4.5.0 Flask integration", "tgwa web (stores and dedupes)"
+SERVERS = {
+    "bare WSGI endpoint, no framework": "bench.ingest_apps:bare_wsgi()",
+    BARE: "bench.ingest_apps:bare()",
+    "Flask endpoint checking signature and JSON, storing nothing": "bench.ingest_apps:checked()",
+    PYWA: "bench.ingest_apps:pywa_app()",
+    TGWA: "app:create_app()",
+}
 LUA = """
-local bodies, signatures, n = {}, {}, 0
-local file = io.open(os.getenv("TGWA_BODIES"), "r")
-for line in file:lines() do
-  local tab = line:find("\\t")
-  n = n + 1
-  signatures[n] = line:sub(1, tab - 1)
-  bodies[n] = line:sub(tab + 1)
+-- Each wrk thread takes its own share of the bodies (every THREADS-th line), so no body is sent
+-- twice until a thread has sent its whole share.
+local threads = 0
+setup = function(thread)
+  thread:set("share", threads)
+  threads = threads + 1
 end
-file:close()
+local bodies, signatures, n = {}, {}, 0
+init = function(args)
+  local file = io.open(os.getenv("TGWA_BODIES"), "r")
+  local line_number = 0
+  for line in file:lines() do
+    if line_number % THREADS == share then
+      local tab = line:find("\\t")
+      n = n + 1
+      signatures[n] = line:sub(1, tab - 1)
+      bodies[n] = line:sub(tab + 1)
+    end
+    line_number = line_number + 1
+  end
+  file:close()
+end
 local i = 0
 request = function()
   i = i % n + 1
@@ -52,12 +74,13 @@ end
 """
 
 
-def bodies(path: Path, salt: str) -> None:
-    """Unique, signed text-message webhooks from 5,000 contacts, shaped as pywa's own fixture (so no
-    server rejects them), one a line: signature TAB body."""
+def bodies(path: Path, count: int) -> None:
+    """`count` unique, signed text-message webhooks from 5,000 contacts, shaped as pywa's own fixture
+    (so no server rejects them), one a line: signature TAB body."""
+    salt = int(time.time())
     with path.open("w") as out:
-        for n in range(BODIES):
-            message = {"from": f"4477009{n % 5000:05d}", "id": f"wamid.ingest.{salt}.{n}", "timestamp": str(int(time.time())),
+        for n in range(count):
+            message = {"from": f"4477009{n % 5000:05d}", "id": f"wamid.ingest.{salt}.{n}", "timestamp": str(salt),
                        "type": "text", "text": {"body": f"can do 3/12, PO {4400000 + n}"}}
             raw = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages",
                               "value": {"messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550001111", "phone_number_id": "1"},
@@ -66,11 +89,10 @@ def bodies(path: Path, salt: str) -> None:
             out.write(f"{sign(SECRET, raw.encode())}\t{raw}\n")
 
 
-def measure(app: str, env: dict[str, str], seconds: int, connections: int, work: Path, name: str) -> float:
-    path = work / f"{name}.tsv"
-    bodies(path, name)
+def measure(app: str, env: dict[str, str], seconds: int, connections: int, work: Path, name: str) -> tuple[float, int]:
+    """(requests a second, requests answered) for `app` served by the Procfile's web command."""
     script = work / "ingest.lua"
-    script.write_text(LUA)
+    script.write_text(LUA.replace("THREADS", str(THREADS)))
     port = stack.free_port()
     server = subprocess.Popen(stack.web_command(port, app), cwd=ROOT, env={**os.environ, **env},
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -81,15 +103,21 @@ def measure(app: str, env: dict[str, str], seconds: int, connections: int, work:
                 break
             except requests.RequestException:
                 time.sleep(0.1)
-        done = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", str(script),
+        done = subprocess.run(["wrk", f"-t{THREADS}", f"-c{connections}", f"-d{seconds}s", "-s", str(script),
                                f"http://127.0.0.1:{port}/webhooks/whatsapp"], capture_output=True, text=True,
-                              env={**os.environ, "TGWA_BODIES": str(path)}, check=True)
+                              env={**os.environ, "TGWA_BODIES": str(work / "bodies.tsv")}, check=True)
     finally:
         server.terminate()
         server.wait(15)
     if re.search(r"Non-2xx or 3xx responses: (\d+)", done.stdout):
         sys.exit(f"{name}: some answers were not 200:\n{done.stdout}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", done.stdout).group(1))  # type: ignore[union-attr]
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", done.stdout).group(1))  # type: ignore[union-attr]
+    return rate, int(re.search(r"(\d+) requests in", done.stdout).group(1))  # type: ignore[union-attr]
+
+
+def stored(connection: redis.Redis) -> int:
+    """Messages tgwa recorded: one dedupe key each."""
+    return sum(1 for _ in connection.scan_iter(match="tgwa:{c:*}:seen:*", count=10_000))
 
 
 def main() -> None:
@@ -100,26 +128,29 @@ def main() -> None:
     if shutil.which("wrk") is None:
         sys.exit("needs wrk: apt-get install wrk")
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/13")
-    redis.Redis.from_url(redis_url).flushdb()
+    connection = redis.Redis.from_url(redis_url)
+    connection.flushdb()
     work = Path(tempfile.mkdtemp(prefix="tgwa-ingest-"))
+    # More bodies than the fastest server answers in the run: no body reaches tgwa twice.
+    bodies(work / "bodies.tsv", args.seconds * BODIES_PER_SECOND)
     env = {"REDIS_URL": redis_url, "WHATSAPP_APP_SECRET": SECRET, "WHATSAPP_VERIFY_TOKEN": "bench",
            "WHATSAPP_ACCESS_TOKEN": "bench", "WHATSAPP_PHONE_NUMBER_ID": "1", "TRADING_GRID_EVENTS_SECRET": "bench",
            "DIRECTORY_FILE": str(stack.directory(5000, work / "directory.yaml")), "DATA_DIR": str(work)}
-    rates = {name: measure(app, env, args.seconds, args.connections, work, key) for key, (name, app) in {
-        "bare": ("bare Flask endpoint", "bench.ingest_apps:bare()"),
-        "checked": ("Flask endpoint checking signature and JSON, storing nothing", "bench.ingest_apps:checked()"),
-        "pywa": ("pywa 4.5.0 Flask integration", "bench.ingest_apps:pywa_app()"),
-        "tgwa": ("tgwa web (stores and dedupes)", "app:create_app()")}.items()}
-    stored = redis.Redis.from_url(redis_url).scard(PENDING_CONTACTS)
-    bare, pywa = rates["bare Flask endpoint"], rates["pywa 4.5.0 Flask integration"]
-    print(f"Webhook ingest, wrk -t2 -c{args.connections} -d{args.seconds}s, the Procfile's web command "
+    runs = {name: measure(app, env, args.seconds, args.connections, work, name) for name, app in SERVERS.items()}
+    rates = {name: rate for name, (rate, _) in runs.items()}
+    answered, kept = runs[TGWA][1], stored(connection)
+    if not answered <= kept <= answered + args.connections:  # wrk leaves up to one request a connection unread
+        sys.exit(f"tgwa answered {answered:,} unique messages but stored {kept:,}")
+    bare, pywa = rates[BARE], rates[PYWA]
+    print(f"Webhook ingest, wrk -t{THREADS} -c{args.connections} -d{args.seconds}s, the Procfile's web command "
           f"({' '.join(stack.web_command(8000)[1:])}) "
           f"(WEB_CONCURRENCY={os.environ.get('WEB_CONCURRENCY', '2')}), {os.cpu_count()}-core machine:\n")
     print("| server | requests/s | vs bare Flask | vs pywa |")
     print("|---|---|---|---|")
     for name, rate in rates.items():
         print(f"| {name} | {rate:.0f} | {rate / bare:.2f}× | {rate / pywa:.2f}× |")
-    print(f"\n(tgwa stored messages from {stored:,} distinct contacts in Redis.)")
+    print(f"\n(tgwa answered {answered:,} webhooks, each a new message; Redis holds {kept:,}: every one answered,"
+          " and those in flight when wrk stopped.)")
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None, rt: runtime.Runtime | None = No
     app.register_blueprint(ops_page.bp)
     if rt.settings.sandbox and not rt.settings.production:
         app.register_blueprint(sandbox.bp)
+    app.wsgi_app = whatsapp_webhook.Receiver(app.wsgi_app, rt)  # type: ignore[method-assign]
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:

@@ -20,9 +20,9 @@ def record_whatsapp(rt: Runtime, note: Notification) -> int:
     outcomes = rt.inbound.submit(note.messages) if note.messages else []
     for message, outcome in zip(note.messages, outcomes):
         if outcome == store.NEW:
-            metrics.MESSAGES_IN.labels(message.type).inc()
+            metrics.labelled(metrics.MESSAGES_IN, message.type).inc()
         else:
-            metrics.DEDUPE_HITS.labels("whatsapp").inc()
+            metrics.labelled(metrics.DEDUPE_HITS, "whatsapp").inc()
     if note.statuses:
         for status in note.statuses:
             metrics.STATUSES_IN.labels(status.status).inc()
@@ -31,29 +31,38 @@ def record_whatsapp(rt: Runtime, note: Notification) -> int:
 
 
 def record_messages(rt: Runtime, batches: list[list[InboundMessage]]) -> list[list[int]]:
-    """Records and dedupes the messages of several webhooks (each message by one script on its
-    contact's keys) and marks their contacts ready for a drainer (app.ready), all in one
-    pipelined round trip; only when no drainer is on the work does a second trip queue one.
-    Answers each webhook's outcomes (store.NEW or a duplicate), message by message."""
+    """Records and dedupes the messages of several webhooks (one script call for all whose keys
+    share a Cluster slot: all of them on a single server) and marks their contacts ready for a
+    drainer (app.ready), all in one pipelined round trip; only when no drainer is on the work does
+    a second trip queue one. Answers each webhook's outcomes (store.NEW or a duplicate), message by
+    message."""
     messages = [message for batch in batches for message in batch]
     contacts = list(dict.fromkeys(message.sender for message in messages))
+    groups = store.by_slot(rt.redis, [store.contact_tag(message.sender) for message in messages])
 
     def build(pipe: Any) -> None:
-        for message in messages:
-            store.evalsha(pipe, store.RECORD_INBOUND,
-                          [store.seen_key(message.sender, message.id), store.inbox_key(message.sender),
-                           store.inbox_messages_key(message.sender)],
-                          [message.id, message.timestamp, message.to_json(), store.INBOUND_DEDUPE_TTL,
-                           store.ARRIVALS_PER_SECOND])
+        for group in groups:
+            keys: list[str] = []
+            args: list[Any] = [store.INBOUND_DEDUPE_TTL, store.ARRIVALS_PER_SECOND]
+            for n in group:
+                message = messages[n]
+                keys += (store.seen_key(message.sender, message.id), store.inbox_key(message.sender),
+                         store.inbox_messages_key(message.sender))
+                args += (message.id, message.timestamp, message.to_json())
+            store.evalsha(pipe, store.RECORD_INBOUND, keys, args)
         ready.mark(pipe, rt, contacts)
 
     answers = store.run(rt.redis, build)
     ready.start_drainer(rt, answers[-1])
-    outcomes, start = [], 0
+    outcomes = [0] * len(messages)
+    for group, group_answers in zip(groups, answers[:-1], strict=True):
+        for n, outcome in zip(group, group_answers, strict=True):
+            outcomes[n] = outcome
+    per_webhook, start = [], 0
     for batch in batches:
-        outcomes.append(answers[start:start + len(batch)])
+        per_webhook.append(outcomes[start:start + len(batch)])
         start += len(batch)
-    return outcomes
+    return per_webhook
 
 
 def record_event(rt: Runtime, event: dict[str, Any]) -> bool:

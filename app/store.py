@@ -121,17 +121,28 @@ SANDBOX_OUTBOX = f"{PREFIX}:sandbox:outbox"
 SANDBOX_SAID = f"{PREFIX}:sandbox:said"  # what people typed and tapped in the sandbox, to show it back
 MOVED_NUMBERS = f"{PREFIX}:moved"
 
-# Returns 1 when the message is new (recorded), 2 when it is a duplicate still waiting in the
-# inbox, 0 when it was already handled. (The webhook marks the contact ready whichever it is.)
+# KEYS: seen, inbox and msgs of each message, three by three. ARGV: dedupe TTL, arrivals per
+# second, then the id, WhatsApp timestamp and stored JSON of each message, three by three. One
+# answer a message: 1 new (recorded), 2 a duplicate still waiting in the inbox, 0 already handled.
+# (The webhook marks the contact ready whichever it is.) Several messages to a call, because a
+# script call costs Redis more than the commands in it; their keys must share a Cluster slot.
 RECORD_INBOUND = """
-if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[4]) then
-  local seq = redis.call('HINCRBY', KEYS[3], '#seq', 1) % tonumber(ARGV[5])
-  redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
-  redis.call('ZADD', KEYS[2], tonumber(ARGV[2]) * tonumber(ARGV[5]) + seq, ARGV[1])
-  return 1
+local ttl, per_second, answers = ARGV[1], tonumber(ARGV[2]), {}
+for first = 1, #KEYS, 3 do
+  local seen, inbox, msgs = KEYS[first], KEYS[first + 1], KEYS[first + 2]
+  local id, timestamp, message = ARGV[first + 2], ARGV[first + 3], ARGV[first + 4]
+  local answer = 0
+  if redis.call('SET', seen, '1', 'NX', 'EX', ttl) then
+    local seq = redis.call('HINCRBY', msgs, '#seq', 1) % per_second
+    redis.call('HSET', msgs, id, message)
+    redis.call('ZADD', inbox, tonumber(timestamp) * per_second + seq, id)
+    answer = 1
+  elseif redis.call('ZSCORE', inbox, id) then
+    answer = 2
+  end
+  answers[#answers + 1] = answer
 end
-if redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 2 end
-return 0
+return answers
 """
 
 # KEYS: inbox, msgs, last_in. ARGV: arrivals per second, window seconds. The contact's next
@@ -252,6 +263,17 @@ def evalsha(client: Any, script: str, keys: Sequence[str], args: Sequence[Any]) 
     if isinstance(client, (redis.client.Pipeline, redis.cluster.ClusterPipeline)):
         client.__dict__.setdefault("tgwa_scripts", {})[len(client)] = command
     return client.execute_command(*command)
+
+
+def by_slot(connection: Any, tags: Sequence[str]) -> list[list[int]]:
+    """The positions of `tags` (hash tags, or keys) in groups whose keys share one Redis Cluster
+    slot, so that one script call can take each group; on a single server, one group of all."""
+    if not isinstance(connection, redis.cluster.RedisCluster):
+        return [list(range(len(tags)))]
+    groups: dict[int, list[int]] = {}
+    for n, tag in enumerate(tags):
+        groups.setdefault(connection.keyslot(tag), []).append(n)
+    return list(groups.values())
 
 
 def run(connection: Any, build: Callable[[Any], Any]) -> list[Any]:

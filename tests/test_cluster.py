@@ -22,6 +22,7 @@ from app import runtime, store
 from bench import stack
 from tests import redis_servers
 from tests.chat import Chat
+from tests.helpers import at_once, envelope, post_whatsapp, text
 from tests.conftest import make_settings
 from tests.test_conversations import JANA, MARIA, exception_logged, new_case
 
@@ -134,6 +135,21 @@ def test_contacts_spread_over_every_node(client, work, graph, cluster: RedisClus
     assert len(nodes) == NODES, "contacts' keys are spread over the whole Cluster"
     for contact in contacts:
         assert graph.texts_to(contact), f"{contact} was answered"
+
+
+@needs_redis_server
+def test_webhooks_arriving_together_are_recorded_slot_by_slot(client, work, graph, cluster: RedisCluster) -> None:
+    """Overlapping webhooks share one round trip (group commit), and their messages go to the
+    store in one script call per slot: each message lands on its own contact's node, once."""
+    contacts = [f"4477008{n:05d}" for n in range(16)]
+    bodies = [envelope(text(c, "help", message_id=f"wamid.slot.{c}")) for c in contacts] * 2
+    answers = at_once(lambda body: post_whatsapp(client, body), bodies)
+    assert [a.status_code for a in answers] == [200] * len(bodies)
+    assert sum(a.get_json()["messages"] for a in answers) == len(contacts), "each copy after the first is a duplicate"
+    assert len({cluster.keyslot(store.contact_tag(c)) for c in contacts}) > 1
+    work()
+    for contact in contacts:
+        assert len(graph.texts_to(contact)) == 1, f"{contact} answered once"
 
 
 @needs_redis_server

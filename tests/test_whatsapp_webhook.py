@@ -2,6 +2,7 @@
 sender might do. Never a 5xx other than the 503 that asks Meta to deliver again."""
 from __future__ import annotations
 
+import io
 import json
 import time
 
@@ -9,7 +10,8 @@ import redis
 
 from app import create_app, runtime, store
 from conversations import say
-from tests.conftest import VERIFY_TOKEN
+from app.signatures import sign
+from tests.conftest import APP_SECRET, VERIFY_TOKEN
 from tests.helpers import at_once, envelope, post_whatsapp, text
 
 JANA = "4915123456789"      # a partner contact in tests/fixtures/directory.yaml
@@ -51,6 +53,45 @@ def test_not_json_is_400_and_too_large_is_413(client) -> None:
     assert post_whatsapp(client, b"\xff\xfe\x00garbage").status_code == 400
     huge = json.dumps(envelope(text(JANA, "x" * (1024 * 1024)))).encode()
     assert post_whatsapp(client, huge).status_code == 413
+
+
+def test_nesting_past_what_json_parses_is_400(client) -> None:
+    answer = post_whatsapp(client, b"[" * 200_000 + b"]" * 200_000)
+    assert answer.status_code == 400 and answer.get_json() == {"error": "body is not JSON"}
+
+
+def _post_wsgi(client, raw: bytes, **environ: object) -> tuple[str, bytes]:  # type: ignore[no-untyped-def]
+    """A signed POST handed to the app as a WSGI server would, with `environ` on top."""
+    answered: list[str] = []
+    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/webhooks/whatsapp", "SERVER_NAME": "tgwa",
+               "SERVER_PORT": "80", "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(raw),
+               "wsgi.errors": io.StringIO(), "HTTP_X_HUB_SIGNATURE_256": sign(APP_SECRET, raw), **environ}
+    body = b"".join(client.application.wsgi_app(environ, lambda status, headers: answered.append(status)))
+    return answered[0], body
+
+
+def test_a_chunked_body_is_read_to_its_end_and_held_to_the_same_limit(client, work, graph) -> None:
+    """No Content-Length (chunked): the body is read to the end the server marks, and over 1 MiB
+    it is refused as a sized one is."""
+    status, body = _post_wsgi(client, json.dumps(envelope(text(JANA, "help"))).encode(), **{"wsgi.input_terminated": True})
+    assert status == "200 OK" and json.loads(body)["messages"] == 1
+    huge = json.dumps(envelope(text(JANA, "x" * (1024 * 1024)))).encode()
+    assert _post_wsgi(client, huge, **{"wsgi.input_terminated": True})[0].startswith("413")
+    work()
+    assert len(graph.texts_to(JANA)) == 1
+
+
+def test_a_content_length_that_is_not_a_length_is_400(client) -> None:
+    raw = json.dumps(envelope(text(JANA, "help"))).encode()
+    for length in ("abc", "-5"):
+        status, body = _post_wsgi(client, raw, CONTENT_LENGTH=length)
+        assert status.startswith("400") and "Content-Length" in json.loads(body)["error"]
+
+
+def test_other_methods_are_told_what_the_endpoint_allows(client) -> None:
+    refused = client.put("/webhooks/whatsapp")
+    assert refused.status_code == 405 and "POST" in refused.headers["Allow"]
+    assert client.options("/webhooks/whatsapp").headers["Allow"] == "GET, HEAD, OPTIONS, POST"
 
 
 def test_unknown_shapes_and_types_are_200_and_ignored(client, work, graph) -> None:

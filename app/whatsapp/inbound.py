@@ -41,10 +41,8 @@ class InboundMessage:
 
     def to_json(self) -> str:
         """Compact: fields left at their default are not written (it is kept in Redis per message)."""
-        data = {name: value for name in _MESSAGE_FIELDS if (value := getattr(self, name)) is not None}
-        if not self.errors:
-            del data["errors"]
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        return _COMPACT.encode({name: value for name, value in self.__dict__.items()
+                                if value is not None and value != ()})
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> InboundMessage:
@@ -53,7 +51,7 @@ class InboundMessage:
         return cls(**data)
 
 
-_MESSAGE_FIELDS = tuple(field.name for field in dataclasses.fields(InboundMessage))
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # one encoder, not one a call
 
 
 @dataclasses.dataclass(frozen=True)

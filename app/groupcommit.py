@@ -11,6 +11,7 @@ the error that stopped them.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
@@ -78,6 +79,9 @@ class GroupCommit(Generic[Item, Answer]):
             successor.done.set()
 
     def _lead(self, own: _Slot[Item, Answer]) -> None:
+        # Give way once before taking the batch: requests already able to run (their bodies read,
+        # under gevent) get to join it instead of waiting a whole round trip for the next one.
+        time.sleep(0)
         with self._lock:
             batch, self._waiting = self._waiting, []
         try:

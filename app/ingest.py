@@ -30,11 +30,11 @@ def record_whatsapp(rt: Runtime, note: Notification) -> int:
     return sum(1 for outcome in outcomes if outcome == store.NEW)
 
 
-def record_messages(rt: Runtime, batches: list[list[InboundMessage]]) -> list[list[int]]:
+def record_messages(rt: Runtime, by: store.Line | None, batches: list[list[InboundMessage]]) -> list[list[int]]:
     """Records and dedupes the messages of several webhooks (one script call for all whose keys
     share a Cluster slot: all of them on a single server) and marks their contacts ready for a
-    drainer (app.ready), all in one pipelined round trip; only when no drainer is on the work does
-    a second trip queue one. Answers each webhook's outcomes (store.NEW or a duplicate), message by
+    drainer (app.ready), all in one pipelined round trip (by the Line `by`, if any); only when no
+    drainer is on the work does a second trip queue one. Answers each webhook's outcomes (store.NEW or a duplicate), message by
     message."""
     messages = [message for batch in batches for message in batch]
     contacts = list(dict.fromkeys(message.sender for message in messages))
@@ -52,7 +52,7 @@ def record_messages(rt: Runtime, batches: list[list[InboundMessage]]) -> list[li
             store.evalsha(pipe, store.RECORD_INBOUND, keys, args)
         ready.mark(pipe, rt, contacts)
 
-    answers = store.run(rt.redis, build)
+    answers = store.run(rt.redis, build, by)
     ready.start_drainer(rt, answers[-1])
     outcomes = [0] * len(messages)
     for group, group_answers in zip(groups, answers[:-1], strict=True):

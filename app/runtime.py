@@ -32,9 +32,10 @@ class Runtime:
 
     @functools.cached_property
     def inbound(self) -> GroupCommit[list[InboundMessage], list[int]]:
-        """This process's group commit of inbound messages (app.ingest.record_messages)."""
+        """This process's group commit of inbound messages (app.ingest.record_messages), sent by
+        a Line of its own where the store allows one."""
         from app import ingest
-        return GroupCommit(functools.partial(ingest.record_messages, self))
+        return GroupCommit(functools.partial(ingest.record_messages, self, store.line(self.redis)))
 
 
 def build(settings: Settings, connection: redis.Redis | None = None) -> Runtime:

@@ -276,18 +276,72 @@ def by_slot(connection: Any, tags: Sequence[str]) -> list[list[int]]:
     return list(groups.values())
 
 
-def run(connection: Any, build: Callable[[Any], Any]) -> list[Any]:
-    """What `build` queues on a pipeline, sent in one round trip (one per node of a Cluster);
-    raises the first error. If Redis restarted and forgot the scripts, the EVALSHAs that failed
-    (and only they: the other commands ran) are sent again once the scripts are loaded."""
-    pipe = connection.pipeline(transaction=False)
-    if isinstance(connection, redis.cluster.RedisCluster):
-        # RedisCluster.pipeline() does not hand on the client's policy resolver (redis-py 8.1),
-        # without which each EVALSHA costs a COMMAND GETKEYS round trip (see _ScriptsByKeys).
-        pipe._policy_resolver = connection._policy_resolver
-    build(pipe)
-    sent = pipe.__dict__.get("tgwa_scripts", {})
-    answers = pipe.execute(raise_on_error=False)
+class Line:
+    """A connection of its own to one Redis server, for a group commit's leader (one sends at a
+    time, so one connection serves the process): a batch's commands go out in one write and their
+    answers are read in order, without redis-py's pipeline machinery around them (its objects,
+    pool checkout and per-command callbacks cost a busy web process more CPU than the round trip).
+    A failure closes the connection; the next batch opens it again."""
+
+    def __init__(self, connection: redis.Redis) -> None:
+        pool = connection.connection_pool
+        self._socket = pool.connection_class(**pool.connection_kwargs)
+
+    def send(self, commands: list[tuple[Any, ...]]) -> list[Any]:
+        """Each command's answer, or the error Redis answered it with."""
+        socket = self._socket
+        try:
+            socket.send_packed_command(socket.pack_commands(commands), check_health=False)
+            answers: list[Any] = []
+            for _ in commands:
+                try:
+                    answers.append(socket.read_response())
+                except redis.ResponseError as exc:  # read whole: the next answer follows it
+                    answers.append(exc)
+            return answers
+        except BaseException:
+            socket.disconnect()  # what was sent or half read is unknown: start clean
+            raise
+
+
+def line(connection: Any) -> Line | None:
+    """A Line to `connection` when it is one server reached by redis-py's own sockets; None for a
+    Cluster (commands go node by node) and for the embedded store (no socket)."""
+    if type(connection) is redis.Redis and connection.connection_pool.connection_class in (
+            redis.Connection, redis.SSLConnection, redis.UnixDomainSocketConnection):
+        return Line(connection)
+    return None
+
+
+class _Queued:
+    """Stands in for a pipeline when the commands go by a Line: `build` queues on it alike."""
+
+    def __init__(self) -> None:
+        self.commands: list[tuple[Any, ...]] = []
+
+    def execute_command(self, *command: Any) -> None:
+        self.commands.append(command)
+
+
+def run(connection: Any, build: Callable[[Any], Any], by: Line | None = None) -> list[Any]:
+    """What `build` queues on a pipeline, sent in one round trip (one per node of a Cluster), by
+    `by` when given; raises the first error. If Redis restarted and forgot the scripts, the
+    EVALSHAs that failed (and only they: the other commands ran) are sent again once the scripts
+    are loaded."""
+    if by is not None:
+        queued = _Queued()
+        build(queued)
+        sent: Any = queued.commands
+        answers = by.send(sent)
+    else:
+        pipe = connection.pipeline(transaction=False)
+        if isinstance(connection, redis.cluster.RedisCluster):
+            # RedisCluster.pipeline() does not hand on the client's policy resolver (redis-py 8.1),
+            # without which each EVALSHA costs a COMMAND GETKEYS round trip (see _ScriptsByKeys).
+            pipe._policy_resolver = connection._policy_resolver
+        build(pipe)
+        sent = pipe.__dict__.get("tgwa_scripts", {})
+        answers = pipe.execute(raise_on_error=False)
     lost = [n for n, answer in enumerate(answers) if isinstance(answer, NoScriptError)]
     if lost:
         for script in list(_SCRIPTS.values()):

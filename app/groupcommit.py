@@ -3,9 +3,10 @@
 Why: on a busy web process most of a webhook's cost is not Redis's work but the round trip
 around it (a send, a wait, a wake-up on both sides). When requests run concurrently (the
 Procfile's gevent web workers, or threads), each puts its writes here; the first becomes the
-leader and sends everything waiting in one pipeline, while the others wait for their own answers.
-Whoever arrives during that trip is sent by the next leader, so a batch grows with the load and a
-lone request goes at once. Every request still gets its answer only once its writes are done, or
+leader, gives way once so that requests already able to run join it, and sends everything
+waiting in one round trip, while the others wait for their own answers. Whoever arrives during
+that trip is sent by the next leader, so a batch grows with the load and a lone request goes at
+once. Every request still gets its answer only once its writes are done, or
 the error that stopped them.
 """
 from __future__ import annotations

@@ -116,6 +116,19 @@ def test_long_and_control_character_texts_are_taken(client, work, graph) -> None
     assert len(graph.texts_to(JANA)) == 4
 
 
+def test_json_the_fast_parser_refuses_is_still_taken(client, work, graph) -> None:
+    """A lone surrogate escape (half an emoji, as a broken client may send it), an integer past 64
+    bits and NaN are JSON the standard library reads; the webhook takes them as it always has."""
+    raw = (b'{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages",'
+           b'"value":{"messaging_product":"whatsapp","big":123456789012345678901234567890,"odd":NaN,'
+           b'"messages":[{"from":"' + JANA.encode() + b'","id":"wamid.surrogate","timestamp":"1700000000",'
+           b'"type":"text","text":{"body":"half an emoji \\ud83d here"}}]}}]}]}')
+    answer = post_whatsapp(client, raw)
+    assert answer.status_code == 200 and answer.get_json()["messages"] == 1
+    work()
+    assert len(graph.texts_to(JANA)) == 1
+
+
 def test_each_message_is_processed_once_however_often_it_arrives(client, rt, work, graph) -> None:
     body = envelope(text(JANA, "received", message_id="wamid.once"))
     for _ in range(3):

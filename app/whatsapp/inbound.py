@@ -10,6 +10,8 @@ import json
 import time
 from typing import Any
 
+import orjson
+
 MEDIA_TYPES = ("image", "document", "audio", "video", "sticker")
 
 
@@ -41,8 +43,11 @@ class InboundMessage:
 
     def to_json(self) -> str:
         """Compact: fields left at their default are not written (it is kept in Redis per message)."""
-        return _COMPACT.encode({name: value for name, value in self.__dict__.items()
-                                if value is not None and value != ()})
+        data = {name: value for name, value in self.__dict__.items() if value is not None and value != ()}
+        try:
+            return orjson.dumps(data).decode()
+        except TypeError:  # a lone surrogate: kept as its \u escape, which Redis can store
+            return _ESCAPED.encode(data)
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> InboundMessage:
@@ -51,7 +56,7 @@ class InboundMessage:
         return cls(**data)
 
 
-_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # one encoder, not one a call
+_ESCAPED = json.JSONEncoder(separators=(",", ":"))
 
 
 @dataclasses.dataclass(frozen=True)

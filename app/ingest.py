@@ -34,8 +34,8 @@ def record_messages(rt: Runtime, by: store.Line | None, batches: list[list[Inbou
     """Records and dedupes the messages of several webhooks (one script call for all whose keys
     share a Cluster slot: all of them on a single server) and marks their contacts ready for a
     drainer (app.ready), all in one pipelined round trip (by the Line `by`, if any); only when no
-    drainer is on the work does a second trip queue one. Answers each webhook's outcomes (store.NEW or a duplicate), message by
-    message."""
+    drainer is on the work does a second trip queue one. Answers each webhook's outcomes
+    (store.NEW or a duplicate), message by message."""
     messages = [message for batch in batches for message in batch]
     contacts = list(dict.fromkeys(message.sender for message in messages))
     groups = store.by_slot(rt.redis, [store.contact_tag(message.sender) for message in messages])

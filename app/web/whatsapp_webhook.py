@@ -66,8 +66,8 @@ class Receiver:
             status, answer = 405, {"error": "The method is not allowed for the requested URL."}
         body = orjson.dumps(answer)
         metrics.labelled(metrics.REQUESTS, PATH, str(status)).inc()
-        start_response(_STATUS_LINES[status], [
-            ("Content-Type", "application/json"), ("Content-Length", str(len(body))), ("Allow", ALLOWED)])
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+        start_response(_STATUS_LINES[status], headers if method == "POST" else [*headers, ("Allow", ALLOWED)])
         return [body]
 
     def _receive(self, environ: dict[str, Any]) -> tuple[int, dict[str, Any]]:

@@ -112,6 +112,8 @@ def measure(app: str, env: dict[str, str], seconds: int, connections: int, work:
         server.wait(15)
     if re.search(r"Non-2xx or 3xx responses: (\d+)", done.stdout):
         sys.exit(f"{name}: some answers were not 200:\n{done.stdout}")
+    if errors := re.search(r"Socket errors: .*", done.stdout):  # wrk gave up on some (timeout: 2 s)
+        print(f"{name}: {errors.group(0)}", file=sys.stderr)
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", done.stdout).group(1))  # type: ignore[union-attr]
     return rate, int(re.search(r"(\d+) requests in", done.stdout).group(1))  # type: ignore[union-attr]
 

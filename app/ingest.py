@@ -25,7 +25,7 @@ def record_whatsapp(rt: Runtime, note: Notification) -> int:
             metrics.labelled(metrics.DEDUPE_HITS, "whatsapp").inc()
     if note.statuses:
         for status in note.statuses:
-            metrics.STATUSES_IN.labels(status.status).inc()
+            metrics.labelled(metrics.STATUSES_IN, status.status).inc()
         rt.queues.enqueue(OUTBOUND, jobs.apply_statuses, [s.to_dict() for s in note.statuses])
     return sum(1 for outcome in outcomes if outcome == store.NEW)
 

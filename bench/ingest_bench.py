@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.signatures import sign  # noqa: E402
+from app.store import PREFIX  # noqa: E402
 from bench import stack  # noqa: E402
 
 SECRET = "ingest-app-secret"
@@ -120,7 +121,7 @@ def measure(app: str, env: dict[str, str], seconds: int, connections: int, work:
 
 def stored(connection: redis.Redis) -> int:
     """Messages tgwa recorded: one dedupe key each."""
-    return sum(1 for _ in connection.scan_iter(match="tgwa:{c:*}:seen:*", count=10_000))
+    return sum(1 for _ in connection.scan_iter(match=f"{PREFIX}:{{c:*}}:seen:*", count=10_000))
 
 
 def main() -> None:

@@ -7,7 +7,6 @@ script on the message's own key, so counts move once per message and never backw
 """
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 

@@ -3,10 +3,9 @@ atomic step per item, then work for the workers. Raises redis.RedisError when th
 which the webhooks turn into 503 so the sender delivers again."""
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from app import jobs, metrics, ready, store
+from app import jobs, jsonsafe, metrics, ready, store
 from app.queues import EVENTS, OUTBOUND
 from app.runtime import Runtime
 from app.whatsapp.inbound import InboundMessage, Notification
@@ -68,7 +67,7 @@ def record_messages(rt: Runtime, by: store.Line | None, batches: list[list[Inbou
 def record_event(rt: Runtime, event: dict[str, Any]) -> bool:
     """True when the event is new. A duplicate still pending gets its job again (it may be lost)."""
     outcome = store.call(rt.redis, store.RECORD_EVENT, [store.event_key(event["id"])],
-                         [json.dumps(event, ensure_ascii=False), store.EVENT_DEDUPE_TTL])
+                         [jsonsafe.dumps(event), store.EVENT_DEDUPE_TTL])
     if outcome != store.HANDLED_DUPLICATE:
         rt.queues.enqueue(EVENTS, jobs.handle_event, event["id"])
     if outcome == store.NEW:

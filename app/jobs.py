@@ -19,6 +19,9 @@ SWEEP_AFTER_SECONDS = 20
 
 
 MAX_PER_TURN = 20  # messages a drain handles before it lets other contacts' work go first
+# A message taken this often and never handled (passing failures all along, about 20 minutes of
+# backoff, or a worker that died each time) is parked with its last reason.
+MAX_TRIES = 10
 
 
 def drain_ready(token: int) -> int:
@@ -69,7 +72,8 @@ def _drain(rt: Any, contact: str) -> int:
     Fair to everyone else: after MAX_PER_TURN messages the contact goes to the back of the ready
     list, and a number that writes faster than a person can (app.pace.SENDER_*) waits its turn,
     told once. A passing failure (Redis, Trading Grid) leaves the message at the head of the inbox
-    for the job's retry; any other failure parks that message so the contact is not blocked."""
+    for the job's retry, MAX_TRIES times at most; any other failure parks that message at once, so
+    the contact's next messages are never held up by one that cannot be handled."""
     from app.tradinggrid.port import TransientError
     from conversations import router
 
@@ -89,26 +93,35 @@ def _drain(rt: Any, contact: str) -> int:
             if not head:
                 rt.redis.srem(store.PENDING_CONTACTS, contact)
                 break
+            message_id, raw, tries, why = head
+            message_id = message_id.decode()
             if handled >= MAX_PER_TURN:
+                _put_back(rt, contact, message_id)
                 ready.wake(rt, [contact])
                 break
             wait = pace.sender_wait(rt, contact)
             if wait > 0:
+                _put_back(rt, contact, message_id)
                 _slow_down(rt, contact, wait)
                 break
-            message_id, raw = head
-            if raw:
+            if raw and int(tries) > MAX_TRIES:
+                _give_up(rt, json.loads(raw), (why or b"its handling never finished (the worker stopped)").decode(),
+                         tries=int(tries) - 1)
+            elif raw:
                 message = InboundMessage.from_json(raw)
                 try:
                     router.handle(rt, message)
-                except (TransientError, RedisError):
+                except (TransientError, RedisError) as exc:
+                    with contextlib.suppress(RedisError):
+                        rt.redis.hset(messages, store.why_field(message_id), _reason(exc))
                     raise
                 except Exception as exc:  # noqa: BLE001 - one bad message must not block the contact
-                    log.exception("message %s could not be handled; parked", message.id)
-                    parked.park(rt.redis, "inbound", f"{type(exc).__name__}: {exc}", json.loads(raw))
+                    log.warning("message %s could not be handled (%s); parked", message_id, _reason(exc),
+                                exc_info=True)
+                    _give_up(rt, json.loads(raw), _reason(exc))
             pipe = rt.redis.pipeline()
             pipe.zrem(inbox, message_id)
-            pipe.hdel(messages, message_id)
+            pipe.hdel(messages, message_id, store.tries_field(message_id), store.why_field(message_id))
             pipe.execute()
             handled += 1
             if time.monotonic() - extended > store.CONTACT_LOCK_TTL / 3:
@@ -121,6 +134,34 @@ def _drain(rt: Any, contact: str) -> int:
             log.warning("lock of contact %s expired while draining", contact)
     metrics.JOB_LATENCY.labels("drain_contact").observe(time.monotonic() - started)
     return handled
+
+
+def _reason(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _put_back(rt: Any, contact: str, message_id: str) -> None:
+    """The head was looked at, not handled: that was not a try."""
+    rt.redis.hincrby(store.inbox_messages_key(contact), store.tries_field(message_id), -1)
+
+
+def _give_up(rt: Any, message: dict[str, Any], reason: str, tries: int = 1) -> None:
+    """Parks a message that cannot be handled, with its reason, and tells the person so: nothing
+    they wrote vanishes without a word. (Its place in the inbox is freed by the caller.)"""
+    from app import outbound
+    from app.whatsapp import messages
+    from conversations import say
+
+    if tries > 1:
+        reason = f"gave up after {tries} tries: {reason}"
+    parked.park(rt.redis, "inbound", reason, message)
+    sender = str(message.get("sender", ""))
+    person = rt.directory.person(sender)
+    quoted = (message.get("text") or "").strip()
+    body = say.text(person.language if person else "en", "message_parked" if quoted else "message_parked_untitled",
+                    text=quoted[:200])
+    outbound.deliver(rt, messages.text(sender, body, reply_to=str(message.get("id") or "") or None),
+                     f"parked:{message.get('id')}")
 
 
 def _slow_down(rt: Any, contact: str, wait: float) -> None:

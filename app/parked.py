@@ -9,13 +9,13 @@ from typing import Any
 
 import redis
 
-from app import store
+from app import jsonsafe, store
 
 
 def park(connection: redis.Redis, kind: str, reason: str, payload: dict[str, Any]) -> str:
     item_id = uuid.uuid4().hex[:12]
     record = {"id": item_id, "kind": kind, "reason": reason, "payload": payload, "parked_at": time.time()}
-    connection.hset(store.PARKED, item_id, json.dumps(record, ensure_ascii=False))
+    connection.hset(store.PARKED, item_id, jsonsafe.dumps(record))
     return item_id
 
 
@@ -51,7 +51,7 @@ def retry(rt: Any, item_id: str) -> dict[str, Any] | None:
     else:  # an inbound message: back into its contact's queue, handled in order with the others
         sender, message_id = payload["sender"], payload["id"]
         pipe = rt.redis.pipeline()
-        pipe.hset(store.inbox_messages_key(sender), message_id, json.dumps(payload, ensure_ascii=False))
+        pipe.hset(store.inbox_messages_key(sender), message_id, jsonsafe.dumps(payload))
         pipe.zadd(store.inbox_key(sender), {message_id: payload["timestamp"] * store.ARRIVALS_PER_SECOND})
         pipe.execute()
         ready.wake(rt, [sender])

@@ -7,7 +7,7 @@ Cluster slot and the Lua scripts below may touch them together.
 |---|---|---|---|
 | `tgwa:{c:X}:seen:<digest>` | string | 8 days | inbound dedupe: Meta redelivers for up to 7 days |
 | `tgwa:{c:X}:inbox` | zset | none (drained) | messages waiting for the contact's worker, by WhatsApp time |
-| `tgwa:{c:X}:msgs` | hash | none (drained) | the parsed message of each waiting id, and `#seq`: arrival order among messages of the same second |
+| `tgwa:{c:X}:msgs` | hash | none (drained) | the parsed message of each waiting id; `#seq`: arrival order among messages of the same second; `#tries:<id>`, `#why:<id>`: how often a message was taken, and what last stopped it |
 | `tgwa:{c:X}:conv` | string | 30 days | the conversation: threads, session, which thread each sent message belongs to |
 | `tgwa:{c:X}:lock` | lock | 30 s | one worker at a time per contact, across processes and machines |
 | `tgwa:event:<id>` | hash | 30 days | Trading Grid event dedupe, payload and state (pending/done) |
@@ -146,8 +146,10 @@ return answers
 """
 
 # KEYS: inbox, msgs, last_in. ARGV: arrivals per second, window seconds. The contact's next
-# message as {id, parsed message} (the message is false when it went missing), or {} when the
-# inbox is empty; the 24-hour window is reckoned from its timestamp.
+# message as {id, parsed message, tries, why} (the message is false when it went missing), or {}
+# when the inbox is empty; the 24-hour window is reckoned from its timestamp. `tries` counts this
+# one: a message whose handling never finished (its worker died, or the failure could not even be
+# recorded) comes back with a higher count each time, and `why` is the last passing failure.
 NEXT_MESSAGE = """
 local head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if #head == 0 then
@@ -158,8 +160,19 @@ local raw = redis.call('HGET', KEYS[2], head[1])
 if raw then
   redis.call('SET', KEYS[3], math.floor(tonumber(head[2]) / tonumber(ARGV[1])), 'EX', ARGV[2])
 end
-return {head[1], raw}
+local tries = redis.call('HINCRBY', KEYS[2], '#tries:' .. head[1], 1)
+return {head[1], raw, tries, redis.call('HGET', KEYS[2], '#why:' .. head[1])}
 """
+
+
+def tries_field(message_id: str) -> str:
+    """In the inbox's hash: how often the message was taken to be handled."""
+    return f"#tries:{message_id}"
+
+
+def why_field(message_id: str) -> str:
+    """In the inbox's hash: the last passing failure that stopped the message."""
+    return f"#why:{message_id}"
 
 # Same answers for a Trading Grid event: 1 new, 2 duplicate still pending, 0 already handled.
 RECORD_EVENT = """

@@ -11,7 +11,7 @@ import zlib
 from collections.abc import Iterator
 from typing import Any
 
-from app import store
+from app import jsonsafe, store
 from app.runtime import Runtime
 
 FINAL_STATES = frozenset({"done", "cancelled"})
@@ -71,8 +71,7 @@ _DICTIONARY = json.dumps({
 
 def encode(data: dict[str, Any]) -> bytes:
     deflate = zlib.compressobj(9, zlib.DEFLATED, -15, zdict=_DICTIONARY)
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
-    return _FORMAT + deflate.compress(text) + deflate.flush()
+    return _FORMAT + deflate.compress(jsonsafe.dumps(data)) + deflate.flush()
 
 
 def decode(raw: bytes | None) -> dict[str, Any]:

@@ -1,14 +1,13 @@
 """`/webhooks/tradinggrid`: signed, schema-checked events, each accepted once."""
 from __future__ import annotations
 
-import json
 import logging
 import time
 
 import redis
 from flask import Blueprint, current_app, request
 
-from app import ingest, signatures
+from app import ingest, jsonsafe, signatures
 from app.events import schema
 
 log = logging.getLogger(__name__)
@@ -24,7 +23,7 @@ def receive() -> tuple[dict[str, object], int]:
                                         request.headers.get("X-TG-Signature"), time.time()):
         return {"error": "missing, wrong or expired X-TG-Signature / X-TG-Timestamp"}, 401
     try:
-        event = json.loads(raw)
+        event = jsonsafe.loads(raw)
     except ValueError:
         return {"error": "body is not JSON"}, 400
     problems = schema.errors(event)

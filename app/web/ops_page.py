@@ -5,7 +5,6 @@ in production without OPS_TOKEN it is not served at all."""
 from __future__ import annotations
 
 import hmac
-import json
 import time
 from collections import Counter
 from collections.abc import Iterator

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, render_template, request
 
-from app import store
+from app import jsonsafe, store
 from app.directory import Contact
 from app.runtime import Runtime
 from app.signatures import sign, tradinggrid_payload
@@ -179,7 +179,7 @@ def _envelope(value: dict[str, Any], name: str | None = None, phone: str | None 
 
 
 def _post_whatsapp(body: dict[str, Any]) -> Any:
-    raw = json.dumps(body, ensure_ascii=False).encode()
+    raw = jsonsafe.dumps(body)
     return current_app.test_client().post("/webhooks/whatsapp", data=raw, headers={
         "Content-Type": "application/json", "X-Hub-Signature-256": sign(_rt().settings.whatsapp_app_secret, raw)})
 
@@ -188,6 +188,6 @@ def _deliver(phone: str, message: dict[str, Any], shown: str) -> tuple[dict[str,
     rt = _rt()
     person = rt.directory.person(phone)
     answer = _post_whatsapp(_envelope({"messages": [message]}, person.name if person else None, phone))
-    rt.redis.rpush(store.SANDBOX_SAID, json.dumps({"to": phone, "id": message["id"], "text": shown, "at": time.time()},
-                                                  ensure_ascii=False))
+    rt.redis.rpush(store.SANDBOX_SAID, jsonsafe.dumps({"to": phone, "id": message["id"], "text": shown,
+                                                             "at": time.time()}))
     return {"id": message["id"], "webhook": answer.status_code}, 200

@@ -8,7 +8,6 @@ on the WSGI environ itself and gives every other request, the handshake included
 """
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
@@ -18,7 +17,7 @@ import orjson
 import redis
 from flask import Blueprint, Response, current_app, request
 
-from app import MAX_BODY_BYTES, ingest, metrics, signatures
+from app import MAX_BODY_BYTES, ingest, jsonsafe, metrics, signatures
 from app.runtime import Runtime
 from app.whatsapp.inbound import parse_notification
 
@@ -82,8 +81,8 @@ class Receiver:
                                          environ.get("HTTP_X_HUB_SIGNATURE_256")):
             return 403, {"error": "missing or wrong X-Hub-Signature-256"}
         try:
-            body = _json(raw)
-        except (ValueError, RecursionError):  # RecursionError: nested past what json can parse
+            body = jsonsafe.loads(raw)
+        except ValueError:
             return 400, {"error": "body is not JSON"}
         note = parse_notification(body)
         for reason in note.ignored:
@@ -114,11 +113,3 @@ def _body(environ: dict[str, Any]) -> bytes | None:
     raw = stream.read(MAX_BODY_BYTES + 1)
     return raw if len(raw) <= MAX_BODY_BYTES else None
 
-
-def _json(raw: bytes) -> Any:
-    """orjson's reading of `raw`, or, for what it refuses, the standard library's (which takes
-    lone surrogates, integers past 64 bits and NaN, as this webhook always has)."""
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return json.loads(raw)

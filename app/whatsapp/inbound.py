@@ -12,6 +12,8 @@ from typing import Any
 
 import orjson
 
+from app import jsonsafe
+
 MEDIA_TYPES = ("image", "document", "audio", "video", "sticker")
 
 
@@ -46,8 +48,8 @@ class InboundMessage:
         data = {name: value for name, value in self.__dict__.items() if value is not None and value != ()}
         try:
             return orjson.dumps(data).decode()
-        except TypeError:  # a lone surrogate: kept as its \u escape, which Redis can store
-            return _ESCAPED.encode(data)
+        except TypeError:  # a lone surrogate (the webhook makes text well-formed; anything else may not be)
+            return jsonsafe.dumps(data).decode()
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> InboundMessage:
@@ -55,8 +57,6 @@ class InboundMessage:
         data["errors"] = tuple(data.get("errors") or ())
         return cls(**data)
 
-
-_ESCAPED = json.JSONEncoder(separators=(",", ":"))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,0 +1,51 @@
+"""JSON at tgwa's two edges, safe for what JSON allows and UTF-8 does not: a lone surrogate
+(`"\\ud83d"`, half an emoji from a broken client), which parsers accept and Redis clients,
+SQLite and most servers refuse to encode.
+
+- `loads` reads a webhook body: orjson, or the standard library for what orjson refuses (lone
+  surrogates, integers past 64 bits, NaN), with every lone surrogate made U+FFFD, as Unicode
+  prescribes for ill-formed text. Past the webhook, all text is well-formed.
+- `dumps` writes a value to Redis; anything UTF-8 still cannot hold is kept as its `\\u` escape.
+
+Why it matters: a value that cannot be written is worse than any other failure, because the work
+holding it can neither finish nor be parked, and it blocks what comes after it.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import orjson
+
+
+def loads(raw: bytes) -> Any:
+    """The JSON in `raw`; ValueError when it is not JSON or nests past what a parser takes."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return _well_formed(json.loads(raw))
+    except RecursionError:
+        raise ValueError("JSON nested too deep") from None
+
+
+def dumps(value: Any) -> bytes:
+    """`value` as compact JSON bytes. A surrogate can only stand inside a JSON string, where the
+    `\\uXXXX` that `backslashreplace` writes for it is that string's own escape: reading it back
+    gives the same value."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace")
+
+
+def _well_formed(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+            return value
+        except UnicodeEncodeError:  # pairs are joined, what is left alone becomes U+FFFD
+            return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, list):
+        return [_well_formed(item) for item in value]
+    if isinstance(value, dict):
+        return {_well_formed(key): _well_formed(item) for key, item in value.items()}
+    return value

@@ -3,25 +3,31 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import ClientDisconnected, HTTPException
 
-from app import metrics, runtime
+from app import metrics
 from app.logs import configure_logging
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
 MAX_BODY_BYTES = 1024 * 1024
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, rt: runtime.Runtime | None = None,
+def create_app(settings: Settings | None = None, rt: Runtime | None = None,
                start_worker: bool | None = None) -> Flask:
     """The web app. Settings are read here once (from the environment unless given); in embedded
     mode the background worker runs in this process unless `start_worker` is False."""
-    # Imported here, not at the top: `import app.store` (say, from conversations) must not pull in
-    # every web page, whose modules import conversations back.
+    # Imported here, not at the top: importing the package (`app.settings`, say, or gunicorn's
+    # configuration app.serving, which patches the process for gevent first) must stay light, not
+    # load the store's and the HTTP clients' modules, nor every web page, whose modules import
+    # conversations back.
+    from app import runtime
     from app.web import events_webhook, ops, ops_page, sandbox, whatsapp_webhook
 
     if rt is None:
@@ -46,6 +52,15 @@ def create_app(settings: Settings | None = None, rt: runtime.Runtime | None = No
         response.data = json.dumps({"error": exc.description or exc.name})
         response.content_type = "application/json"
         return response
+
+    @app.errorhandler(ClientDisconnected)
+    def cut_off(exc: ClientDisconnected) -> tuple[dict[str, Any], int]:
+        """A body that ended early, or stopped arriving until the server's read timeout
+        (app.serving) cut it off: werkzeug says both the same way, the cause tells them apart."""
+        if isinstance(exc.__context__, TimeoutError):
+            log.warning("%s %s: the request body stalled; answered 408", request.method, request.path)
+            return {"error": "the request body did not arrive in time"}, 408
+        return {"error": "the request body ended early"}, 400
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> tuple[dict[str, Any], int]:

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
-from app.settings import Settings, SettingsError
+from app.settings import Settings, SettingsError, sandbox_secrets
 
 DEMO_DIRECTORY = Path(__file__).parent / "demo" / "directory.yaml"
 
@@ -44,13 +43,11 @@ def demo(host: str, port: int) -> None:
     from app.demo.seed import seed
     from app.tradinggrid.embedded import EmbeddedTradingGrid
 
-    overrides = {"APP_ENV": "development", "SANDBOX": "1", "DIRECTORY_FILE": str(DEMO_DIRECTORY),
-                 "DATA_DIR": os.environ.get("DATA_DIR", "data/demo")}
-    for name in ("WHATSAPP_VERIFY_TOKEN", "WHATSAPP_APP_SECRET", "TRADING_GRID_EVENTS_SECRET"):
-        overrides[name] = os.environ.get(name) or secrets.token_hex(16)
+    os.environ.update({"APP_ENV": "development", "SANDBOX": "1", "DIRECTORY_FILE": str(DEMO_DIRECTORY),
+                       "DATA_DIR": os.environ.get("DATA_DIR", "data/demo")})
     for name in ("REDIS_URL", "TRADING_GRID_URL"):
         os.environ.pop(name, None)
-    settings = _settings(**overrides)
+    settings = _with_sandbox_secrets(_settings())
     cases = seed(EmbeddedTradingGrid(settings.data_dir / "tradinggrid.sqlite3"))
     base = f"http://{host}:{port}"
     click.echo(f"tgwa demo: {cases} cases in the embedded Trading Grid ({settings.data_dir})")
@@ -60,35 +57,39 @@ def demo(host: str, port: int) -> None:
     click.echo(f"  Trading Grid events:          {base}/webhooks/tradinggrid  (secret {settings.trading_grid_events_secret})")
     click.echo(f"  health, readiness, metrics:   {base}/healthz  {base}/readyz  {base}/metrics")
     click.echo("Ctrl-C stops it.")
-    _serve(_build(settings), host, port)
+    _serve(settings, host, port)
 
 
 @main.command()
 @click.option("--host", default="0.0.0.0", show_default=True)
 @click.option("--port", default=None, type=int, help="default: $PORT, else 8000")
 def serve(host: str, port: int | None) -> None:
-    """The web process; in embedded mode (no REDIS_URL) it runs the worker too."""
-    settings = _settings()
-    _serve(_build(settings), host, port or int(os.environ.get("PORT", "8000")))
+    """The web process, as the Procfile runs it; in embedded mode (no REDIS_URL) it runs the worker too."""
+    _serve(_settings(), host, port or int(os.environ.get("PORT", "8000")))
 
 
-def _serve(rt: Any, host: str, port: int) -> None:
-    """gunicorn, as in production; embedded mode keeps to one process (its store lives there)."""
-    from gunicorn.app.base import BaseApplication
+def _with_sandbox_secrets(settings: Settings) -> Settings:
+    """The settings with the signing secrets a sandbox left unset made up (settings.sandbox_secrets),
+    put in the environment for the web process to find."""
+    made = sandbox_secrets(settings)
+    os.environ.update(made)
+    return _settings() if made else settings
 
-    from app import create_app
 
-    class Server(BaseApplication):  # type: ignore[misc]
-        def load_config(self) -> None:
-            workers = 1 if rt.settings.embedded else int(os.environ.get("WEB_CONCURRENCY", "2"))
-            for key, value in {"bind": f"{host}:{port}", "workers": workers, "worker_class": "gthread",
-                               "threads": 8, "accesslog": "-", "graceful_timeout": 5}.items():
-                self.cfg.set(key, value)
+def _serve(settings: Settings, host: str, port: int) -> NoReturn:
+    """Becomes gunicorn, run as the Procfile's `web` line runs it (app.serving: gevent workers, the
+    read timeout, masked logs, the settings checked once), with WEB_CONCURRENCY workers, one in
+    embedded mode (its store lives there); GUNICORN_CMD_ARGS is read by gunicorn itself. The
+    settings reach it through the environment."""
+    workers = 1 if settings.embedded else int(os.environ.get("WEB_CONCURRENCY", "2"))
+    sys.stdout.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "gunicorn", *web_arguments(host, port, workers)])
 
-        def load(self) -> Any:
-            return create_app(rt=rt, start_worker=rt.settings.embedded)
 
-    Server().run()
+def web_arguments(host: str, port: int, workers: int) -> list[str]:
+    """gunicorn's arguments for the web process: the Procfile's `web` line, filled in."""
+    return ["--config", "python:app.serving", "--bind", f"{host}:{port}", "--workers", str(workers),
+            "app:create_app()"]
 
 
 @main.command()

@@ -5,7 +5,7 @@ import logging
 import re
 
 PHONE = re.compile(r"(?<![\w.])\+?(\d{4,})(\d{4})(?!\d)")
-SECRET = re.compile(r"(?i)(bearer\s+|access_token=|client_secret=|token=|secret=)[^\s&\"']+")
+SECRET = re.compile(r"(?i)(bearer\s+|basic\s+|access_token=|client_secret=|token=|secret=)[^\s&\"']+")
 
 
 def mask(text: str) -> str:

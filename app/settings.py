@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlparse
@@ -19,6 +20,12 @@ SECRET_FIELDS = frozenset(
     {"whatsapp_app_secret", "whatsapp_access_token", "whatsapp_verify_token",
      "trading_grid_client_secret", "trading_grid_events_secret", "ops_token"}
 )
+
+
+# The secrets the sandbox signs its own webhooks with: development with SANDBOX=1 may leave them
+# unset, and `sandbox_secrets` makes them up.
+SANDBOX_SIGNING = {"WHATSAPP_VERIFY_TOKEN": "whatsapp_verify_token", "WHATSAPP_APP_SECRET": "whatsapp_app_secret",
+                   "TRADING_GRID_EVENTS_SECRET": "trading_grid_events_secret"}
 
 
 class SettingsError(ValueError):
@@ -151,7 +158,19 @@ class Settings:
         )
         if production and settings.directory_file is None:
             raise SettingsError("DIRECTORY_FILE is required when APP_ENV=production")
+        if production and settings.embedded:
+            raise SettingsError("REDIS_URL is required when APP_ENV=production: the embedded store lives inside "
+                                "one process and is lost when it stops")
         return settings
+
+
+def sandbox_secrets(settings: Settings) -> dict[str, str]:
+    """A new secret for each signing secret that development with SANDBOX=1 leaves unset (else
+    none): the sandbox signs the webhooks it sends itself, and an empty secret would have every
+    one refused. Set once in the process that starts the web workers, they share it."""
+    if not settings.sandbox or settings.production:
+        return {}
+    return {name: secrets.token_hex(16) for name, field in SANDBOX_SIGNING.items() if not getattr(settings, field)}
 
 
 def _positive_int(name: str, raw: str | None, default: int) -> int:

@@ -26,7 +26,8 @@ def test_defaults_need_nothing() -> None:
 
 
 @pytest.mark.parametrize("missing", ["WHATSAPP_VERIFY_TOKEN", "WHATSAPP_APP_SECRET", "WHATSAPP_ACCESS_TOKEN",
-                                     "WHATSAPP_PHONE_NUMBER_ID", "TRADING_GRID_EVENTS_SECRET", "DIRECTORY_FILE"])
+                                     "WHATSAPP_PHONE_NUMBER_ID", "TRADING_GRID_EVENTS_SECRET", "DIRECTORY_FILE",
+                                     "REDIS_URL"])
 def test_production_requires_its_settings(missing: str) -> None:
     Settings.from_mapping(PRODUCTION)
     with pytest.raises(SettingsError, match=missing):

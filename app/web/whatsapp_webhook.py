@@ -75,6 +75,9 @@ class Receiver:
             raw = _body(environ)
         except ValueError:
             return 400, {"error": "Content-Length is not a length"}
+        except TimeoutError:  # the server's read timeout (app.serving): a stalled body
+            log.warning("whatsapp webhook: the body stalled; answered 408")
+            return 408, {"error": "the request body did not arrive in time"}
         if raw is None:
             return 413, {"error": f"body over {MAX_BODY_BYTES} bytes"}
         if not signatures.whatsapp_valid(rt.settings.whatsapp_app_secret, raw,

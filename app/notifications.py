@@ -18,7 +18,7 @@ from app.directory import Contact, Partner, Staff
 from app.runtime import Runtime
 from app.whatsapp import messages
 from conversations import say, threads
-from conversations.turn import tap_id
+from conversations.turn import offer, tap_id
 
 log = logging.getLogger(__name__)
 Person = Contact | Staff
@@ -322,6 +322,7 @@ def send(rt: Runtime, event: Event, person: Person, notice: Notice, key: str | N
     payload, fallback = payloads(rt, event, person, notice, window)
     if notice.thread is None:
         return outbound.deliver(rt, payload, key, fallback)
+    offer(notice.thread, notice.actions)
     with threads.locked(rt, person.phone) as conversation:
         existing = conversation.threads.get(notice.thread.id)
         if existing is None or not existing.open:

@@ -2,7 +2,12 @@
 and action are in the button id); STOP, START and HELP; questions about cases; then the thread
 it answers (the message it replies to, the only open thread, a reference it names, the one
 thread waiting for that kind of answer), else a list asking which; a partner's new problem;
-and after three messages in a row that cannot be placed, a person takes over."""
+and after three messages in a row that cannot be placed, a person takes over.
+
+Meta delivers out of order. A message older than one already answered is handled in the light
+of what came after: a question (status, my cases, help) is answered, and so is an answer to a
+thread nothing has changed since it was written; one that newer messages overtook (its thread
+moved on, a later STOP or START, a thread to choose) is not acted on, and the person is told."""
 from __future__ import annotations
 
 import logging
@@ -15,7 +20,7 @@ from app.whatsapp.inbound import InboundMessage
 from conversations import identity, queries, say, threads
 from conversations.flows import acks, exception, problem, schedule
 from conversations.flows.base import Flow
-from conversations.turn import Turn, parse_tap, tap_id
+from conversations.turn import Turn, offered, parse_tap, tap_id
 from intents import references, understand
 
 log = logging.getLogger(__name__)
@@ -51,11 +56,12 @@ def _answer(rt: Runtime, message: InboundMessage) -> None:
                          f"{message.id}:reply:0")
         return
     conversation = threads.load(rt, message.sender)
-    if message.timestamp < conversation.session.get("last_ts", 0):
-        log.info("message %s is older than one already answered; it changes nothing", message.id)
-        return
-    conversation.session["last_ts"] = message.timestamp
+    late = message.timestamp < conversation.session.get("last_ts", 0)
+    conversation.session["last_ts"] = max(message.timestamp, conversation.session.get("last_ts", 0))
     turn = _turn(rt, conversation, person, message)
+    if late:  # Meta delivered it after a newer one that is already answered (see `overtaken`)
+        log.info("message %s is older than one already answered", message.id)
+        turn.late_since = message.timestamp
     dispatch(turn)
     threads.save(rt, conversation)  # not when the turn failed: its retry starts from the same state
 
@@ -90,22 +96,34 @@ def _tapped(turn: Turn, action: str, thread_id: str) -> None:
     thread = conversation.threads.get(thread_id)
     if action == "pick":
         pending = conversation.session.pop("pending", None)
-        if thread is None or not thread.open or pending is None:
+        picks = conversation.session.pop("picks", None)
+        if thread is None or not thread.open or pending is None or (picks is not None and thread_id not in picks):
             turn.reply(turn.say("already_done"))
             return
         replayed = _turn(turn.rt, conversation, turn.person, InboundMessage.from_json(pending), thread)
         replayed.key_base = turn.message.id  # the pick, not the first answer, is what this turn answers
+        replayed.late_since = turn.late_since
         _run(replayed)
         return
     if thread is None or not thread.open:
         turn.reply(turn.say("already_done") if thread is not None else turn.say("not_understood",
                                                                                  hint=turn.say("hint_generic")))
         return
+    if action not in offered(thread):  # an old button, or a forged id: nothing happens
+        log.info("tap %s on %s: not offered (%s)", action, thread_id, ", ".join(sorted(offered(thread))))
+        turn.reply(turn.say("tap_stale", hint=turn.say(_hint(thread))))
+        return
     turn.thread, turn.action = thread, action
     _run(turn)
 
 
 def _command(turn: Turn, intent: str) -> None:
+    if intent in ("stop", "start"):
+        session = turn.conversation.session
+        if turn.late_since is not None and session.get("opted_ts", 0) > turn.late_since:
+            overtaken(turn)  # a later STOP or START stands
+            return
+        session["opted_ts"] = turn.message.timestamp
     if intent == "stop":
         turn.rt.redis.sadd(store.OPTED_OUT, turn.message.sender)
         turn.reply(turn.say("stopped"))
@@ -139,32 +157,52 @@ def _route(turn: Turn) -> None:
     if len(candidates) == 1:
         turn.thread = candidates[0]
         _run(turn)
+    elif candidates and turn.late_since is not None:
+        overtaken(turn)  # which one it was about is a question for what the person writes now
     elif candidates:
         _ask_which(turn, candidates)
     elif isinstance(turn.person, Contact) and problem.reports_problem(turn):
-        turn.thread = threads.Thread(id=f"problem:{turn.message.id}", flow="problem", state="new")
+        turn.thread = threads.Thread(id=f"problem:{turn.message.id}", flow="problem", state="new",
+                                     opened_at=turn.message.timestamp, updated_at=turn.message.timestamp)
         conversation.threads[turn.thread.id] = turn.thread
         _run(turn)
+    elif turn.late_since is not None and any(t.updated_at > turn.late_since for t in conversation.threads.values()):
+        overtaken(turn)  # what it answered was finished by what came after
     else:
         _unplaced(turn, turn.say("hint_generic"))
 
 
 def _ask_which(turn: Turn, candidates: list[threads.Thread]) -> None:
     turn.conversation.session["pending"] = turn.message.to_json()
+    turn.conversation.session["picks"] = [t.id for t in candidates[:10]]
     rows = [(tap_id("pick", t.id), t.reference, say.flow_label(turn.language, t.flow)) for t in candidates[:10]]
     turn.choose(turn.say("which_thread"), say.button(turn.language, "choose"), rows)
 
 
 def _run(turn: Turn) -> None:
     assert turn.thread is not None
+    if turn.late_since is not None and turn.thread.updated_at > turn.late_since:
+        overtaken(turn)
+        return
     flow = FLOWS[turn.thread.flow]
     trigger = flow.event(turn)
     if trigger is not None and flow.fire(turn, trigger):
-        turn.thread.updated_at = turn.message.timestamp
+        turn.thread.updated_at = max(turn.thread.updated_at, turn.message.timestamp)
         turn.conversation.session["unplaced"] = 0
         return
-    hint = "hint_confirm" if turn.thread.state == "confirming" else "hint_answer"
-    _unplaced(turn, turn.say(hint))
+    _unplaced(turn, turn.say(_hint(turn.thread)))
+
+
+def _hint(thread: threads.Thread) -> str:
+    return "hint_confirm" if thread.state == "confirming" else "hint_answer"
+
+
+def overtaken(turn: Turn) -> None:
+    """A message that arrived after a newer one was answered, about something that newer
+    messages (or a notification) changed since it was written: acting on it now could undo what
+    the person said later, so it is not acted on, and the person is told so, with their words."""
+    quoted = turn.text[:200]
+    turn.reply(turn.say("overtaken", text=quoted) if quoted else turn.say("overtaken_untitled"))
 
 
 def _unplaced(turn: Turn, hint: str) -> None:

@@ -22,11 +22,26 @@ from intents import Reading
 log = logging.getLogger(__name__)
 PENDING = "pending"  # a write that Trading Grid did not take yet; a job will land it
 TAP_PREFIX = "t"
+OFFERED = "offered"  # in a thread's slots: the actions of the buttons its latest message offers
+BUTTON_ACTIONS = frozenset({"confirm", "change", "cancel", "accept", "reject", "new_date", "acknowledge", "received",
+                            "done", "remind", "add_reference"})
 
 
 def tap_id(action: str, thread_id: str) -> str:
     """The id of a button or row: what it does and to which thread ("t|confirm|case:CASE-1042")."""
     return f"{TAP_PREFIX}|{action}|{thread_id}"
+
+
+def offer(thread: Thread, actions: Sequence[str]) -> None:
+    """Notes the buttons a thread's latest message offers: a tap is taken only if its action was
+    offered (a button id is input like any other, and can be old or forged)."""
+    thread.slots[OFFERED] = list(actions)
+
+
+def offered(thread: Thread) -> frozenset[str]:
+    """The actions a tap on this thread may carry: those last offered, or for a thread saved
+    before offers were noted, any a button ever carries."""
+    return frozenset(thread.slots[OFFERED]) if OFFERED in thread.slots else BUTTON_ACTIONS
 
 
 def parse_tap(reply_id: str | None) -> tuple[str, str] | None:
@@ -50,6 +65,7 @@ class Turn:
     wrote: bool = False
     event_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)  # what the trigger carries
     key_base: str = ""  # what replies and writes are keyed by; the message id unless replayed
+    late_since: int | None = None  # when a message that arrived after a newer one was written
 
     def __post_init__(self) -> None:
         self.key_base = self.key_base or self.message.id
@@ -83,6 +99,7 @@ class Turn:
     def ask(self, body: str, actions: Sequence[str]) -> None:
         """A question with reply buttons, each naming its action and this turn's thread."""
         assert self.thread is not None
+        offer(self.thread, actions)
         choices = [(tap_id(a, self.thread.id), say.button(self.language, a)) for a in actions]
         self._deliver(messages.buttons(self.message.sender, body, choices, reply_to=self._quote))
 

@@ -22,7 +22,7 @@ class Chat:
     def says(self, body: str, reply_to: str | None = None, message_id: str | None = None,
              timestamp: int | None = None) -> str:
         extra = {"context": {"from": "15550783881", "id": reply_to}} if reply_to else {}
-        self.last_ts = timestamp or next(_clock)
+        self.last_ts = timestamp or self._next_ts()
         message = text(self.phone, body, message_id=message_id, timestamp=self.last_ts, **extra)
         self._post(message)
         return message["id"]
@@ -33,7 +33,7 @@ class Chat:
             if payload["type"] == "interactive" and payload["interactive"]["type"] == "button":
                 for button in payload["interactive"]["action"]["buttons"]:
                     if label.lower() in button["reply"]["title"].lower():
-                        n = next(_clock)
+                        n = self._next_ts()
                         return self._post({"from": self.phone, "id": f"wamid.tap.{n}",
                                            "timestamp": str(n), "type": "interactive",
                                            "context": {"from": "15550783881", "id": wamid},
@@ -43,12 +43,18 @@ class Chat:
                 for component in payload["template"].get("components", []):
                     button_payload = component.get("parameters", [{}])[0].get("payload", "")
                     if component["type"] == "button" and f"|{label.lower()}|" in button_payload:
-                        n = next(_clock)
+                        n = self._next_ts()
                         return self._post({"from": self.phone, "id": f"wamid.tap.{n}",
                                            "timestamp": str(n), "type": "button",
                                            "context": {"from": "15550783881", "id": wamid},
                                            "button": {"payload": button_payload, "text": label}})
         raise AssertionError(f"no button {label!r} in what {self.phone} was sent: {self.bot}")
+
+    def sends_tap(self, button_id: str, title: str = "Confirm") -> str:
+        """A button reply with any id at all, as a forged or very old tap would carry."""
+        n = self._next_ts()
+        return self._post({"from": self.phone, "id": f"wamid.forged.{n}", "timestamp": str(n), "type": "interactive",
+                           "interactive": {"type": "button_reply", "button_reply": {"id": button_id, "title": title}}})
 
     def picks(self, label: str) -> str:
         """Chooses the row of the bot's latest list whose title contains `label`."""
@@ -57,13 +63,18 @@ class Chat:
                 for section in payload["interactive"]["action"]["sections"]:
                     for row in section["rows"]:
                         if label.lower() in row["title"].lower():
-                            n = next(_clock)
+                            n = self._next_ts()
                             return self._post({"from": self.phone, "id": f"wamid.pick.{n}",
                                                "timestamp": str(n), "type": "interactive",
                                                "context": {"from": "15550783881", "id": wamid},
                                                "interactive": {"type": "list_reply", "list_reply": {
                                                    "id": row["id"], "title": row["title"]}}})
         raise AssertionError(f"no list row {label!r} in what {self.phone} was sent: {self.bot}")
+
+    def _next_ts(self) -> int:
+        """A moment after everything this person wrote so far, as a phone's clock would give."""
+        self.last_ts = max(next(_clock), self.last_ts + 1)
+        return self.last_ts
 
     def _post(self, message: dict[str, Any]) -> str:
         answer = post_whatsapp(self.client, envelope(message))

@@ -154,15 +154,17 @@ def test_a_reply_to_an_old_message_goes_to_that_messages_case(client, work, grap
     assert maria.last.startswith("New delivery date for PO-4410093")
 
 
-def test_duplicates_and_out_of_order_delivery_change_nothing(client, work, graph, grid, maria) -> None:
+def test_duplicates_change_nothing_and_an_overtaken_message_is_told(client, work, graph, grid, maria) -> None:
     case = new_case(grid)
     exception_logged(client, work, case)
     maria.says("12/3/2027", message_id="wamid.first")
     first = maria.last_ts
     asked = len(maria.bot)
     maria.says("12/3/2027", message_id="wamid.first", timestamp=first)  # Meta delivers it again
-    maria.says("12/9/2027", message_id="wamid.older", timestamp=first - 60)  # older, arrives late
     assert len(maria.bot) == asked
+    maria.says("12/9/2027", message_id="wamid.older", timestamp=first - 60)  # older, arrives late
+    assert maria.last == ('Your message "12/9/2027" reached me only after your later ones, so I didn\'t act on it. '
+                          "If it still matters, please send it again.")
     maria.taps("Confirm")
     assert grid.get_case(case["id"])["expected_date"] == "2027-12-03"
 

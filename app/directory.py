@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import phonenumbers
-import yaml
+
+from app import yamldoc
 
 ROLES = ("exceptions", "documents", "onboarding", "alerts", "orders")
 MILESTONES = ("order_confirmed", "goods_dispatched", "customs_cleared", "delivery_completed")
@@ -172,38 +173,18 @@ class _Reader:
 
 def _read(path: Path) -> tuple[Directory | None, list[Problem]]:
     try:
-        text = path.read_text(encoding="utf-8")
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data, lines = yamldoc.load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         return None, [Problem(0, str(path), f"cannot be read: {exc.strerror}")]
     except UnicodeDecodeError:
         return None, [Problem(0, str(path), "is not UTF-8 text")]
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        return None, [Problem(mark.line + 1 if mark else 0, str(path), f"is not valid YAML: {getattr(exc, 'problem', exc)}")]
+    except yamldoc.YamlProblem as exc:
+        return None, [Problem(exc.line, str(path), str(exc))]
     if not isinstance(data, dict):
         return None, [Problem(1, str(path), "must be a mapping with partners, staff and groups")]
-    lines: dict[str, int] = {}
-    _index_lines(node, "", lines)
     reader = _Reader(lines)
     directory = _build(data, reader)
     return directory, sorted(reader.problems, key=lambda p: (p.line, p.path))
-
-
-def _index_lines(node: yaml.Node | None, path: str, lines: dict[str, int]) -> None:
-    if node is None:
-        return
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            child = f"{path}.{key.value}" if path else str(key.value)
-            lines[child] = key.start_mark.line + 1
-            _index_lines(value, child, lines)
-            lines[child] = key.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for i, value in enumerate(node.value):
-            _index_lines(value, f"{path}[{i}]", lines)
 
 
 def _build(data: dict[str, Any], r: _Reader) -> Directory:

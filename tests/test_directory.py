@@ -116,3 +116,62 @@ def test_directory_check_command(tmp_path: Path) -> None:
     lines = bad.stdout.strip().splitlines()
     assert len(lines) == 9 and lines[0].startswith(f"{path}:line 8: partners[0].contacts[0].roles[1]:")
     assert "Traceback" not in bad.stderr
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "directory.yaml"
+    path.write_text(text)
+    return path
+
+
+NORWAY = """partners:
+  - id: 0012
+    name: Fjord Freight AS
+    country: NO
+    contacts:
+      - {name: Ola Nordmann, phone: "+47 412 34 567", language: no, opt_in: true, roles: [exceptions]}
+staff: []
+groups: []
+"""
+
+
+def test_codes_and_ids_stay_the_text_that_was_written(tmp_path: Path) -> None:
+    """YAML 1.1 reads NO and no as false and 0012 as the number 10; a directory means the text."""
+    loaded = directory.load(write(tmp_path, NORWAY))
+    [partner] = loaded.partners.values()
+    assert (partner.id, partner.country) == ("0012", "NO")
+    assert partner.contacts[0].language == "no" and partner.contacts[0].opt_in is True
+
+
+def test_an_alias_bomb_is_refused_in_one_line_at_once(tmp_path: Path) -> None:
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 9)}]" for n in range(1, 10)]
+    path = write(tmp_path, "\n".join(lines + ["partners: *a9", "staff: []", "groups: []"]) + "\n")
+    [problem] = directory.check(path)  # 9**10 values if expanded: minutes and gigabytes
+    assert problem.line == 1 and "aliases expand it to" in problem.message and "alias bomb" in problem.message
+
+
+def test_a_recursive_alias_is_one_problem_not_a_traceback(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "app.cli", "directory", "check",
+                           str(write(tmp_path, "partners: &p [*p]\nstaff: []\ngroups: []\n"))],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stdout.strip().endswith(": an alias refers to a value that contains it (recursive)")
+    assert ":line 1: " in done.stdout
+
+
+def test_anchors_and_merge_keys_people_really_use_still_work(tmp_path: Path) -> None:
+    text = """defaults: &contact {roles: [exceptions, documents], language: de, opt_in: true}
+partners:
+  - id: ACME
+    name: Acme
+    country: DE
+    contacts:
+      - {<<: *contact, name: Jana Weber, phone: "+49 151 2345 6789"}
+      - {<<: *contact, name: Otto Keller, phone: "+49 151 1111 2222", opt_in: false}
+staff: []
+groups: []
+"""
+    problems = directory.check(write(tmp_path, text))
+    assert [p.message for p in problems] == ["unknown section (known: partners, staff, groups)"]
+    assert problems[0].line == 1

@@ -10,12 +10,11 @@ from typing import Any
 
 from redis.exceptions import LockError, RedisError
 
-from app import metrics, pace, parked, ready, runtime, store
+from app import keeper, metrics, pace, parked, ready, runtime, store
 from app.whatsapp.inbound import InboundMessage
 
 log = logging.getLogger(__name__)
-SWEEP_EVERY_SECONDS = 15
-SWEEP_AFTER_SECONDS = 20
+SWEEP_AFTER_SECONDS = 10  # a message waiting this long with nobody on its contact was left behind
 
 
 MAX_PER_TURN = 20  # messages a drain handles before it lets other contacts' work go first
@@ -78,60 +77,62 @@ def _drain(rt: Any, contact: str) -> int:
     from conversations import router
 
     started = time.monotonic()
-    lock = rt.redis.lock(store.contact_lock_key(contact), timeout=store.CONTACT_LOCK_TTL)
+    # Not thread-local: this process's keeper extends it while the contact is held (app.keeper).
+    lock = rt.redis.lock(store.contact_lock_key(contact), timeout=store.CONTACT_LOCK_TTL, thread_local=False)
     if not lock.acquire(blocking=False):
         # Another worker holds the contact and looks at the inbox again before it lets go; in
         # case it just did, this contact is looked at again shortly rather than left behind.
         ready.wake(rt, [contact], delay=ready.LOCKED_RETRY_SECONDS)
         return 0
     handled, extended = 0, time.monotonic()
-    try:
-        inbox, messages = store.inbox_key(contact), store.inbox_messages_key(contact)
-        while True:
-            head = store.call(rt.redis, store.NEXT_MESSAGE, [inbox, messages, store.last_inbound_key(contact)],
-                              [store.ARRIVALS_PER_SECOND, store.WINDOW_SECONDS])
-            if not head:
-                rt.redis.srem(store.PENDING_CONTACTS, contact)
-                break
-            message_id, raw, tries, why = head
-            message_id = message_id.decode()
-            if handled >= MAX_PER_TURN:
-                _put_back(rt, contact, message_id)
-                ready.wake(rt, [contact])
-                break
-            wait = pace.sender_wait(rt, contact)
-            if wait > 0:
-                _put_back(rt, contact, message_id)
-                _slow_down(rt, contact, wait)
-                break
-            if raw and int(tries) > MAX_TRIES:
-                _give_up(rt, json.loads(raw), (why or b"its handling never finished (the worker stopped)").decode(),
-                         tries=int(tries) - 1)
-            elif raw:
-                message = InboundMessage.from_json(raw)
-                try:
-                    router.handle(rt, message)
-                except (TransientError, RedisError) as exc:
-                    with contextlib.suppress(RedisError):
-                        rt.redis.hset(messages, store.why_field(message_id), _reason(exc))
-                    raise
-                except Exception as exc:  # noqa: BLE001 - one bad message must not block the contact
-                    log.warning("message %s could not be handled (%s); parked", message_id, _reason(exc),
-                                exc_info=True)
-                    _give_up(rt, json.loads(raw), _reason(exc))
-            pipe = rt.redis.pipeline()
-            pipe.zrem(inbox, message_id)
-            pipe.hdel(messages, message_id, store.tries_field(message_id), store.why_field(message_id))
-            pipe.execute()
-            handled += 1
-            if time.monotonic() - extended > store.CONTACT_LOCK_TTL / 3:
-                lock.extend(store.CONTACT_LOCK_TTL, replace_ttl=True)
-                extended = time.monotonic()
-    finally:
+    with keeper.hold(lock):
         try:
-            lock.release()
-        except LockError:
-            log.warning("lock of contact %s expired while draining", contact)
+            inbox, messages = store.inbox_key(contact), store.inbox_messages_key(contact)
+            while True:
+                head = store.call(rt.redis, store.NEXT_MESSAGE, [inbox, messages, store.last_inbound_key(contact)],
+                                  [store.ARRIVALS_PER_SECOND, store.WINDOW_SECONDS])
+                if not head:
+                    rt.redis.srem(store.PENDING_CONTACTS, contact)
+                    break
+                message_id, raw, tries, why = head
+                message_id = message_id.decode()
+                if handled >= MAX_PER_TURN:
+                    _put_back(rt, contact, message_id)
+                    ready.wake(rt, [contact])
+                    break
+                wait = pace.sender_wait(rt, contact)
+                if wait > 0:
+                    _put_back(rt, contact, message_id)
+                    _slow_down(rt, contact, wait)
+                    break
+                if raw and int(tries) > MAX_TRIES:
+                    _give_up(rt, json.loads(raw), (why or b"its handling never finished (the worker stopped)").decode(),
+                             tries=int(tries) - 1)
+                elif raw:
+                    message = InboundMessage.from_json(raw)
+                    try:
+                        router.handle(rt, message)
+                    except (TransientError, RedisError) as exc:
+                        with contextlib.suppress(RedisError):
+                            rt.redis.hset(messages, store.why_field(message_id), _reason(exc))
+                        raise
+                    except Exception as exc:  # noqa: BLE001 - one bad message must not block the contact
+                        log.warning("message %s could not be handled (%s); parked", message_id, _reason(exc),
+                                    exc_info=True)
+                        _give_up(rt, json.loads(raw), _reason(exc))
+                pipe = rt.redis.pipeline()
+                pipe.zrem(inbox, message_id)
+                pipe.hdel(messages, message_id, store.tries_field(message_id), store.why_field(message_id))
+                pipe.execute()
+                handled += 1
+                if time.monotonic() - extended > store.CONTACT_LOCK_TTL / 3:
+                    lock.extend(store.CONTACT_LOCK_TTL, replace_ttl=True)
+                    extended = time.monotonic()
+        finally:
+            try:
+                lock.release()
+            except LockError:
+                log.warning("lock of contact %s expired while draining", contact)
     metrics.JOB_LATENCY.labels("drain_contact").observe(time.monotonic() - started)
     return handled
 
@@ -180,9 +181,10 @@ def _slow_down(rt: Any, contact: str, wait: float) -> None:
 
 
 def sweep_inboxes() -> int:
-    """A safety net, every 15 seconds: a contact whose messages wait longer than they should while
-    nobody holds the contact (its drainer died with a worker) is marked ready again, and a drainer
-    is queued if none holds a lease. Returns how many contacts it found."""
+    """A safety net, run by the keepers (app.keeper) every few seconds: a contact whose messages
+    wait longer than they should while nobody holds the contact (its drainer died with a worker)
+    is marked ready again, and a drainer is started if none holds a lease. Returns how many
+    contacts it found."""
     rt = runtime.current()
     stuck = []
     for raw in rt.redis.smembers(store.PENDING_CONTACTS):
@@ -195,8 +197,6 @@ def sweep_inboxes() -> int:
             stuck.append(contact)
     # Waiting this long means the drainer that held a lease for them is gone: start another now.
     ready.wake(rt, stuck, force=bool(stuck))
-    from app.worker import start_sweeping
-    start_sweeping(rt.queues)
     return len(stuck)
 
 

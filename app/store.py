@@ -9,7 +9,7 @@ Cluster slot and the Lua scripts below may touch them together.
 | `tgwa:{c:X}:inbox` | zset | none (drained) | messages waiting for the contact's worker, by WhatsApp time |
 | `tgwa:{c:X}:msgs` | hash | none (drained) | the parsed message of each waiting id; `#seq`: arrival order among messages of the same second; `#tries:<id>`, `#why:<id>`: how often a message was taken, and what last stopped it |
 | `tgwa:{c:X}:conv` | string | 30 days | the conversation: threads, session, which thread each sent message belongs to |
-| `tgwa:{c:X}:lock` | lock | 30 s | one worker at a time per contact, across processes and machines |
+| `tgwa:{c:X}:lock` | lock | 10 s, extended while held | one worker at a time per contact, across processes and machines |
 | `tgwa:event:<id>` | hash | 30 days | Trading Grid event dedupe, payload and state (pending/done) |
 | `tgwa:sandbox:outbox` | list | none | what the sandbox "sent" (SANDBOX=1 only) |
 | `tgwa:sandbox:said` | list | none | what people typed and tapped in the sandbox (SANDBOX=1 only) |
@@ -34,7 +34,7 @@ from app.settings import Settings
 PREFIX = "tgwa"
 INBOUND_DEDUPE_TTL = 8 * 24 * 3600
 EVENT_DEDUPE_TTL = 30 * 24 * 3600
-CONTACT_LOCK_TTL = 30
+CONTACT_LOCK_TTL = 10  # kept up while held by the holder's keeper (app.keeper); a dead holder's lapses
 ARRIVALS_PER_SECOND = 1_000_000  # score = timestamp * this + arrival sequence: stays below 2**53
 
 # One in-process server for embedded mode, shared by every connection of this process.

@@ -5,40 +5,65 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import Any
 
+from redis.exceptions import RedisError
 from rq import SimpleWorker
 from rq.job import Job
-from rq.registry import ScheduledJobRegistry
 from rq.timeouts import TimerDeathPenalty
+from rq.job_lifecycle import call_exception_handlers
 
+from app import jobs, keeper
 from app.queues import Queues
+from app.tradinggrid.port import TransientError
+from app.whatsapp.errors import GraphError
 
 log = logging.getLogger(__name__)
 IDLE_SLEEP_SECONDS = 0.05
+WORKER_TTL_SECONDS = 30  # a worker not heard of for this long is gone (the keeper beats every second)
 
 
-def start_sweeping(queues: Queues) -> None:
-    """Makes sure the inbox sweep (app.jobs.sweep_inboxes) is scheduled; every worker asks, one
-    job results (its id names the minute)."""
-    from app import jobs
-    from app.queues import INBOUND
+def passing(exc: BaseException | None) -> bool:
+    """A failure the code expects to pass (Trading Grid or Graph down or busy, Redis away): the
+    job is retried with backoff, and the log gets one line for it, not a traceback."""
+    return isinstance(exc, (TransientError, RedisError)) or (isinstance(exc, GraphError) and exc.retryable)
 
-    at = time.time() + jobs.SWEEP_EVERY_SECONDS
-    queues.enqueue_at(INBOUND, at, jobs.sweep_inboxes, job_id=f"sweep-{int(at) // jobs.SWEEP_EVERY_SECONDS}")
+
+class Worker(SimpleWorker):
+    """RQ's worker without a forked horse per job (jobs are short and wait on the network; a fork
+    costs more than most jobs): short heartbeats, which its keeper keeps up, and passing failures
+    logged as one warning line with their reason. Run more processes for more throughput."""
+
+    def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
+        return keeper.HEARTBEAT_SECONDS
+
+    def handle_exception(self, job: Job, *exc_info: Any) -> None:
+        if not passing(exc_info[1]):
+            super().handle_exception(job, *exc_info)
+            return
+        exc = exc_info[1]
+        log.warning("job %s (%s): %s: %s; retried with backoff", job.id, job.func_name, type(exc).__name__, exc)
+        call_exception_handlers(self._exc_handlers, job, *exc_info)
 
 
 def run(queues: Queues, burst: bool = False) -> bool:
-    """A worker process. Jobs are short and wait on the network, so they run in the worker itself
-    rather than in a forked horse per job (a fork costs more than most jobs); run more processes
-    for more throughput. Retries are scheduled by RQ's scheduler."""
-    start_sweeping(queues)
-    worker = SimpleWorker(queues.all(), connection=queues.connection)
-    return worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
+    """A worker process, with its keeper (app.keeper) beside it: retries, reminders and the inbox
+    sweep move on whichever worker dies."""
+    worker = Worker(queues.all(), connection=queues.connection, worker_ttl=WORKER_TTL_SECONDS)
+    if burst:
+        keeper.upkeep(queues, worker, jobs.sweep_inboxes)
+        return worker.work(burst=True, logging_level="INFO")
+    watcher = keeper.Keeper(queues, worker, jobs.sweep_inboxes)
+    watcher.start()
+    try:
+        return worker.work(logging_level="INFO")
+    finally:
+        watcher.stop()
 
 
-class _ThreadWorker(SimpleWorker):
-    """SimpleWorker for a non-main thread, where signal handlers cannot be installed: job
-    timeouts use a timer thread instead of SIGALRM."""
+class _ThreadWorker(Worker):
+    """The worker for a non-main thread, where signal handlers cannot be installed: job timeouts
+    use a timer thread instead of SIGALRM."""
 
     death_penalty_class = TimerDeathPenalty
 
@@ -54,13 +79,8 @@ def run_once(queues: Queues) -> bool:
 
 
 def enqueue_due_retries(queues: Queues) -> None:
-    """What RQ's scheduler process does, for a process that cannot start one (embedded mode)."""
-    for queue in queues.all():
-        registry = ScheduledJobRegistry(queue=queue)
-        for job_id in registry.get_jobs_to_schedule(int(time.time())):
-            job = Job.fetch(job_id.decode() if isinstance(job_id, bytes) else job_id, connection=queues.connection)
-            registry.remove(job)
-            queue.enqueue_job(job)
+    """What a keeper does each second, for a process with no keeper (embedded mode, tests)."""
+    keeper.move_due_jobs(queues)
 
 
 class EmbeddedWorker(threading.Thread):
@@ -72,9 +92,12 @@ class EmbeddedWorker(threading.Thread):
         self._stopping = threading.Event()
 
     def run(self) -> None:
-        start_sweeping(self.queues)
+        swept = 0.0
         while not self._stopping.is_set():
             try:
+                if time.monotonic() - swept >= keeper.SWEEP_EVERY_SECONDS:  # a keeper's sweep; nobody else can die
+                    swept = time.monotonic()
+                    jobs.sweep_inboxes()
                 worked = run_once(self.queues)
             except Exception:  # noqa: BLE001 - the thread must outlive one bad round
                 log.exception("embedded worker round failed")

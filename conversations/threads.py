@@ -11,7 +11,7 @@ import zlib
 from collections.abc import Iterator
 from typing import Any
 
-from app import jsonsafe, store
+from app import jsonsafe, keeper, store
 from app.runtime import Runtime
 
 FINAL_STATES = frozenset({"done", "cancelled"})
@@ -108,13 +108,14 @@ def locked(rt: Runtime, contact: str) -> Iterator[Conversation]:
     """The contact's conversation, for code outside the contact's inbox (notifications): the same
     lock the inbox worker holds, so a thread is never opened and answered at the same moment."""
     lock = rt.redis.lock(store.contact_lock_key(contact), timeout=store.CONTACT_LOCK_TTL,
-                         blocking_timeout=LOCK_WAIT_SECONDS)
+                         blocking_timeout=LOCK_WAIT_SECONDS, thread_local=False)
     if not lock.acquire():
         raise TimeoutError(f"contact {contact} stayed locked")
     try:
-        conversation = load(rt, contact)
-        yield conversation
-        save(rt, conversation)
+        with keeper.hold(lock):  # a send may wait for its pace longer than the lock lives
+            conversation = load(rt, contact)
+            yield conversation
+            save(rt, conversation)
     finally:
         with contextlib.suppress(Exception):
             lock.release()

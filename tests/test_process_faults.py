@@ -54,9 +54,10 @@ def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
         server.crash()
 
 
-def start(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+def start(command: list[str], env: dict[str, str], log: Path | None = None) -> subprocess.Popen[bytes]:
+    """`command` running; its output in `log` when given."""
+    out = log.open("ab") if log is not None else subprocess.DEVNULL
+    return subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
 
 
 def post(base: str, message: dict, attempts: int = 1) -> int:  # type: ignore[type-arg]
@@ -132,10 +133,63 @@ def test_a_worker_killed_mid_job_loses_nothing_and_writes_nothing_twice(own_redi
             first.wait(10)
             faults.delay = 0.0
             second = start([str(BIN / "tgwa"), "worker"], env)
-            wait_for(lambda: any(t.startswith("Thanks Maria!") for t in graph.texts_to(MARIA)), 90)
+            # the job's heartbeat lapses in seconds (app.keeper), and the other worker retries it
+            wait_for(lambda: any(t.startswith("Thanks Maria!") for t in graph.texts_to(MARIA)), 30)
             time.sleep(2)
             assert grid.get_case(case["id"])["expected_date"] == "2027-12-03"
             assert len(grid.audit(case["id"])["comments"]) == 1
             assert len([t for t in graph.texts_to(MARIA) if t.startswith("Thanks Maria!")]) == 1
         finally:
             stack.stop([p for p in (web, first, second) if p is not None])
+
+
+def post_event(base: str, event: dict) -> None:  # type: ignore[type-arg]
+    body = json.dumps(event)
+    ts = str(int(time.time()))
+    assert requests.post(f"{base}/webhooks/tradinggrid", data=body, timeout=10, headers={
+        "Content-Type": "application/json", "X-TG-Timestamp": ts,
+        "X-TG-Signature": sign(EVENTS_SECRET, tradinggrid_payload(ts, body.encode()))}).status_code == 202
+
+
+@pytest.mark.parametrize("killed", [0, 1], ids=["first-worker", "second-worker"])
+def test_a_write_waiting_for_its_retry_lands_whichever_worker_dies(killed, own_redis, graph, grid, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """RQ's scheduler ran in one worker, under a lock the others took over only in their
+    ten-minute maintenance pass: killing that worker stalled every retry for minutes. Now any
+    live worker moves due jobs each second. And each failed try is one warning line in the
+    worker's log, not RQ's traceback: a passing failure is not a crash."""
+    faults = Faults(create_server(grid))
+    case = grid.create_case({"partner_id": "GLOBEX", "issue_type": "shipment_delay", "reference": "PO-4410093",
+                             "summary": "late"}, idempotency_key="seed")
+    with serve(faults) as tradinggrid_url:
+        env = stack_env(own_redis.url, graph.url, tradinggrid_url, FIXTURES / "directory.yaml", tmp_path)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        web = start(stack.web_command(port, workers=1), env)
+        logs = [tmp_path / f"worker-{n}.log" for n in range(2)]
+        workers = [start([str(BIN / "tgwa"), "worker"], env, log) for log in logs]
+        try:
+            wait_http(f"{base}/healthz")
+            time.sleep(1.5)  # both workers up: either may be the one that took the work
+            post_event(base, {"id": "evt-retry", "type": "exception.logged", "occurred_at": "2026-11-24T09:00:00Z",
+                              "case_id": case["id"], "partner_id": "GLOBEX", "issue_type": "shipment_delay",
+                              "reference": "PO-4410093", "summary": "late", "thread_url": "https://tg.example.com/x"})
+            wait_for(lambda: graph.texts_to(MARIA), 30)
+            now = int(time.time())
+            post(base, text(MARIA, "can do 12/3/2027", timestamp=now))
+            wait_for(lambda: any("Is that right?" in t for t in graph.texts_to(MARIA)), 30)
+            faults.fail(500, times=4)  # Trading Grid is down: the write waits for its retries
+            post(base, text(MARIA, "yes", timestamp=now + 1))
+            wait_for(lambda: sum(c.startswith("PATCH") for c in faults.calls) >= 2, 30)
+            workers[killed].send_signal(signal.SIGKILL)
+            workers[killed].wait(10)
+            started = time.monotonic()
+            wait_for(lambda: grid.get_case(case["id"])["expected_date"] == "2027-12-03", 45)
+            assert time.monotonic() - started < 45
+            wait_for(lambda: len(grid.audit(case["id"])["comments"]) == 1, 15)
+            time.sleep(2)
+            assert len(grid.audit(case["id"])["comments"]) == 1
+        finally:
+            stack.stop([web, *workers])
+    written = "".join(log.read_text() for log in logs)
+    assert "TransientError: PATCH /cases/" in written and "retried with backoff" in written
+    assert "Traceback" not in written

@@ -1,0 +1,124 @@
+"""What keeps work moving when a worker dies: every worker process runs a keeper thread, and any
+one of them does the deployment's upkeep each second, so no single process holds it.
+
+Why not RQ's own scheduler: it runs in one worker at a time under a lock that lives 61 seconds,
+and the other workers only try to take it over in their maintenance pass, every ten minutes; a
+job whose worker died is only found in that pass too, and only once its 180-second heartbeat has
+lapsed. Kill the wrong worker and retries, reminders and the inbox sweep stall for minutes.
+
+Each second, the keeper of every worker process:
+- keeps alive what its process holds: the worker's registration, the heartbeat of the job it runs
+  (HEARTBEAT_SECONDS, so a dead worker's job lapses within seconds) and the contact locks it holds
+  (`hold`, so a dead worker's contacts are free again within seconds);
+- then, if no other keeper is at it (a lock of UPKEEP_SECONDS, taken for one round), moves the
+  scheduled jobs that are due onto their queues, hands a job whose worker stopped heart-beating to
+  RQ to retry, and every SWEEP_EVERY_SECONDS runs the inbox sweep it was given.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from redis.exceptions import LockError, RedisError
+from redis.lock import Lock
+from rq.scheduler import RQScheduler
+
+from app import store
+from app.queues import Queues
+
+log = logging.getLogger(__name__)
+TICK_SECONDS = 1.0
+HEARTBEAT_SECONDS = 10  # a running job, or a held contact, not heard of for this long was left by a dead worker
+UPKEEP_SECONDS = 5      # the most one keeper's round may take before another may do the upkeep
+SWEEP_EVERY_SECONDS = 5
+UPKEEP_LOCK = f"{store.PREFIX}:keeper"
+LAST_SWEEP = f"{store.PREFIX}:keeper:swept"
+
+_held: set[Lock] = set()
+_held_guard = threading.Lock()
+
+
+@contextlib.contextmanager
+def hold(lock: Lock) -> Iterator[None]:
+    """While inside, this process's keeper extends `lock` (made with thread_local=False) every
+    round, so its timeout can be short: a lock whose process died lapses within seconds."""
+    with _held_guard:
+        _held.add(lock)
+    try:
+        yield
+    finally:
+        with _held_guard:
+            _held.discard(lock)
+
+
+class Keeper(threading.Thread):
+    """The keeper of one worker process (`worker`: its RQ worker, whose heartbeats it keeps)."""
+
+    def __init__(self, queues: Queues, worker: Any, sweep: Callable[[], Any]) -> None:
+        super().__init__(name="tgwa-keeper", daemon=True)
+        self.queues, self.worker, self.sweep = queues, worker, sweep
+        self._stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self._stopping.wait(TICK_SECONDS):
+            try:
+                self.keep_alive()
+                upkeep(self.queues, self.worker, self.sweep)
+            except RedisError as exc:  # Redis is down: the next round tries again
+                log.warning("keeper: %s: %s", type(exc).__name__, exc)
+            except Exception:  # noqa: BLE001 - the keeper must outlive one bad round
+                log.exception("keeper round failed")
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def keep_alive(self) -> None:
+        """The worker's registration, the heartbeat of each job it runs, the locks it holds."""
+        worker = self.worker
+        with worker.connection.pipeline() as pipeline:
+            worker.heartbeat(pipeline=pipeline)
+            for execution in list(worker.executions.values()):
+                execution.heartbeat(execution.job.started_job_registry, HEARTBEAT_SECONDS, pipeline=pipeline)
+            pipeline.execute()
+        with _held_guard:
+            held = list(_held)
+        for lock in held:
+            with contextlib.suppress(Exception):  # released meanwhile, or lost: its holder finds out
+                lock.extend(store.CONTACT_LOCK_TTL, replace_ttl=True)
+
+
+def upkeep(queues: Queues, worker: Any, sweep: Callable[[], Any]) -> bool:
+    """One round of the deployment's upkeep, unless another keeper is doing it; True if done here."""
+    connection = queues.connection
+    lock = connection.lock(UPKEEP_LOCK, timeout=UPKEEP_SECONDS, thread_local=False)
+    if not lock.acquire(blocking=False):
+        return False
+    try:
+        move_due_jobs(queues)
+        for queue in queues.all():
+            queue.started_job_registry.cleanup()  # a job whose worker stopped heart-beating: retried
+            queue.intermediate_queue.cleanup(worker, queue)  # taken off a queue by a worker that died
+        now = time.time()
+        last = connection.get(LAST_SWEEP)
+        if last is None or now - float(last) >= SWEEP_EVERY_SECONDS:
+            connection.set(LAST_SWEEP, now, ex=3600)
+            sweep()
+    finally:
+        with contextlib.suppress(LockError):  # a round past UPKEEP_SECONDS: another may have begun
+            lock.release()
+    return True
+
+
+def move_due_jobs(queues: Queues) -> None:
+    """Scheduled jobs (retries, reminders, escalations) whose time has come go onto their queues,
+    by RQ's own scheduler code (each job taken off its schedule and queued in one transaction),
+    without its lock: the upkeep lock keeps it to one keeper at a time."""
+    names = [queue.name for queue in queues.all()]
+    scheduler = RQScheduler(names, connection=queues.connection)
+    scheduler._connection = queues.connection  # this one, not a new pool of the same kind per call
+    scheduler.prepare_registries(names)
+    scheduler.enqueue_scheduled_jobs()

@@ -7,6 +7,7 @@ script on the message's own key, so counts move once per message and never backw
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -58,8 +59,10 @@ def record_sent(rt: Runtime, wamid: str, key: str, before: Callable[[Any], Any] 
         store.evalsha(pipe, RECORD, [store.message_key(wamid)], [purpose, store.STATUS_TTL])
         pipe.hincrby(store.stats_key(purpose), "sent", 1)
         pipe.expire(store.stats_key(purpose), store.STATUS_TTL)
+        if purpose != "reply":
+            pipe.zadd(store.NOTIFICATIONS_INDEX, {purpose: time.time()}, nx=True)
 
-    rank = int(store.run(rt.redis, build)[-3])
+    rank = int(store.run(rt.redis, build)[-3 if purpose == "reply" else -4])
     if rank:
         _count(rt, purpose, _reached(0, rank))
 

@@ -31,15 +31,21 @@ def record_whatsapp(rt: Runtime, note: Notification) -> int:
 
 def record_messages(rt: Runtime, by: store.Line | None, batches: list[list[InboundMessage]]) -> list[list[int]]:
     """Records and dedupes the messages of several webhooks (one script call for all whose keys
-    share a Cluster slot: all of them on a single server) and marks their contacts ready for a
-    drainer (app.ready), all in one pipelined round trip (by the Line `by`, if any); only when no
-    drainer is on the work does a second trip queue one. Answers each webhook's outcomes
+    share a Cluster slot: all of them on a single server), marks their contacts ready for a
+    drainer (app.ready) and notes when each last wrote (for /ops), all in one pipelined round
+    trip (by the Line `by`, if any); only when no drainer is on the work does a second trip
+    queue one. Answers each webhook's outcomes
     (store.NEW or a duplicate), message by message."""
     messages = [message for batch in batches for message in batch]
     contacts = list(dict.fromkeys(message.sender for message in messages))
     groups = store.by_slot(rt.redis, [store.contact_tag(message.sender) for message in messages])
 
+    latest: dict[str, int] = {}
+    for message in messages:
+        latest[message.sender] = max(latest.get(message.sender, 0), message.timestamp)
+
     def build(pipe: Any) -> None:
+        pipe.execute_command("ZADD", store.WINDOWS, "GT", *[v for c, ts in latest.items() for v in (ts, c)])
         for group in groups:
             keys: list[str] = []
             args: list[Any] = [store.INBOUND_DEDUPE_TTL, store.ARRIVALS_PER_SECOND]
@@ -54,7 +60,7 @@ def record_messages(rt: Runtime, by: store.Line | None, batches: list[list[Inbou
     answers = store.run(rt.redis, build, by)
     ready.start_drainer(rt, answers[-1])
     outcomes = [0] * len(messages)
-    for group, group_answers in zip(groups, answers[:-1], strict=True):
+    for group, group_answers in zip(groups, answers[1:-1], strict=True):
         for n, outcome in zip(group, group_answers, strict=True):
             outcomes[n] = outcome
     per_webhook, start = [], 0

@@ -200,6 +200,13 @@ def sweep_inboxes() -> int:
     return len(stuck)
 
 
+def recount_census() -> None:
+    """The /ops census counted again from the conversations themselves (conversations.census)."""
+    from conversations import census, threads
+
+    census.rebuild(runtime.current().redis, threads.decode)
+
+
 def apply_statuses(statuses: list[dict[str, Any]]) -> None:
     """Keeps each sent message's furthest status and its notification's counts (app.delivery)."""
     from app import delivery

@@ -12,7 +12,8 @@ Each second, the keeper of every worker process:
   (`hold`, so a dead worker's contacts are free again within seconds);
 - then, if no other keeper is at it (a lock of UPKEEP_SECONDS, taken for one round), moves the
   scheduled jobs that are due onto their queues, hands a job whose worker stopped heart-beating to
-  RQ to retry, and every SWEEP_EVERY_SECONDS runs the inbox sweep it was given.
+  RQ to retry, and runs each task it was given when its time has come (the inbox sweep every
+  few seconds, the /ops census recount every hour).
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from redis.exceptions import LockError, RedisError
@@ -34,9 +35,8 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 1.0
 HEARTBEAT_SECONDS = 10  # a running job, or a held contact, not heard of for this long was left by a dead worker
 UPKEEP_SECONDS = 5      # the most one keeper's round may take before another may do the upkeep
-SWEEP_EVERY_SECONDS = 5
 UPKEEP_LOCK = f"{store.PREFIX}:keeper"
-LAST_SWEEP = f"{store.PREFIX}:keeper:swept"
+Task = tuple[str, float, Callable[[], Any]]  # (name, every so many seconds, what to run)
 
 _held: set[Lock] = set()
 _held_guard = threading.Lock()
@@ -58,16 +58,16 @@ def hold(lock: Lock) -> Iterator[None]:
 class Keeper(threading.Thread):
     """The keeper of one worker process (`worker`: its RQ worker, whose heartbeats it keeps)."""
 
-    def __init__(self, queues: Queues, worker: Any, sweep: Callable[[], Any]) -> None:
+    def __init__(self, queues: Queues, worker: Any, tasks: Sequence[Task]) -> None:
         super().__init__(name="tgwa-keeper", daemon=True)
-        self.queues, self.worker, self.sweep = queues, worker, sweep
+        self.queues, self.worker, self.tasks = queues, worker, tasks
         self._stopping = threading.Event()
 
     def run(self) -> None:
         while not self._stopping.wait(TICK_SECONDS):
             try:
                 self.keep_alive()
-                upkeep(self.queues, self.worker, self.sweep)
+                upkeep(self.queues, self.worker, self.tasks)
             except RedisError as exc:  # Redis is down: the next round tries again
                 log.warning("keeper: %s: %s", type(exc).__name__, exc)
             except Exception:  # noqa: BLE001 - the keeper must outlive one bad round
@@ -91,7 +91,7 @@ class Keeper(threading.Thread):
                 lock.extend(store.CONTACT_LOCK_TTL, replace_ttl=True)
 
 
-def upkeep(queues: Queues, worker: Any, sweep: Callable[[], Any]) -> bool:
+def upkeep(queues: Queues, worker: Any, tasks: Sequence[Task]) -> bool:
     """One round of the deployment's upkeep, unless another keeper is doing it; True if done here."""
     connection = queues.connection
     lock = connection.lock(UPKEEP_LOCK, timeout=UPKEEP_SECONDS, thread_local=False)
@@ -102,15 +102,19 @@ def upkeep(queues: Queues, worker: Any, sweep: Callable[[], Any]) -> bool:
         for queue in queues.all():
             queue.started_job_registry.cleanup()  # a job whose worker stopped heart-beating: retried
             queue.intermediate_queue.cleanup(worker, queue)  # taken off a queue by a worker that died
-        now = time.time()
-        last = connection.get(LAST_SWEEP)
-        if last is None or now - float(last) >= SWEEP_EVERY_SECONDS:
-            connection.set(LAST_SWEEP, now, ex=3600)
-            sweep()
+        for name, every, task in tasks:
+            last, now = connection.get(_last_run_key(name)), time.time()
+            if last is None or now - float(last) >= every:
+                connection.set(_last_run_key(name), now, ex=int(every) + 60)
+                task()
     finally:
         with contextlib.suppress(LockError):  # a round past UPKEEP_SECONDS: another may have begun
             lock.release()
     return True
+
+
+def _last_run_key(task: str) -> str:
+    return f"{UPKEEP_LOCK}:ran:{task}"
 
 
 def move_due_jobs(queues: Queues) -> None:

@@ -54,8 +54,11 @@ def handle(rt: Runtime, event: Event) -> None:
         return
     from app import jobs
     from app.queues import OUTBOUND
-    rt.redis.hset(store.broadcast_key(event["id"]), mapping={"total": len(people), "started_at": time.time()})
-    rt.redis.expire(store.broadcast_key(event["id"]), store.STATUS_TTL)
+    pipe = rt.redis.pipeline(transaction=False)
+    pipe.hset(store.broadcast_key(event["id"]), mapping={"total": len(people), "started_at": time.time()})
+    pipe.expire(store.broadcast_key(event["id"]), store.STATUS_TTL)
+    pipe.zadd(store.BROADCASTS_INDEX, {event["id"]: time.time()}, nx=True)
+    pipe.execute()
     for start in range(0, len(people), BATCH_SIZE):
         batch = [p.phone for p in people[start:start + BATCH_SIZE]]
         rt.queues.enqueue(OUTBOUND, jobs.send_notices, event["id"], batch)

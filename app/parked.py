@@ -1,5 +1,6 @@
 """The parked list: work that cannot succeed without a person (a permanent Trading Grid refusal,
-a message whose handling failed), kept with its reason in Redis until retried or dropped."""
+a message whose handling failed), kept with its reason in Redis until retried or dropped, and
+indexed by when it was parked so that a page of it costs the same however much is parked."""
 from __future__ import annotations
 
 import json
@@ -14,14 +15,37 @@ from app import jsonsafe, store
 
 def park(connection: redis.Redis, kind: str, reason: str, payload: dict[str, Any]) -> str:
     item_id = uuid.uuid4().hex[:12]
-    record = {"id": item_id, "kind": kind, "reason": reason, "payload": payload, "parked_at": time.time()}
-    connection.hset(store.PARKED, item_id, jsonsafe.dumps(record))
+    now = time.time()
+    record = {"id": item_id, "kind": kind, "reason": reason, "payload": payload, "parked_at": now}
+    pipe = connection.pipeline(transaction=False)
+    pipe.hset(store.PARKED, item_id, jsonsafe.dumps(record))
+    pipe.zadd(store.PARKED_ORDER, {item_id: now})
+    pipe.execute()
     return item_id
 
 
-def items(connection: redis.Redis) -> list[dict[str, Any]]:
+def count(connection: redis.Redis) -> int:
+    return int(connection.hlen(store.PARKED))
+
+
+def items(connection: redis.Redis, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
+    """Parked items, oldest first: all of them, or `limit` from `offset`."""
+    if connection.zcard(store.PARKED_ORDER) != connection.hlen(store.PARKED):
+        _reindex(connection)
+    ids = connection.zrange(store.PARKED_ORDER, offset, -1 if limit is None else offset + limit - 1)
+    if not ids:
+        return []
+    return [json.loads(raw) for raw in connection.hmget(store.PARKED, ids) if raw is not None]
+
+
+def _reindex(connection: redis.Redis) -> None:
+    """The index again from the items themselves (items parked before it existed)."""
     records = [json.loads(raw) for raw in connection.hvals(store.PARKED)]
-    return sorted(records, key=lambda r: r["parked_at"])
+    pipe = connection.pipeline()
+    pipe.delete(store.PARKED_ORDER)
+    if records:
+        pipe.zadd(store.PARKED_ORDER, {r["id"]: r["parked_at"] for r in records})
+    pipe.execute()
 
 
 def take(connection: redis.Redis, item_id: str) -> dict[str, Any] | None:
@@ -29,7 +53,8 @@ def take(connection: redis.Redis, item_id: str) -> dict[str, Any] | None:
     pipe = connection.pipeline()
     pipe.hget(store.PARKED, item_id)
     pipe.hdel(store.PARKED, item_id)
-    raw, _ = pipe.execute()
+    pipe.zrem(store.PARKED_ORDER, item_id)
+    raw, _, _ = pipe.execute()
     return json.loads(raw) if raw else None
 
 

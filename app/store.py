@@ -14,6 +14,10 @@ Cluster slot and the Lua scripts below may touch them together.
 | `tgwa:sandbox:outbox` | list | none | what the sandbox "sent" (SANDBOX=1 only) |
 | `tgwa:sandbox:said` | list | none | what people typed and tapped in the sandbox (SANDBOX=1 only) |
 | `tgwa:moved` | hash | none | `user_changed_number`: new wa_id -> the number the directory knows |
+| `tgwa:windows` | zset | trimmed to 24 h by /ops | contact -> when they last wrote: who is inside the 24-hour window, a page at a time |
+| `tgwa:index:notifications`, `tgwa:index:broadcasts` | zset | trimmed to 30 days | what has delivery counts (`tgwa:stats:*`, `tgwa:broadcast:*`), by when it began |
+| `tgwa:parked`, `tgwa:index:parked` | hash, zset | none | parked work by id, and its ids by when parked |
+| `tgwa:census:*` | hash, zsets | none | threads by flow and state, alerts awaiting acknowledgment (conversations.census) |
 """
 from __future__ import annotations
 
@@ -187,6 +191,10 @@ return 1
 NEW, PENDING_DUPLICATE, HANDLED_DUPLICATE = 1, 2, 0
 
 PARKED = f"{PREFIX}:parked"
+PARKED_ORDER = f"{PREFIX}:index:parked"
+WINDOWS = f"{PREFIX}:windows"
+NOTIFICATIONS_INDEX = f"{PREFIX}:index:notifications"
+BROADCASTS_INDEX = f"{PREFIX}:index:broadcasts"
 
 
 def outbound_key(recipient: str, idempotency_key: str) -> str:

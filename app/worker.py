@@ -17,10 +17,14 @@ from app import jobs, keeper
 from app.queues import Queues
 from app.tradinggrid.port import TransientError
 from app.whatsapp.errors import GraphError
+from conversations import census
 
 log = logging.getLogger(__name__)
 IDLE_SLEEP_SECONDS = 0.05
 WORKER_TTL_SECONDS = 30  # a worker not heard of for this long is gone (the keeper beats every second)
+SWEEP_EVERY_SECONDS = 5
+TASKS: list[keeper.Task] = [("sweep", SWEEP_EVERY_SECONDS, jobs.sweep_inboxes),
+                            ("census", census.REBUILD_EVERY_SECONDS, jobs.recount_census)]
 
 
 def passing(exc: BaseException | None) -> bool:
@@ -51,9 +55,9 @@ def run(queues: Queues, burst: bool = False) -> bool:
     sweep move on whichever worker dies."""
     worker = Worker(queues.all(), connection=queues.connection, worker_ttl=WORKER_TTL_SECONDS)
     if burst:
-        keeper.upkeep(queues, worker, jobs.sweep_inboxes)
+        keeper.upkeep(queues, worker, TASKS)
         return worker.work(burst=True, logging_level="INFO")
-    watcher = keeper.Keeper(queues, worker, jobs.sweep_inboxes)
+    watcher = keeper.Keeper(queues, worker, TASKS)
     watcher.start()
     try:
         return worker.work(logging_level="INFO")
@@ -95,7 +99,7 @@ class EmbeddedWorker(threading.Thread):
         swept = 0.0
         while not self._stopping.is_set():
             try:
-                if time.monotonic() - swept >= keeper.SWEEP_EVERY_SECONDS:  # a keeper's sweep; nobody else can die
+                if time.monotonic() - swept >= SWEEP_EVERY_SECONDS:  # a keeper's sweep; nobody else can die
                     swept = time.monotonic()
                     jobs.sweep_inboxes()
                 worked = run_once(self.queues)

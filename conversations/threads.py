@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from app import jsonsafe, keeper, store
+from conversations import census
 from app.runtime import Runtime
 
 FINAL_STATES = frozenset({"done", "cancelled"})
@@ -43,6 +44,7 @@ class Conversation:
     threads: dict[str, Thread]
     session: dict[str, Any]
     sent: dict[str, str] = dataclasses.field(default_factory=dict)  # wamid digest -> thread id, oldest first
+    loaded: dict[str, tuple[str, str]] = dataclasses.field(default_factory=dict)  # as read: what the census counts
 
     def open_threads(self) -> list[Thread]:
         return sorted((t for t in self.threads.values() if t.open), key=lambda t: t.opened_at)
@@ -87,7 +89,8 @@ def decode(raw: bytes | None) -> dict[str, Any]:
 def load(rt: Runtime, contact: str) -> Conversation:
     data = decode(rt.redis.get(store.conversation_key(contact)))
     threads = {tid: Thread(id=tid, **fields) for tid, fields in data.get("threads", {}).items()}
-    return Conversation(contact, threads, data.get("session", {}), data.get("sent", {}))
+    return Conversation(contact, threads, data.get("session", {}), data.get("sent", {}),
+                        census.snapshot((t.id, t.flow, t.state) for t in threads.values()))
 
 
 def save(rt: Runtime, conversation: Conversation) -> None:
@@ -98,9 +101,15 @@ def save(rt: Runtime, conversation: Conversation) -> None:
                for t in conversation.threads.values()
                if t.open or now - t.updated_at <= store.CLOSED_THREAD_KEEP_SECONDS}
     sent = [(wamid, tid) for wamid, tid in conversation.sent.items() if tid in threads][-SENT_KEPT:]
-    rt.redis.set(store.conversation_key(conversation.contact),
-                 encode({"threads": threads, "session": conversation.session, "sent": dict(sent)}),
-                 ex=store.CONVERSATION_TTL)
+    value = encode({"threads": threads, "session": conversation.session, "sent": dict(sent)})
+    kept = census.snapshot((tid, t["flow"], t["state"]) for tid, t in threads.items())
+    pipe = rt.redis.pipeline(transaction=False)
+    pipe.set(store.conversation_key(conversation.contact), value, ex=store.CONVERSATION_TTL)
+    if census.record(pipe, conversation.contact, conversation.loaded, kept):
+        pipe.execute()  # the census moves in the same round trip
+    else:
+        rt.redis.set(store.conversation_key(conversation.contact), value, ex=store.CONVERSATION_TTL)
+    conversation.loaded = kept
 
 
 @contextlib.contextmanager

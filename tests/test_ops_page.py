@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import logging
+import time
 
-from app import create_app, runtime
+from app import create_app, parked, runtime, store
 from app.logs import MaskingFormatter, mask
 from tests.chat import Chat, event
+from conversations import census, threads
 from tests.conftest import make_settings
 
 MARIA = "14155550134"
@@ -45,3 +47,55 @@ def test_logs_mask_phone_numbers_and_secrets(caplog) -> None:  # type: ignore[no
     assert "4915123456789" not in line and "6789" in line
     assert "EAAGabc123" not in line and "hunter2" not in line
     assert mask("wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRB") == "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRB"
+
+
+def fill(rt, contacts: int, alert: str = "AL-9") -> list[str]:  # type: ignore[no-untyped-def]
+    """`contacts` conversations, each with an alert thread awaiting acknowledgment, written as
+    the bot writes them, and each contact inside the 24-hour window; the census counted once."""
+    phones = [f"4477{n:08d}" for n in range(contacts)]
+    now = time.time()
+    value = threads.encode({"threads": {f"alert:{alert}": {"flow": "alert", "state": "awaiting_ack", "slots": {},
+                                                         "opened_at": now, "updated_at": now}},
+                            "session": {}, "sent": {}})
+    for start in range(0, contacts, 1000):
+        pipe = rt.redis.pipeline(transaction=False)
+        for phone in phones[start:start + 1000]:
+            pipe.set(store.conversation_key(phone), value)
+        pipe.zadd(store.WINDOWS, {phone: int(now) - 60 for phone in phones[start:start + 1000]})
+        pipe.execute()
+    census.rebuild(rt.redis, threads.decode)
+    return phones
+
+
+def test_the_overview_at_twenty_thousand_contacts_is_a_page(client, rt) -> None:
+    fill(rt, 20_000)
+    for n in range(120):
+        parked.park(rt.redis, "write", f"refused {n}", {"n": n})
+    answer = client.get("/ops?per_page=50")
+    overview = answer.get_json()
+    assert len(answer.data) < 40_000, "a page, not everything"
+    assert overview["conversations"] == {"alert": {"awaiting_ack": 20_000}}
+    assert overview["totals"] == {"parked": 120, "notifications": 0, "broadcasts": 0, "awaiting_ack": 1,
+                                  "windows": 20_000}
+    [alert] = overview["awaiting_ack"]
+    assert alert["alert_id"] == "AL-9" and alert["count"] == 20_000 and len(alert["not_acknowledged"]) == 50
+    assert len(overview["windows"]) == 50 and [p["reason"] for p in overview["parked"]][:2] == ["refused 0", "refused 1"]
+    assert overview["page"] == {"number": 1, "per_page": 50, "last": 400}
+    last = client.get("/ops?page=3&per_page=50").get_json()
+    assert [p["reason"] for p in last["parked"]] == [f"refused {n}" for n in range(100, 120)]
+    html = client.get("/ops?per_page=50", headers={"Accept": "text/html"})
+    assert html.status_code == 200 and len(html.data) < 60_000 and b"page 1 of 400" in html.data
+
+
+def test_the_census_follows_conversations_and_a_recount_forgets_what_expired(client, work, graph, rt) -> None:
+    maria = Chat(client, work, graph, MARIA)
+    event(client, work, "alert.broadcast", alert_id="AL-1", category="port_closure", title="Port strike",
+          message="Delays", severity="high",
+          requires_ack=True, targeting={"partner_ids": ["GLOBEX"]})
+    assert client.get("/ops").get_json()["awaiting_ack"][0]["not_acknowledged"] == ["Maria Lopez"]
+    maria.taps("Acknowledge")
+    overview = client.get("/ops").get_json()
+    assert overview["awaiting_ack"] == [] and overview["conversations"] == {"alert": {"done": 1}}
+    rt.redis.delete(store.conversation_key(MARIA))  # thirty days untouched: it expires
+    census.rebuild(rt.redis, threads.decode)
+    assert client.get("/ops").get_json()["conversations"] == {}

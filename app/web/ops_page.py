@@ -1,23 +1,22 @@
 """`/ops`: what an operator watches: conversations by flow and state, notifications and broadcasts
 with their delivery counts, alerts awaiting acknowledgment, parked work (with retry), and who is
-inside the 24-hour window. Behind OPS_TOKEN (as a Bearer token or `?token=`);
+inside the 24-hour window; each read from counts and indexes kept as the work happens, never by
+reading every conversation, so a page costs the same at any size. Behind OPS_TOKEN (as a Bearer token or `?token=`);
 in production without OPS_TOKEN it is not served at all."""
 from __future__ import annotations
 
 import hmac
 import time
-from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
-from app import delivery, notifications, parked, store
+from app import parked, store
 from app.runtime import Runtime
-from conversations import threads
+from conversations import census
 
 bp = Blueprint("ops_page", __name__, template_folder="../templates")
-SCAN_BATCH = 500
+PER_PAGE, MAX_PER_PAGE = 50, 200
 
 
 def _allowed(rt: Runtime) -> bool:
@@ -37,14 +36,35 @@ def _guard() -> Runtime:
 
 @bp.get("/ops")
 def overview() -> Any:
-    """JSON for tools; a page for a browser (it asks for HTML)."""
+    """JSON for tools; a page for a browser (it asks for HTML). Lists come a page at a time
+    (`?page=`, `?per_page=` up to MAX_PER_PAGE), with their totals."""
     rt = _guard()
-    data = {"conversations": conversations(rt), "waiting_contacts": rt.redis.scard(store.PENDING_CONTACTS),
-            "parked": parked.items(rt.redis), "broadcasts": broadcasts(rt), "notifications": notifications_sent(rt),
-            "awaiting_ack": awaiting_ack(rt), "windows": windows(rt)}
+    number, per_page = _page_args()
+    offset = (number - 1) * per_page
+    parked_total = parked.count(rt.redis)
+    sent_total, sent = notifications_sent(rt, offset, per_page)
+    broadcast_total, broadcast_page = broadcasts(rt, offset, per_page)
+    ack_total, acks = awaiting_ack(rt, offset, per_page)
+    window_total, window_page = windows(rt, offset, per_page)
+    totals = {"parked": parked_total, "notifications": sent_total, "broadcasts": broadcast_total,
+              "awaiting_ack": ack_total, "windows": window_total}
+    data = {"conversations": census.states(rt.redis), "waiting_contacts": rt.redis.scard(store.PENDING_CONTACTS),
+            "parked": parked.items(rt.redis, offset, per_page), "broadcasts": broadcast_page,
+            "notifications": sent, "awaiting_ack": acks, "windows": window_page, "totals": totals,
+            "page": {"number": number, "per_page": per_page,
+                     "last": max(1, -(-max(totals.values()) // per_page))}}
     if request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":
         return render_template("ops.html", token=request.args.get("token", ""), **data)
     return data
+
+
+def _page_args() -> tuple[int, int]:
+    def number(name: str, default: int, top: int) -> int:
+        try:
+            return min(max(int(request.args.get(name, default)), 1), top)
+        except ValueError:
+            return default
+    return number("page", 1, 1_000_000), number("per_page", PER_PAGE, MAX_PER_PAGE)
 
 
 @bp.post("/ops/parked/<item_id>/retry")
@@ -57,59 +77,57 @@ def retry_parked(item_id: str) -> Any:
     return redirect(url_for("ops_page.overview", **({"token": token} if token else {})))
 
 
-def conversations(rt: Runtime) -> dict[str, dict[str, int]]:
-    """Open and finished threads, counted by flow and state."""
-    counts: dict[str, Counter[str]] = {}
-    for _, thread in _threads(rt):
-        counts.setdefault(thread["flow"], Counter())[thread["state"]] += 1
-    return {flow: dict(states) for flow, states in sorted(counts.items())}
+def notifications_sent(rt: Runtime, offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
+    """Notifications (and their reminders), newest first, with how many messages were sent,
+    delivered, read and failed; and how many there are."""
+    purposes = _newest(rt, store.NOTIFICATIONS_INDEX, offset, limit)
+    counts = _stats(rt, purposes)
+    return rt.redis.zcard(store.NOTIFICATIONS_INDEX), [{"purpose": p, **c} for p, c in zip(purposes, counts)]
 
 
-def notifications_sent(rt: Runtime) -> list[dict[str, Any]]:
-    """Every notification (and its reminders) with how many messages were sent, delivered, read, failed."""
-    out = []
-    for key in rt.redis.scan_iter(match=store.stats_key("*"), count=SCAN_BATCH):
-        purpose = key.decode().split(":", 2)[2]
-        if purpose != "reply":
-            out.append({"purpose": purpose, **delivery.stats(rt, purpose)})
-    return sorted(out, key=lambda n: n["purpose"])
+def broadcasts(rt: Runtime, offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
+    """Fanned-out events, newest first: recipients, and how far the sending got."""
+    event_ids = _newest(rt, store.BROADCASTS_INDEX, offset, limit)
+    pipe = rt.redis.pipeline(transaction=False)
+    for event_id in event_ids:
+        pipe.hget(store.broadcast_key(event_id), "total")
+    totals = pipe.execute()
+    counts = _stats(rt, [f"event:{e}" for e in event_ids])
+    page = [{"event_id": e, "total": int(t) if t else None, **c} for e, t, c in zip(event_ids, totals, counts)]
+    return rt.redis.zcard(store.BROADCASTS_INDEX), page
 
 
-def _threads(rt: Runtime) -> Iterator[tuple[str, dict[str, Any]]]:
-    for key in rt.redis.scan_iter(match=store.conversation_key("*"), count=SCAN_BATCH):
-        contact = key.decode().split("{c:", 1)[1].split("}", 1)[0]
-        for thread_id, thread in threads.decode(rt.redis.get(key)).get("threads", {}).items():
-            yield contact, {"id": thread_id, **thread}
+def _newest(rt: Runtime, index: str, offset: int, limit: int) -> list[str]:
+    """A page of an index, newest first, once what outlived its counts is trimmed."""
+    rt.redis.zremrangebyscore(index, "-inf", time.time() - store.STATUS_TTL)
+    return [member.decode() for member in rt.redis.zrevrange(index, offset, offset + limit - 1)]
 
 
-def awaiting_ack(rt: Runtime) -> list[dict[str, Any]]:
-    """Alerts that need acknowledging, with who has not answered yet."""
-    waiting: dict[str, list[str]] = {}
-    for contact, thread in _threads(rt):
-        if thread["flow"] == "alert" and thread["state"] == "awaiting_ack":
-            person = rt.directory.person(contact)
-            waiting.setdefault(thread["id"].split(":", 1)[1], []).append(person.name if person else f"+{contact}")
-    return [{"alert_id": alert, "not_acknowledged": sorted(names)} for alert, names in sorted(waiting.items())]
+def _stats(rt: Runtime, purposes: list[str]) -> list[dict[str, int]]:
+    pipe = rt.redis.pipeline(transaction=False)
+    for purpose in purposes:
+        pipe.hgetall(store.stats_key(purpose))
+    return [{s: int(raw.get(s.encode(), 0)) for s in ("sent", "delivered", "read", "failed")}
+            for raw in (pipe.execute() if purposes else [])]
 
 
-def windows(rt: Runtime) -> list[dict[str, Any]]:
-    """Who wrote within 24 hours (free-form messages allowed), and when."""
-    out = []
+def awaiting_ack(rt: Runtime, offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
+    """Alerts that need acknowledging, newest first, with how many and who have not answered."""
+    total, page = census.awaiting(rt.redis, offset, limit)
+    return total, [{"alert_id": alert, "count": count, "not_acknowledged": sorted(_name(rt, c) for c in contacts)}
+                   for alert, count, contacts in page]
+
+
+def windows(rt: Runtime, offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
+    """Who wrote within 24 hours (free-form messages allowed), latest first, and how many did."""
     now = time.time()
-    for key in rt.redis.scan_iter(match=f"{store.PREFIX}:{{c:*}}:last_in", count=SCAN_BATCH):
-        contact = key.decode().split("{c:", 1)[1].split("}", 1)[0]
-        last = rt.redis.get(key)
-        if last is None:
-            continue
-        person = rt.directory.person(contact)
-        out.append({"contact": person.name if person else f"+{contact}", "phone": contact, "last_message": int(last),
-                    "open_for_minutes": max(0, int((int(last) + store.WINDOW_SECONDS - now) // 60))})
-    return sorted(out, key=lambda w: -w["last_message"])
+    rt.redis.zremrangebyscore(store.WINDOWS, "-inf", now - store.WINDOW_SECONDS)
+    page = rt.redis.zrevrange(store.WINDOWS, offset, offset + limit - 1, withscores=True)
+    out = [{"contact": _name(rt, contact.decode()), "phone": contact.decode(), "last_message": int(last),
+            "open_for_minutes": max(0, int((int(last) + store.WINDOW_SECONDS - now) // 60))} for contact, last in page]
+    return rt.redis.zcard(store.WINDOWS), out
 
 
-def broadcasts(rt: Runtime) -> list[dict[str, Any]]:
-    out = []
-    for key in rt.redis.scan_iter(match=store.broadcast_key("*"), count=SCAN_BATCH):
-        event_id = key.decode().split(":", 2)[2]
-        out.append({"event_id": event_id, **notifications.progress(rt, event_id)})
-    return sorted(out, key=lambda b: b["event_id"])
+def _name(rt: Runtime, contact: str) -> str:
+    person = rt.directory.person(contact)
+    return person.name if person else f"+{contact}"

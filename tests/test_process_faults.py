@@ -3,12 +3,16 @@ worker killed with SIGKILL in the middle of a job. Each runs real processes agai
 redis-server of its own (append-only file, fsync always: what production should run)."""
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import os
 import signal
+import socket
 import subprocess
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -193,3 +197,72 @@ def test_a_write_waiting_for_its_retry_lands_whichever_worker_dies(killed, own_r
     written = "".join(log.read_text() for log in logs)
     assert "TransientError: PATCH /cases/" in written and "retried with backoff" in written
     assert "Traceback" not in written
+
+
+@contextlib.contextmanager
+def hanging_server() -> Iterator[str]:
+    """A Trading Grid that takes connections and never answers (an outage of the worst kind)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1024)
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                held.append(listener.accept()[0])
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        listener.close()
+        for connection in held:
+            connection.close()
+
+
+def test_webhooks_answer_200_within_seconds_every_time_redis_comes_back(own_redis, graph, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Redis restarted ten times in a row while webhooks keep coming and readiness checks hang on
+    a Trading Grid that never answers: each time, once Redis is back, the next webhook is 200
+    within seconds (while it is down: 503, so Meta delivers again)."""
+    stop = threading.Event()
+    with hanging_server() as tradinggrid_url:
+        env = stack_env(own_redis.url, graph.url, tradinggrid_url, FIXTURES / "directory.yaml", tmp_path)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        web = start(stack.web_command(port, workers=2), env)
+        sent = itertools.count()
+
+        def webhook(session: requests.Session) -> int:
+            n = next(sent)
+            raw = json.dumps(envelope(text(MARIA, f"note {n}", message_id=f"wamid.restart.{n}"),
+                                      statuses=[{"id": f"wamid.out.{n}", "status": "delivered",
+                                                 "timestamp": str(int(time.time())), "recipient_id": MARIA}])).encode()
+            return session.post(f"{base}/webhooks/whatsapp", data=raw, timeout=30, headers={
+                "Content-Type": "application/json", "X-Hub-Signature-256": sign(APP_SECRET, raw)}).status_code
+
+        def keep_busy(call: Callable[[requests.Session], object]) -> None:
+            session = requests.Session()
+            while not stop.is_set():
+                with contextlib.suppress(requests.RequestException):
+                    call(session)
+
+        busy = [threading.Thread(target=keep_busy, args=(webhook,), daemon=True) for _ in range(8)]
+        busy += [threading.Thread(target=keep_busy, args=(lambda s: s.get(f"{base}/readyz", timeout=30),), daemon=True)
+                 for _ in range(8)]
+        try:
+            wait_http(f"{base}/healthz")
+            for thread in busy:
+                thread.start()
+            for _ in range(10):
+                time.sleep(0.5)
+                own_redis.crash()
+                assert webhook(requests.Session()) == 503
+                own_redis.start()
+                back = time.monotonic()
+                while webhook(requests.Session()) != 200:
+                    assert time.monotonic() - back < 5, "webhooks still refused 5 s after Redis came back"
+                    time.sleep(0.05)
+        finally:
+            stop.set()
+            stack.stop([web])

@@ -58,7 +58,9 @@ def record_messages(rt: Runtime, by: store.Line | None, batches: list[list[Inbou
         ready.mark(pipe, rt, contacts)
 
     answers = store.run(rt.redis, build, by)
-    ready.start_drainer(rt, answers[-1])
+    ready.start_drainer(rt, answers[-1])  # its lease is taken: it must start, whatever comes next
+    store.replicated(rt.redis, [store.READY_CONTACTS, *(store.inbox_key(c) for c in contacts)],
+                     rt.settings.redis_wait_replicas, rt.settings.redis_wait_timeout_ms)
     outcomes = [0] * len(messages)
     for group, group_answers in zip(groups, answers[1:-1], strict=True):
         for n, outcome in zip(group, group_answers, strict=True):
@@ -74,6 +76,8 @@ def record_event(rt: Runtime, event: dict[str, Any]) -> bool:
     """True when the event is new. A duplicate still pending gets its job again (it may be lost)."""
     outcome = store.call(rt.redis, store.RECORD_EVENT, [store.event_key(event["id"])],
                          [jsonsafe.dumps(event), store.EVENT_DEDUPE_TTL])
+    store.replicated(rt.redis, [store.event_key(event["id"])], rt.settings.redis_wait_replicas,
+                     rt.settings.redis_wait_timeout_ms)
     if outcome != store.HANDLED_DUPLICATE:
         rt.queues.enqueue(EVENTS, jobs.handle_event, event["id"])
     if outcome == store.NEW:

@@ -24,6 +24,8 @@ def send_now(rt: Runtime, payload: dict[str, Any], key: str,
     claimed = pace.claim(rt, recipient, record, SENDING, store.OUTBOUND_RECORD_TTL)
     if isinstance(claimed, str):
         return claimed  # sent before: this is a retry
+    # The claim must survive a failover before the message leaves, or a replayed turn sends it twice.
+    store.replicated(rt.redis, [record], rt.settings.redis_wait_replicas, rt.settings.redis_wait_timeout_ms)
     if claimed > 0:
         time.sleep(claimed)  # Meta's pair limit for this recipient
     pace.wait_for_slot(rt)  # the deployment-wide rate

@@ -39,6 +39,8 @@ class Settings:
     redis_cluster: bool = False
     redis_queue_url: str | None = None
     redis_max_connections: int = 50
+    redis_wait_replicas: int = 0
+    redis_wait_timeout_ms: int = 1000
     whatsapp_verify_token: str = ""
     whatsapp_app_secret: str = ""
     whatsapp_access_token: str = ""
@@ -139,6 +141,8 @@ class Settings:
             redis_cluster=redis_cluster,
             redis_queue_url=queue_url,
             redis_max_connections=_positive_int("REDIS_MAX_CONNECTIONS", text("REDIS_MAX_CONNECTIONS"), 50),
+            redis_wait_replicas=_whole("REDIS_WAIT_REPLICAS", text("REDIS_WAIT_REPLICAS"), 0),
+            redis_wait_timeout_ms=_positive_int("REDIS_WAIT_TIMEOUT_MS", text("REDIS_WAIT_TIMEOUT_MS"), 1000),
             whatsapp_verify_token=required("WHATSAPP_VERIFY_TOKEN"),
             whatsapp_app_secret=required("WHATSAPP_APP_SECRET"),
             whatsapp_access_token=required("WHATSAPP_ACCESS_TOKEN"),
@@ -174,14 +178,21 @@ def sandbox_secrets(settings: Settings) -> dict[str, str]:
 
 
 def _positive_int(name: str, raw: str | None, default: int) -> int:
+    value = _whole(name, raw, default)
+    if value < 1:
+        raise SettingsError(f"{name} must be at least 1, not {value}")
+    return value
+
+
+def _whole(name: str, raw: str | None, default: int) -> int:
     if raw is None:
         return default
     try:
         value = int(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
-    if value < 1:
-        raise SettingsError(f"{name} must be at least 1, not {value}")
+    if value < 0:
+        raise SettingsError(f"{name} must not be negative, not {value}")
     return value
 
 

@@ -9,6 +9,7 @@ Cluster slot and the Lua scripts below may touch them together.
 | `tgwa:{c:X}:inbox` | zset | none (drained) | messages waiting for the contact's worker, by WhatsApp time |
 | `tgwa:{c:X}:msgs` | hash | none (drained) | the parsed message of each waiting id; `#seq`: arrival order among messages of the same second; `#tries:<id>`, `#why:<id>`: how often a message was taken, and what last stopped it |
 | `tgwa:{c:X}:conv` | string | 30 days | the conversation: threads, session, which thread each sent message belongs to |
+| `tgwa:{c:X}:retry` | string | the backoff | a passing failure: the contact's next try waits for its retry job |
 | `tgwa:{c:X}:lock` | lock | 10 s, extended while held | one worker at a time per contact, across processes and machines |
 | `tgwa:event:<id>` | hash | 30 days | Trading Grid event dedupe, payload and state (pending/done) |
 | `tgwa:sandbox:outbox` | list | none | what the sandbox "sent" (SANDBOX=1 only) |
@@ -111,6 +112,12 @@ def inbox_key(contact: str) -> str:
 
 def inbox_messages_key(contact: str) -> str:
     return f"{contact_tag(contact)}:msgs"
+
+
+def retry_key(contact: str) -> str:
+    """`tgwa:{c:X}:retry`: the contact's first message met a passing failure; nobody tries it
+    again before this key lapses (its retry job comes then), however many messages arrive."""
+    return f"{contact_tag(contact)}:retry"
 
 
 def contact_lock_key(contact: str) -> str:
@@ -284,6 +291,27 @@ def evalsha(client: Any, script: str, keys: Sequence[str], args: Sequence[Any]) 
     if isinstance(client, (redis.client.Pipeline, redis.cluster.ClusterPipeline)):
         client.__dict__.setdefault("tgwa_scripts", {})[len(client)] = command
     return client.execute_command(*command)
+
+
+class NotReplicated(redis.RedisError):
+    """Fewer replicas acknowledged a write than REDIS_WAIT_REPLICAS asks, in REDIS_WAIT_TIMEOUT_MS:
+    a passing failure like Redis being away (the webhook answers 503, a job retries)."""
+
+
+def replicated(connection: Any, keys: Sequence[str], replicas: int, timeout_ms: int) -> None:
+    """Returns once `replicas` replicas hold every write made so far on the servers that hold
+    `keys` (WAIT, on each such node of a Cluster); NotReplicated if they do not in time. Nothing
+    to do when `replicas` is 0. Used where something outside Redis acts on a write: Meta hearing
+    200 for a message, a message leaving for WhatsApp."""
+    if not replicas or not keys:
+        return
+    if isinstance(connection, redis.cluster.RedisCluster):
+        nodes = {connection.get_node_from_key(key).name: connection.get_node_from_key(key) for key in keys}
+        acked = [connection.execute_command("WAIT", replicas, timeout_ms, target_nodes=node) for node in nodes.values()]
+    else:
+        acked = [connection.execute_command("WAIT", replicas, timeout_ms)]
+    if min(int(a) for a in acked) < replicas:
+        raise NotReplicated(f"{min(int(a) for a in acked)} of {replicas} replicas acknowledged in {timeout_ms} ms")
 
 
 def by_slot(connection: Any, tags: Sequence[str]) -> list[list[int]]:

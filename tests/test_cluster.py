@@ -4,6 +4,7 @@ Cluster): every key of a contact in one slot, every script within one slot, cont
 the nodes, and whole conversations and notifications working end to end."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import random
@@ -11,7 +12,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -40,26 +41,53 @@ class Servers:
     cluster: RedisCluster
     cluster_url: str
     queue_url: str  # a single Redis, for RQ
+    processes: dict[int, subprocess.Popen[bytes]]  # by port
+    start: Callable[[int], subprocess.Popen[bytes]]  # (re)starts the server of a port, as configured
+
+
+@contextlib.contextmanager
+def running_cluster(work: Path, primaries: int, replicas: int, *options: str) -> Iterator[Servers]:
+    """A Cluster of `primaries` nodes with `replicas` replicas each (nodes judged down after a
+    second), and a single Redis for the queues; every server stopped afterwards."""
+    cluster_ports, queue_port = _cluster_ports(primaries * (1 + replicas)), stack.free_port()
+    processes: dict[int, subprocess.Popen[bytes]] = {}
+
+    def start(port: int) -> subprocess.Popen[bytes]:
+        processes[port] = redis_servers.start(port, work, *(
+            ["--cluster-enabled", "yes", "--cluster-config-file", f"nodes-{port}.conf",
+             "--cluster-node-timeout", "1000", *options] if port in cluster_ports else []))
+        return processes[port]
+
+    try:
+        for port in [*cluster_ports, queue_port]:
+            start(port)
+        subprocess.run(["redis-cli", "--cluster", "create", *[f"127.0.0.1:{p}" for p in cluster_ports],
+                        "--cluster-replicas", str(replicas), "--cluster-yes"], check=True, capture_output=True,
+                       timeout=30)
+        _wait(lambda: all(redis.Redis(port=p).cluster("info")["cluster_state"] == "ok" for p in cluster_ports))
+        _wait(lambda: sum(redis.Redis(port=p).execute_command("ROLE")[0] == b"slave" for p in cluster_ports)
+              == primaries * replicas and all(_in_step(redis.Redis(port=p)) for p in cluster_ports))
+        client = RedisCluster(host="127.0.0.1", port=cluster_ports[0])
+        yield Servers(client, f"redis://127.0.0.1:{cluster_ports[0]}/0", f"redis://127.0.0.1:{queue_port}/0",
+                      processes, start)
+        client.close()
+    finally:
+        stack.stop(list(processes.values()), grace=5)
+
+
+def _in_step(node: redis.Redis) -> bool:
+    """A primary's replicas are online and hold everything it has (a replica: True)."""
+    info = node.info("replication")
+    if info["role"] != "master":
+        return True
+    replicas = [info[f"slave{n}"] for n in range(info["connected_slaves"])]
+    return all(r["state"] == "online" and r["offset"] == info["master_repl_offset"] for r in replicas)
 
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    work: Path = tmp_path_factory.mktemp("cluster")
-    cluster_ports, queue_port = _cluster_ports(NODES), stack.free_port()
-    ports = [*cluster_ports, queue_port]
-    processes: list[subprocess.Popen[bytes]] = []
-    try:
-        for port in ports:
-            processes.append(redis_servers.start(port, work, *(
-                ["--cluster-enabled", "yes", "--cluster-config-file", f"nodes-{port}.conf"] if port in cluster_ports else [])))
-        subprocess.run(["redis-cli", "--cluster", "create", *[f"127.0.0.1:{p}" for p in cluster_ports],
-                        "--cluster-replicas", "0", "--cluster-yes"], check=True, capture_output=True, timeout=30)
-        _wait(lambda: all(redis.Redis(port=p).cluster("info")["cluster_state"] == "ok" for p in cluster_ports))
-        client = RedisCluster(host="127.0.0.1", port=cluster_ports[0])
-        yield Servers(client, f"redis://127.0.0.1:{cluster_ports[0]}/0", f"redis://127.0.0.1:{queue_port}/0")
-        client.close()
-    finally:
-        stack.stop(processes, grace=5)
+    with running_cluster(tmp_path_factory.mktemp("cluster"), NODES, 0) as running:
+        yield running
 
 
 @pytest.fixture

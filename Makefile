@@ -25,7 +25,7 @@ test-fake: $(STAMP)
 
 # Benchmarks (bench/): each prints its table, with ratios against the baseline run beside it.
 # They need Redis on 127.0.0.1:6379 (db 13, flushed) and, for ingest, Debian's wrk.
-BENCHES := understand broadcast load ingest memory ops
+BENCHES := understand broadcast load ingest memory ops wait
 .PHONY: bench $(addprefix bench-,$(BENCHES)) bench-install
 bench-install: $(STAMP)
 	$(VENV)/bin/pip install --quiet -e '.[bench]'

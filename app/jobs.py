@@ -5,12 +5,15 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import random
 import time
 from typing import Any
 
 from redis.exceptions import LockError, RedisError
 
 from app import keeper, metrics, pace, parked, ready, runtime, store
+from app.tradinggrid.port import TransientError
+from app.whatsapp.errors import GraphError
 from app.whatsapp.inbound import InboundMessage
 
 log = logging.getLogger(__name__)
@@ -23,6 +26,12 @@ MAX_PER_TURN = 20  # messages a drain handles before it lets other contacts' wor
 MAX_TRIES = 10
 
 
+def passing(exc: BaseException | None) -> bool:
+    """A failure the code expects to pass (Trading Grid or Graph down or busy, Redis away): the
+    work is retried with backoff, and the log gets one line for it, not a traceback."""
+    return isinstance(exc, (TransientError, RedisError)) or (isinstance(exc, GraphError) and exc.retryable)
+
+
 def drain_ready(token: int) -> int:
     """A drainer (app.ready): takes ready contacts one at a time and handles each one's waiting
     messages, until none is left or its turn is over; then a successor carries on. Returns how
@@ -31,7 +40,6 @@ def drain_ready(token: int) -> int:
     A passing failure with one contact (Trading Grid or Redis) does not hold up the others: that
     contact gets a job of its own, retried with backoff from where it stopped."""
     from app.queues import BACKOFF, INBOUND
-    from app.tradinggrid.port import TransientError
 
     rt = runtime.current()
     until = time.monotonic() + ready.TURN_SECONDS
@@ -46,7 +54,9 @@ def drain_ready(token: int) -> int:
                 continue
             try:
                 handled += _drain(rt, contact)
-            except (TransientError, RedisError) as exc:
+            except Exception as exc:  # noqa: BLE001 - sorted by `passing` just below
+                if not passing(exc):
+                    raise
                 log.warning("contact %s: %s; retried with backoff", contact, type(exc).__name__)
                 rt.queues.enqueue_at(INBOUND, time.time() + BACKOFF[0], drain_contact, contact,
                                      job_id=f"drain-retry-{contact}")
@@ -59,23 +69,28 @@ def drain_ready(token: int) -> int:
 
 
 def drain_contact(contact: str) -> int:
-    """One contact's waiting messages, as a job of its own (a flood's later turn). Returns how
-    many it handled."""
-    return _drain(runtime.current(), contact)
+    """One contact's waiting messages, as a job of its own (a flood's later turn, or the retry
+    after a passing failure). Returns how many it handled."""
+    return _drain(runtime.current(), contact, retrying=True)
 
 
-def _drain(rt: Any, contact: str) -> int:
+def _drain(rt: Any, contact: str, retrying: bool = False) -> int:
     """Handles the contact's waiting messages one at a time in WhatsApp-timestamp order, under a
     lock every worker on every machine respects.
 
     Fair to everyone else: after MAX_PER_TURN messages the contact goes to the back of the ready
     list, and a number that writes faster than a person can (app.pace.SENDER_*) waits its turn,
-    told once. A passing failure (Redis, Trading Grid) leaves the message at the head of the inbox
-    for the job's retry, MAX_TRIES times at most; any other failure parks that message at once, so
-    the contact's next messages are never held up by one that cannot be handled."""
-    from app.tradinggrid.port import TransientError
+    told once. A passing failure (Trading Grid, Graph, Redis) leaves the message at the head of the
+    inbox for a retry job after a backoff that grows with its tries (until then, messages arriving
+    behind it wait instead of trying it again), MAX_TRIES times at most; any other failure parks
+    that message at once, so the contact's next messages are never held up by one that cannot be
+    handled."""
     from conversations import router
 
+    if retrying:
+        rt.redis.delete(store.retry_key(contact))  # this is the retry: the backoff is over
+    elif rt.redis.exists(store.retry_key(contact)):
+        return 0  # backing off: the retry job takes it
     started = time.monotonic()
     # Not thread-local: this process's keeper extends it while the contact is held (app.keeper).
     lock = rt.redis.lock(store.contact_lock_key(contact), timeout=store.CONTACT_LOCK_TTL, thread_local=False)
@@ -112,11 +127,10 @@ def _drain(rt: Any, contact: str) -> int:
                     message = InboundMessage.from_json(raw)
                     try:
                         router.handle(rt, message)
-                    except (TransientError, RedisError) as exc:
-                        with contextlib.suppress(RedisError):
-                            rt.redis.hset(messages, store.why_field(message_id), _reason(exc))
-                        raise
                     except Exception as exc:  # noqa: BLE001 - one bad message must not block the contact
+                        if passing(exc):  # left at the head of the inbox for the retry
+                            _back_off(rt, contact, message_id, int(tries), exc)
+                            break
                         log.warning("message %s could not be handled (%s); parked", message_id, _reason(exc),
                                     exc_info=True)
                         _give_up(rt, json.loads(raw), _reason(exc))
@@ -135,6 +149,21 @@ def _drain(rt: Any, contact: str) -> int:
                 log.warning("lock of contact %s expired while draining", contact)
     metrics.JOB_LATENCY.labels("drain_contact").observe(time.monotonic() - started)
     return handled
+
+
+def _back_off(rt: Any, contact: str, message_id: str, tries: int, exc: Exception) -> None:
+    """The contact's head met a passing failure on its `tries`th try: it is tried again after the
+    backoff for that try (or when Trading Grid said), by a job of its own."""
+    from app.queues import BACKOFF, INBOUND
+
+    delay = BACKOFF[min(tries, len(BACKOFF)) - 1] * random.uniform(0.8, 1.2)
+    delay = max(delay, getattr(exc, "retry_after", None) or 0)
+    log.warning("contact %s: %s; try %d, again in %.0f s", contact, _reason(exc), tries, delay)
+    pipe = rt.redis.pipeline(transaction=False)
+    pipe.hset(store.inbox_messages_key(contact), store.why_field(message_id), _reason(exc))
+    pipe.set(store.retry_key(contact), tries, px=int(delay * 1000))
+    pipe.execute()
+    rt.queues.enqueue_at(INBOUND, time.time() + delay, drain_contact, contact, job_id=f"drain-retry-{contact}-{tries}")
 
 
 def _reason(exc: BaseException) -> str:
@@ -193,7 +222,7 @@ def sweep_inboxes() -> int:
         if not head:
             rt.redis.srem(store.PENDING_CONTACTS, contact)
         elif (head[0][1] / store.ARRIVALS_PER_SECOND < time.time() - SWEEP_AFTER_SECONDS
-              and not rt.redis.exists(store.contact_lock_key(contact))):
+              and not rt.redis.exists(store.contact_lock_key(contact), store.retry_key(contact))):
             stuck.append(contact)
     # Waiting this long means the drainer that held a lease for them is gone: start another now.
     ready.wake(rt, stuck, force=bool(stuck))
@@ -258,7 +287,7 @@ def tradinggrid_write(operation: str, args: list[Any], idempotency_key: str,
     """One Trading Grid write. Passing failures raise, so RQ retries it with backoff under the same
     idempotency key; a refusal is parked for a person and `notify` (a wa_id) is told."""
     from app import outbound
-    from app.tradinggrid.port import PermanentError, TransientError
+    from app.tradinggrid.port import PermanentError
     from app.whatsapp import messages
 
     if operation not in WRITE_OPERATIONS:

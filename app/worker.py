@@ -7,7 +7,6 @@ import threading
 import time
 from typing import Any
 
-from redis.exceptions import RedisError
 from rq import SimpleWorker
 from rq.job import Job
 from rq.timeouts import TimerDeathPenalty
@@ -15,8 +14,6 @@ from rq.job_lifecycle import call_exception_handlers
 
 from app import jobs, keeper
 from app.queues import Queues
-from app.tradinggrid.port import TransientError
-from app.whatsapp.errors import GraphError
 from conversations import census
 
 log = logging.getLogger(__name__)
@@ -25,12 +22,6 @@ WORKER_TTL_SECONDS = 30  # a worker not heard of for this long is gone (the keep
 SWEEP_EVERY_SECONDS = 5
 TASKS: list[keeper.Task] = [("sweep", SWEEP_EVERY_SECONDS, jobs.sweep_inboxes),
                             ("census", census.REBUILD_EVERY_SECONDS, jobs.recount_census)]
-
-
-def passing(exc: BaseException | None) -> bool:
-    """A failure the code expects to pass (Trading Grid or Graph down or busy, Redis away): the
-    job is retried with backoff, and the log gets one line for it, not a traceback."""
-    return isinstance(exc, (TransientError, RedisError)) or (isinstance(exc, GraphError) and exc.retryable)
 
 
 class Worker(SimpleWorker):
@@ -42,7 +33,7 @@ class Worker(SimpleWorker):
         return keeper.HEARTBEAT_SECONDS
 
     def handle_exception(self, job: Job, *exc_info: Any) -> None:
-        if not passing(exc_info[1]):
+        if not jobs.passing(exc_info[1]):
             super().handle_exception(job, *exc_info)
             return
         exc = exc_info[1]

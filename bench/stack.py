@@ -66,16 +66,22 @@ def running(env: dict[str, str], web_workers: int, workers: int) -> Iterator[Run
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(workers)]
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.1)
+        wait_healthy(base)
         time.sleep(1.5)  # workers connected
         yield Running(base, processes)
     finally:
         stop(processes)
+
+
+def wait_healthy(base: str) -> None:
+    """Returns once the web process at `base` answers /healthz (or after 20 s, for the caller's
+    own checks to say what is wrong)."""
+    for _ in range(200):
+        try:
+            if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            time.sleep(0.1)
 
 
 def stop(processes: list[subprocess.Popen[bytes]], grace: float = 15) -> None:

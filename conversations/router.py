@@ -52,8 +52,8 @@ def _answer(rt: Runtime, message: InboundMessage) -> None:
     person = identity.person(rt, message.sender)
     if person is None:
         from app import outbound
-        outbound.deliver(rt, messages.text(message.sender, say.text("en", "unknown_number"), reply_to=message.id),
-                         f"{message.id}:reply:0")
+        outbound.send_now(rt, messages.text(message.sender, say.text("en", "unknown_number"), reply_to=message.id),
+                          f"{message.id}:reply:0")
         return
     conversation = threads.load(rt, message.sender)
     late = message.timestamp < conversation.session.get("last_ts", 0)

@@ -107,7 +107,9 @@ class Turn:
         self._deliver(messages.choice_list(self.message.sender, body, button, [("", rows)], reply_to=self._quote))
 
     def _deliver(self, payload: dict[str, Any]) -> None:
-        wamid = outbound.deliver(self.rt, payload, f"{self.key_base}:reply:{self.replies}")
+        # Sent now or not at all: a send Meta refuses for now fails the turn, which is retried from
+        # where it was, so the person's answers never overtake each other.
+        wamid = outbound.send_now(self.rt, payload, f"{self.key_base}:reply:{self.replies}")
         self.replies += 1
         if wamid and self.thread is not None:
             self.conversation.remember(wamid, self.thread.id)

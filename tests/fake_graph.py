@@ -1,5 +1,6 @@
 """A loopback stand-in for Meta's Graph API `/messages`: records what it is sent, answers as
-Meta does, and fails on command (error code, HTTP status, or a hang past the client's timeout)."""
+Meta does, and fails on command (error code, HTTP status, or a hang past the client's timeout),
+once or for a while."""
 from __future__ import annotations
 
 import itertools
@@ -19,6 +20,7 @@ class FakeGraph:
         self.wamids: list[str] = []  # the id Meta gave each of `sent`, in the same order
         self.read_receipts: list[str] = []
         self._failures: list[tuple[int, int | None, float]] = []
+        self.down: tuple[float, int, int | None] = (0.0, 0, None)  # until when, HTTP status, Meta's code
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self.app = self._build()
@@ -26,6 +28,10 @@ class FakeGraph:
     def fail_next(self, http_status: int, code: int | None = None, times: int = 1, delay: float = 0) -> None:
         with self._lock:
             self._failures.extend([(http_status, code, delay)] * times)
+
+    def fail_for(self, seconds: float, http_status: int, code: int | None = None) -> None:
+        """Every request fails this way for `seconds` (Meta throttling, say: 429 with 130429)."""
+        self.down = (time.time() + seconds, http_status, code)
 
     def texts_to(self, wa_id: str) -> list[str]:
         """What a person has been sent, as the text they would read first."""
@@ -54,6 +60,8 @@ class FakeGraph:
                 return jsonify(error={"code": 190, "message": "Invalid OAuth access token."}), 401
             with self._lock:
                 failure = self._failures.pop(0) if self._failures else None
+            if failure is None and time.time() < self.down[0]:
+                failure = (self.down[1], self.down[2], 0.0)
             if failure:
                 status, code, delay = failure
                 time.sleep(delay)

@@ -3,10 +3,7 @@ fault, every confirmed answer is in Trading Grid exactly once and every message 
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from rq.registry import ScheduledJobRegistry
@@ -15,39 +12,10 @@ from app.tradinggrid.http import HttpTradingGrid
 from app.tradinggrid.server import create_server
 from app.worker import enqueue_due_retries
 from tests.chat import Chat, event
+from tests.flaky import Faults
 from tests.loopback import serve
 
 MARIA = "14155550134"
-
-
-class Faults:
-    """WSGI middleware in front of the loopback Trading Grid: fails the next requests on command,
-    or answers them only after a delay (having done the work: the client times out anyway)."""
-
-    def __init__(self, app: Any):
-        self.app = app
-        self.failures: list[tuple[int, str | None]] = []
-        self.delay = 0.0
-        self.calls: list[str] = []
-        self._lock = threading.Lock()
-
-    def fail(self, status: int, times: int, retry_after: str | None = None) -> None:
-        self.failures = [(status, retry_after)] * times
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        self.calls.append(f"{environ['REQUEST_METHOD']} {environ['PATH_INFO']}")
-        with self._lock:
-            failure = self.failures.pop(0) if self.failures and environ["REQUEST_METHOD"] != "GET" else None
-        if failure:
-            headers = [("Content-Type", "application/json")] + ([("Retry-After", failure[1])] if failure[1] else [])
-            start_response(f"{failure[0]} Injected", headers)
-            return [b'{"error": "injected"}']
-        captured: dict[str, Any] = {}
-        body = b"".join(self.app(environ, lambda status, headers, exc=None: captured.update(s=status, h=headers)))
-        if self.delay and environ["REQUEST_METHOD"] != "GET":
-            time.sleep(self.delay)
-        start_response(captured["s"], captured["h"])
-        return [body]
 
 
 @pytest.fixture

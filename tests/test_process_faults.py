@@ -24,7 +24,7 @@ from tests.conftest import APP_SECRET, EVENTS_SECRET, FIXTURES
 from tests.helpers import envelope, text
 from tests import redis_servers
 from tests.loopback import serve
-from tests.test_faults import Faults
+from tests.flaky import Faults
 from bench import stack
 from bench.stack import BIN, ROOT, free_port
 from tests.test_processes import stack_env, wait_http
@@ -106,15 +106,21 @@ def test_a_message_survives_redis_restarting_before_the_worker_sees_it(own_redis
         stack.stop([p for p in (web, worker) if p is not None])
 
 
-def test_a_worker_killed_mid_job_loses_nothing_and_writes_nothing_twice(own_redis, graph, grid, tmp_path) -> None:  # type: ignore[no-untyped-def]
+@contextlib.contextmanager
+def flaky_stack(own_redis: OwnRedis, graph, grid, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Maria's delayed case, a Trading Grid that fails on command, and the Procfile's web line;
+    yields (faults, case, env, base, web) for the test to start and stop its workers."""
     faults = Faults(create_server(grid))
     case = grid.create_case({"partner_id": "GLOBEX", "issue_type": "shipment_delay", "reference": "PO-4410093",
                              "summary": "late"}, idempotency_key="seed")
     with serve(faults) as tradinggrid_url:
         env = stack_env(own_redis.url, graph.url, tradinggrid_url, FIXTURES / "directory.yaml", tmp_path)
         port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        web = start(stack.web_command(port, workers=1), env)  # the Procfile's web line
+        yield faults, case, env, f"http://127.0.0.1:{port}", start(stack.web_command(port, workers=1), env)
+
+
+def test_a_worker_killed_mid_job_loses_nothing_and_writes_nothing_twice(own_redis, graph, grid, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with flaky_stack(own_redis, graph, grid, tmp_path) as (faults, case, env, base, web):
         first = start([str(BIN / "tgwa"), "worker"], env)
         second = None
         try:
@@ -161,14 +167,7 @@ def test_a_write_waiting_for_its_retry_lands_whichever_worker_dies(killed, own_r
     ten-minute maintenance pass: killing that worker stalled every retry for minutes. Now any
     live worker moves due jobs each second. And each failed try is one warning line in the
     worker's log, not RQ's traceback: a passing failure is not a crash."""
-    faults = Faults(create_server(grid))
-    case = grid.create_case({"partner_id": "GLOBEX", "issue_type": "shipment_delay", "reference": "PO-4410093",
-                             "summary": "late"}, idempotency_key="seed")
-    with serve(faults) as tradinggrid_url:
-        env = stack_env(own_redis.url, graph.url, tradinggrid_url, FIXTURES / "directory.yaml", tmp_path)
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        web = start(stack.web_command(port, workers=1), env)
+    with flaky_stack(own_redis, graph, grid, tmp_path) as (faults, case, env, base, web):
         logs = [tmp_path / f"worker-{n}.log" for n in range(2)]
         workers = [start([str(BIN / "tgwa"), "worker"], env, log) for log in logs]
         try:

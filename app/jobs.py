@@ -6,6 +6,7 @@ import contextlib
 import json
 import logging
 import random
+import secrets
 import time
 from typing import Any
 
@@ -24,6 +25,7 @@ MAX_PER_TURN = 20  # messages a drain handles before it lets other contacts' wor
 # A message taken this often and never handled (passing failures all along, about 20 minutes of
 # backoff, or a worker that died each time) is parked with its last reason.
 MAX_TRIES = 10
+RETRY_GRACE_SECONDS = 30  # how late a scheduled retry may start before the sweep takes its place
 
 
 def passing(exc: BaseException | None) -> bool:
@@ -68,13 +70,13 @@ def drain_ready(token: int) -> int:
     return handled
 
 
-def drain_contact(contact: str) -> int:
-    """One contact's waiting messages, as a job of its own (a flood's later turn, or the retry
-    after a passing failure). Returns how many it handled."""
-    return _drain(runtime.current(), contact, retrying=True)
+def drain_contact(contact: str, retry: str | None = None) -> int:
+    """One contact's waiting messages, as a job of its own (a flood's later turn, or with `retry`
+    the retry after a passing failure that `_back_off` scheduled). Returns how many it handled."""
+    return _drain(runtime.current(), contact, retry=retry)
 
 
-def _drain(rt: Any, contact: str, retrying: bool = False) -> int:
+def _drain(rt: Any, contact: str, retry: str | None = None) -> int:
     """Handles the contact's waiting messages one at a time in WhatsApp-timestamp order, under a
     lock every worker on every machine respects.
 
@@ -87,10 +89,11 @@ def _drain(rt: Any, contact: str, retrying: bool = False) -> int:
     handled."""
     from conversations import router
 
-    if retrying:
-        rt.redis.delete(store.retry_key(contact))  # this is the retry: the backoff is over
-    elif rt.redis.exists(store.retry_key(contact)):
-        return 0  # backing off: the retry job takes it
+    backing_off = rt.redis.get(store.retry_key(contact))
+    if backing_off is not None:
+        if retry is None or backing_off.decode() != retry:
+            return 0  # backing off: the retry job scheduled last takes it (an older one is stale)
+        rt.redis.delete(store.retry_key(contact))  # this is that retry: the backoff is over
     started = time.monotonic()
     # Not thread-local: this process's keeper extends it while the contact is held (app.keeper).
     lock = rt.redis.lock(store.contact_lock_key(contact), timeout=store.CONTACT_LOCK_TTL, thread_local=False)
@@ -159,11 +162,16 @@ def _back_off(rt: Any, contact: str, message_id: str, tries: int, exc: Exception
     delay = BACKOFF[min(tries, len(BACKOFF)) - 1] * random.uniform(0.8, 1.2)
     delay = max(delay, getattr(exc, "retry_after", None) or 0)
     log.warning("contact %s: %s; try %d, again in %.0f s", contact, _reason(exc), tries, delay)
+    # The retry key names the one job that may end the backoff. It outlives that job's time, so
+    # messages arriving meanwhile wait for it rather than spend tries; should the job be lost,
+    # the sweep finds the contact once the key is gone.
+    token = secrets.token_hex(6)
     pipe = rt.redis.pipeline(transaction=False)
     pipe.hset(store.inbox_messages_key(contact), store.why_field(message_id), _reason(exc))
-    pipe.set(store.retry_key(contact), tries, px=int(delay * 1000))
+    pipe.set(store.retry_key(contact), token, px=int((delay + RETRY_GRACE_SECONDS) * 1000))
     pipe.execute()
-    rt.queues.enqueue_at(INBOUND, time.time() + delay, drain_contact, contact, job_id=f"drain-retry-{contact}-{tries}")
+    rt.queues.enqueue_at(INBOUND, time.time() + delay, drain_contact, contact, token,
+                         job_id=f"drain-retry-{contact}-{token}")
 
 
 def _reason(exc: BaseException) -> str:

@@ -6,12 +6,15 @@ import logging
 import time
 from typing import Any
 
+from redis.exceptions import RedisError
+
 from app import delivery, metrics, pace, parked, store
 from app.runtime import Runtime
 from app.whatsapp import errors
 
 log = logging.getLogger(__name__)
 SENDING = b"sending"
+RECORD_PATIENCE_SECONDS = 30
 
 
 def send_now(rt: Runtime, payload: dict[str, Any], key: str,
@@ -46,9 +49,27 @@ def send_now(rt: Runtime, payload: dict[str, Any], key: str,
         delivery.count_refused(rt, key)
         parked.park(rt.redis, "send", str(exc), {"payload": payload, "key": key})
         return None
-    delivery.record_sent(rt, wamid, key, before=lambda pipe: pipe.set(record, wamid, ex=store.OUTBOUND_RECORD_TTL))
+    _record(rt, wamid, key, record)
     metrics.MESSAGES_OUT.labels(payload.get("type", "unknown")).inc()
     return wamid
+
+
+def _record(rt: Runtime, wamid: str, key: str, record: str) -> None:
+    """Notes that the message left. It did, whatever Redis does now: were this to fail and the
+    turn be retried, the message would go out twice; so a Redis that is away (restarting, failing
+    over) is waited for, up to RECORD_PATIENCE_SECONDS, before the failure is given up to the caller."""
+    deadline, pause = time.monotonic() + RECORD_PATIENCE_SECONDS, 0.1
+    while True:
+        try:
+            delivery.record_sent(rt, wamid, key, before=lambda pipe: pipe.set(record, wamid, ex=store.OUTBOUND_RECORD_TTL))
+            return
+        except RedisError as exc:
+            if time.monotonic() > deadline:
+                raise
+            log.warning("send %s left as %s but could not be recorded (%s); trying again", key, wamid,
+                        type(exc).__name__)
+            time.sleep(pause)
+            pause = min(pause * 2, 2.0)
 
 
 def deliver(rt: Runtime, payload: dict[str, Any], key: str, fallback: dict[str, Any] | None = None) -> str | None:

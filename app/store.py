@@ -9,7 +9,7 @@ Cluster slot and the Lua scripts below may touch them together.
 | `tgwa:{c:X}:inbox` | zset | none (drained) | messages waiting for the contact's worker, by WhatsApp time |
 | `tgwa:{c:X}:msgs` | hash | none (drained) | the parsed message of each waiting id; `#seq`: arrival order among messages of the same second; `#tries:<id>`, `#why:<id>`: how often a message was taken, and what last stopped it |
 | `tgwa:{c:X}:conv` | string | 30 days | the conversation: threads, session, which thread each sent message belongs to |
-| `tgwa:{c:X}:retry` | string | the backoff | a passing failure: the contact's next try waits for its retry job |
+| `tgwa:{c:X}:retry` | string | the backoff, plus 30 s | a passing failure: the token of the retry job the contact's next try waits for |
 | `tgwa:{c:X}:lock` | lock | 10 s, extended while held | one worker at a time per contact, across processes and machines |
 | `tgwa:event:<id>` | hash | 30 days | Trading Grid event dedupe, payload and state (pending/done) |
 | `tgwa:sandbox:outbox` | list | none | what the sandbox "sent" (SANDBOX=1 only) |
@@ -19,6 +19,7 @@ Cluster slot and the Lua scripts below may touch them together.
 | `tgwa:index:notifications`, `tgwa:index:broadcasts` | zset | trimmed to 30 days | what has delivery counts (`tgwa:stats:*`, `tgwa:broadcast:*`), by when it began |
 | `tgwa:parked`, `tgwa:index:parked` | hash, zset | none | parked work by id, and its ids by when parked |
 | `tgwa:census:*` | hash, zsets | none | threads by flow and state, alerts awaiting acknowledgment (conversations.census) |
+| `tgwa:replicated:{<slot>}` | string | the wait, plus a second | written only to be waited for, with `REDIS_WAIT_REPLICAS` (`replicated`) |
 """
 from __future__ import annotations
 
@@ -115,8 +116,9 @@ def inbox_messages_key(contact: str) -> str:
 
 
 def retry_key(contact: str) -> str:
-    """`tgwa:{c:X}:retry`: the contact's first message met a passing failure; nobody tries it
-    again before this key lapses (its retry job comes then), however many messages arrive."""
+    """`tgwa:{c:X}:retry`: the contact's first message met a passing failure; only the retry job
+    whose token this holds tries it again (or anyone, should the key lapse with that job lost),
+    however many messages arrive."""
     return f"{contact_tag(contact)}:retry"
 
 
@@ -300,18 +302,39 @@ class NotReplicated(redis.RedisError):
 
 def replicated(connection: Any, keys: Sequence[str], replicas: int, timeout_ms: int) -> None:
     """Returns once `replicas` replicas hold every write made so far on the servers that hold
-    `keys` (WAIT, on each such node of a Cluster); NotReplicated if they do not in time. Nothing
-    to do when `replicas` is 0. Used where something outside Redis acts on a write: Meta hearing
-    200 for a message, a message leaving for WhatsApp."""
+    `keys`; NotReplicated if they do not in time. Nothing to do when `replicas` is 0. Used where
+    something outside Redis acts on a write: Meta hearing 200 for a message, a message leaving
+    for WhatsApp.
+
+    Redis's WAIT waits for the writes of the connection that sends it, and the writes it guards
+    went by others (the group commit's Line, a pool's): so on each server concerned, one
+    connection writes a marker in the keys' slot, and waits for that. A server's replication
+    stream is in order, so a replica that holds the marker holds everything written before it."""
     if not replicas or not keys:
         return
     if isinstance(connection, redis.cluster.RedisCluster):
-        nodes = {connection.get_node_from_key(key).name: connection.get_node_from_key(key) for key in keys}
-        acked = [connection.execute_command("WAIT", replicas, timeout_ms, target_nodes=node) for node in nodes.values()]
+        servers = {}
+        for key in keys:
+            node = connection.get_node_from_key(key)
+            servers.setdefault(node.name, (node.redis_connection, key))
+        targets = list(servers.values())
     else:
-        acked = [connection.execute_command("WAIT", replicas, timeout_ms)]
-    if min(int(a) for a in acked) < replicas:
-        raise NotReplicated(f"{min(int(a) for a in acked)} of {replicas} replicas acknowledged in {timeout_ms} ms")
+        targets = [(connection, keys[0])]
+    for server, key in targets:
+        pipe = server.pipeline(transaction=False)
+        pipe.set(_wait_marker(key), 1, px=timeout_ms + 1000)
+        pipe.execute_command("WAIT", replicas, timeout_ms)
+        acked = int(pipe.execute()[-1])
+        if acked < replicas:
+            raise NotReplicated(f"{acked} of {replicas} replicas acknowledged in {timeout_ms} ms")
+
+
+def _wait_marker(key: str) -> str:
+    """A key in `key`'s Cluster slot, written only to be waited for."""
+    start = key.find("{")
+    end = key.find("}", start + 1)
+    tag = key[start + 1:end] if start >= 0 and end > start + 1 else key
+    return f"{PREFIX}:replicated:{{{tag}}}"
 
 
 def by_slot(connection: Any, tags: Sequence[str]) -> list[list[int]]:

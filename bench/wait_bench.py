@@ -54,7 +54,7 @@ def main() -> None:
                                              "--replicaof", "127.0.0.1", str(primary_port)))
         try:
             primary = redis.Redis(port=primary_port)
-            while primary.info("replication")["connected_slaves"] < 1:
+            while primary.info("replication").get("slave0", {}).get("state") != "online":
                 time.sleep(0.05)
             directory = stack.directory(10, Path(folder) / "directory.yaml")
             rows = []

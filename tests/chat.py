@@ -14,9 +14,11 @@ _events = itertools.count(1)
 
 
 class Chat:
-    def __init__(self, client: Any, work: Any, graph: Any, phone: str):
+    def __init__(self, client: Any, work: Any, graph: Any, phone: str, redeliver_seconds: float = 0):
+        """`redeliver_seconds`: as Meta does, a message answered 503 is delivered again, for so long."""
         self.client, self.work, self.graph, self.phone = client, work, graph, phone
         self.last_ts = 0
+        self.redeliver_seconds = redeliver_seconds
 
     # -- the person ------------------------------------------------------------------------
     def says(self, body: str, reply_to: str | None = None, message_id: str | None = None,
@@ -77,7 +79,11 @@ class Chat:
         return self.last_ts
 
     def _post(self, message: dict[str, Any]) -> str:
+        deadline = time.monotonic() + self.redeliver_seconds
         answer = post_whatsapp(self.client, envelope(message))
+        while answer.status_code == 503 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            answer = post_whatsapp(self.client, envelope(message))
         assert answer.status_code == 200, answer.get_json()
         self.work()
         return str(message["id"])

@@ -35,7 +35,7 @@ def _replica_of(primary: redis.Redis) -> int:
 @needs_redis_server
 def test_a_conversation_goes_on_when_its_node_fails_over_to_the_replica(
         client, work, graph, grid, rt, cluster: RedisCluster, servers: Servers) -> None:  # noqa: F811
-    maria = Chat(client, work, graph, MARIA)
+    maria = Chat(client, work, graph, MARIA, redeliver_seconds=15)  # 503 while the Cluster decides: Meta retries
     case = new_case(grid)
     exception_logged(client, work, case)
     maria.says("can deliver 12/3/2027")

@@ -2,16 +2,17 @@
 fault, every confirmed answer is in Trading Grid exactly once and every message sent once."""
 from __future__ import annotations
 
-import datetime as dt
+import time
 from collections.abc import Iterator
 
 import pytest
-from rq.registry import ScheduledJobRegistry
+from rq import SimpleWorker
 
+from app import jobs, parked, store
 from app.tradinggrid.http import HttpTradingGrid
 from app.tradinggrid.server import create_server
-from app.worker import enqueue_due_retries
 from tests.chat import Chat, event
+from tests.clock import time_passes
 from tests.flaky import Faults
 from tests.loopback import serve
 
@@ -27,19 +28,6 @@ def faults(grid) -> Faults:  # type: ignore[no-untyped-def]
 def tradinggrid_url(faults: Faults) -> Iterator[str]:
     with serve(faults) as url:
         yield url
-
-
-def retry_everything_due(rt, work, rounds: int = 12) -> None:  # type: ignore[no-untyped-def]
-    """Time passes: every job waiting for its backoff is due now (and runs)."""
-    for _ in range(rounds):
-        for queue in rt.queues.all():
-            registry = ScheduledJobRegistry(queue=queue)
-            for job_id in registry.get_job_ids():
-                job = queue.fetch_job(job_id)
-                if job is not None and job.func_name != "app.jobs.sweep_inboxes":
-                    registry.schedule(job, dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1))
-        enqueue_due_retries(rt.queues)
-        work()
 
 
 def confirm_a_new_date(client, work, graph, grid) -> tuple[Chat, dict]:  # type: ignore[no-untyped-def]
@@ -64,7 +52,7 @@ def test_trading_grid_failing_then_back_lands_each_write_once(status, client, rt
     maria.taps("Confirm")
     assert maria.last == "Thanks Maria! Trading Grid is slow to answer; I'll save it as soon as it does."
     assert grid.get_case(case["id"])["expected_date"] is None
-    retry_everything_due(rt, work)
+    time_passes(rt, work)
     written_once(grid, case)
 
 
@@ -74,7 +62,7 @@ def test_trading_grid_slower_than_the_timeout_still_lands_once(client, rt, work,
     faults.delay = 0.6  # does the work, answers after the client gave up
     maria.taps("Confirm")
     faults.delay = 0
-    retry_everything_due(rt, work)
+    time_passes(rt, work)
     written_once(grid, case)
     patches = [c for c in faults.calls if c.startswith("PATCH")]
     assert len(patches) >= 2, "it was retried; the Idempotency-Key made the retry land nothing twice"
@@ -84,7 +72,7 @@ def test_trading_grid_asking_to_wait_is_answered_later(client, rt, work, graph, 
     maria, case = confirm_a_new_date(client, work, graph, grid)
     faults.fail(429, times=2, retry_after="20")
     maria.taps("Confirm")
-    retry_everything_due(rt, work)
+    time_passes(rt, work)
     written_once(grid, case)
 
 
@@ -93,10 +81,34 @@ def test_graph_failing_sends_each_message_once(status, code, client, rt, work, g
     maria, case = confirm_a_new_date(client, work, graph, grid)
     graph.fail_next(status, code, times=3)
     maria.taps("Confirm")
-    retry_everything_due(rt, work)
+    time_passes(rt, work)
     written_once(grid, case)
     thanks = [t for t in maria.bot if t.startswith("Thanks Maria!")]
     assert thanks == ["Thanks Maria! PO-4410093 now shows Fri 3 Dec 2027 in Trading Grid."]
+
+
+def test_messages_arriving_while_a_reply_waits_for_its_retry_spend_none_of_its_tries(client, rt, work, graph) -> None:  # type: ignore[no-untyped-def]
+    """Graph refuses for a while and Maria keeps writing. Her first message is tried again by its
+    retry job alone, however late that job starts and whatever arrives meanwhile: were each arrival
+    (or an older retry job) to try it too, an outage of seconds would spend its ten tries and park it."""
+    def busy_workers() -> None:  # they take what is queued, and are too busy to start what fell due
+        SimpleWorker(rt.queues.all(), connection=rt.queues.connection).work(burst=True)
+
+    maria = Chat(client, busy_workers, graph, MARIA)
+    graph.fail_for(60, 429, 130429)
+    maria.says("help", message_id="wamid.first")
+    time.sleep(1.3)  # the first backoff (about a second) is over, its retry job not yet started
+    maria.says("my cases")
+    maria.says("status PO-4410093")
+    assert rt.redis.hget(store.inbox_messages_key(MARIA), store.tries_field("wamid.first")) == b"1"
+    assert jobs.drain_contact(MARIA, retry="an-older-retry") == 0, "nor does a retry job that is not the last"
+    graph.fail_for(0, 429)
+    time_passes(rt, work)
+    help_, cases, status = maria.bot
+    assert help_.startswith("I'm the Trading Grid assistant"), "answered once each, in the order written"
+    assert cases == "No open cases."
+    assert status == "I couldn't find a case for 4410093 that you can see."
+    assert parked.items(rt.redis) == []
 
 
 def test_a_notification_refused_for_a_closed_window_goes_out_as_the_template(client, work, graph, grid) -> None:

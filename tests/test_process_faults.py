@@ -16,12 +16,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import redis
 import requests
+from flask import Flask
+from flask import request as flask_request
 
+from app import create_app, outbound, runtime
+from app.whatsapp import messages
 from app.signatures import sign, tradinggrid_payload
 from app.tradinggrid.server import create_server
-from tests.conftest import APP_SECRET, EVENTS_SECRET, FIXTURES
-from tests.helpers import envelope, text
+from tests.conftest import APP_SECRET, EVENTS_SECRET, FIXTURES, make_settings
+from tests.helpers import envelope, post_whatsapp, text
 from tests import redis_servers
 from tests.loopback import serve
 from tests.flaky import Faults
@@ -265,3 +270,52 @@ def test_webhooks_answer_200_within_seconds_every_time_redis_comes_back(own_redi
         finally:
             stop.set()
             stack.stop([web])
+
+
+def test_with_wait_replicas_meta_hears_200_only_once_a_replica_holds_the_message(tmp_path, graph, tradinggrid_url) -> None:  # type: ignore[no-untyped-def]
+    """One Redis with one replica and REDIS_WAIT_REPLICAS=1: a webhook is 200 while the replica
+    keeps up, 503 while it is stopped (the message is not yet safe from a failover), 200 again
+    once it goes on."""
+    (tmp_path / "primary").mkdir()
+    (tmp_path / "replica").mkdir()
+    primary_port, replica_port = free_port(), free_port()
+    servers = [redis_servers.start(primary_port, tmp_path / "primary")]
+    servers.append(redis_servers.start(replica_port, tmp_path / "replica", "--replicaof", "127.0.0.1", str(primary_port)))
+    try:
+        wait_for(lambda: redis.Redis(port=primary_port).info("replication").get("slave0", {}).get("state") == "online",
+                 10)
+        settings = make_settings(tmp_path, graph.url, tradinggrid_url, REDIS_URL=f"redis://127.0.0.1:{primary_port}/0",
+                                 REDIS_WAIT_REPLICAS="1", REDIS_WAIT_TIMEOUT_MS="300")
+        client = create_app(rt=runtime.build(settings), start_worker=False).test_client()
+        assert post_whatsapp(client, envelope(text(MARIA, "help"))).status_code == 200
+        os.kill(servers[1].pid, signal.SIGSTOP)
+        try:
+            assert post_whatsapp(client, envelope(text(MARIA, "help"))).status_code == 503
+        finally:
+            os.kill(servers[1].pid, signal.SIGCONT)
+        assert post_whatsapp(client, envelope(text(MARIA, "help"))).status_code == 200
+    finally:
+        stack.stop(servers, grace=5)
+
+
+def test_a_message_that_left_while_redis_went_away_is_not_sent_again(own_redis, tmp_path, tradinggrid_url) -> None:  # type: ignore[no-untyped-def]
+    """Redis restarts in the moment between a message leaving for WhatsApp and its being recorded
+    as sent: the record waits for Redis instead of failing the turn, whose retry would send the
+    message a second time."""
+    sent: list[dict] = []  # type: ignore[type-arg]
+    meta = Flask("meta-while-redis-restarts")
+
+    @meta.post("/v23.0/<number>/messages")
+    def accept(number: str):  # type: ignore[no-untyped-def]
+        sent.append(flask_request.get_json())
+        own_redis.crash()  # Redis goes away just as Meta takes the message...
+        threading.Timer(1.0, own_redis.start).start()  # ...and is back a second later
+        return {"messaging_product": "whatsapp", "messages": [{"id": f"wamid.left.{len(sent)}"}]}
+
+    with serve(meta) as meta_url:
+        settings = make_settings(tmp_path, meta_url, tradinggrid_url, REDIS_URL=own_redis.url)
+        rt = runtime.build(settings)
+        payload = messages.text(MARIA, "Thanks Maria!")
+        assert outbound.send_now(rt, payload, "wamid.in.1:reply:0") == "wamid.left.1"
+        assert outbound.send_now(rt, payload, "wamid.in.1:reply:0") == "wamid.left.1", "a retry finds it sent"
+    assert len(sent) == 1

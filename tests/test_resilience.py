@@ -10,6 +10,7 @@ from app import jobs, pace, store
 from app.queues import INBOUND, WRITES
 from app.tradinggrid.http import HttpTradingGrid
 from tests.chat import Chat
+from tests.clock import time_passes
 from tests.helpers import envelope, post_whatsapp, text
 from tests.loopback import serve
 
@@ -89,7 +90,7 @@ def test_a_turn_that_fails_half_way_is_retried_from_where_it_was(client, rt, wor
     maria.says(f"status {case['id']}")  # a read that cannot be answered now
     assert rt.redis.zcard(store.inbox_key(MARIA)) == 1, "the message waits for the retry"
     rt.tradinggrid = real
-    jobs.drain_contact(MARIA)
+    time_passes(rt, work, rounds=1)  # its retry job
     assert maria.last.startswith(case["id"])
     maria.says("yes")
     assert grid.get_case(case["id"])["expected_date"] == "2027-12-03"

@@ -190,6 +190,7 @@ def _soak(own: OwnRedis, faults: Faults, graph: FakeGraph, grid: EmbeddedTrading
     for thread in senders:
         thread.start()
     kills, restarts = 0, 0
+    faults_at: list[tuple[float, str]] = []  # (seconds since the start, what was done), to explain a double
     schedule = {"redis": [0.3 * duration, 0.7 * duration], "tradinggrid": 0.2 * duration, "graph": 0.5 * duration}
     next_kill = KILL_EVERY_SECONDS
     while any(thread.is_alive() for thread in senders) or time.time() - started < duration:
@@ -200,10 +201,12 @@ def _soak(own: OwnRedis, faults: Faults, graph: FakeGraph, grid: EmbeddedTrading
             victim.wait(10)
             workers.append(worker())
             kills, next_kill = kills + 1, next_kill + KILL_EVERY_SECONDS
+            faults_at.append((elapsed, "worker killed"))
         if schedule["redis"] and elapsed >= schedule["redis"][0]:
             schedule["redis"].pop(0)
             own.restart()
             restarts += 1
+            faults_at.append((elapsed, "Redis restarted"))
         if schedule["tradinggrid"] is not None and elapsed >= schedule["tradinggrid"]:
             faults.fail_for(OUTAGE_SECONDS, 500)
             schedule["tradinggrid"] = None
@@ -235,6 +238,8 @@ def _soak(own: OwnRedis, faults: Faults, graph: FakeGraph, grid: EmbeddedTrading
     problems = [f"out of order, {phone}: sent {sent_order[phone][:8]}..., answered {order[phone][:8]}..."
                 for phone in disordered[:2]]
     comments = [len(grid.audit(case["id"])["comments"]) for case in cases]
+    problems += [_explain_double(graph, told, started, quoted, faults_at)
+                 for quoted in [m for m in expected if replies[m] > 1][:3]]
     parked_items = [json.loads(raw) for raw in redis.Redis.from_url(own.url).hvals(store.PARKED)]
     problems += [f"parked: {item['kind']}: {item['reason']}" for item in parked_items[:3]]
     return Result(messages=total, answered=sum(1 for m in expected if replies[m] == 1),
@@ -243,6 +248,16 @@ def _soak(own: OwnRedis, faults: Faults, graph: FakeGraph, grid: EmbeddedTrading
                   written_once=sum(1 for case, c in zip(cases, comments) if c == 1 and _written(grid, case)),
                   written_twice=sum(1 for c in comments if c > 1), kills=kills, redis_restarts=restarts,
                   seconds=seconds, problems=problems)
+
+
+def _explain_double(graph: FakeGraph, told: int, started: float, quoted: str,
+                    faults_at: list[tuple[float, str]]) -> str:
+    """When each copy of a doubled answer reached Meta, and the fault nearest the first."""
+    times = [at - started for payload, at in zip(graph.sent[told:], graph.sent_at[told:])
+             if (payload.get("context") or {}).get("message_id") == quoted]
+    nearest = min(faults_at, key=lambda fault: abs(fault[0] - times[0]), default=(0.0, "no fault"))
+    return (f"doubled, the answer to {quoted}: sent at " + ", ".join(f"{t:.2f} s" for t in times)
+            + f"; nearest fault: {nearest[1]} at {nearest[0]:.2f} s")
 
 
 def _written(grid: EmbeddedTradingGrid, case: dict) -> bool:  # type: ignore[type-arg]

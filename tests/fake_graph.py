@@ -18,6 +18,7 @@ class FakeGraph:
     def __init__(self) -> None:
         self.sent: list[dict[str, Any]] = []
         self.wamids: list[str] = []  # the id Meta gave each of `sent`, in the same order
+        self.sent_at: list[float] = []  # when each of `sent` arrived (unix seconds)
         self.read_receipts: list[str] = []
         self._failures: list[tuple[int, int | None, float]] = []
         self.down: tuple[float, int, int | None] = (0.0, 0, None)  # until when, HTTP status, Meta's code
@@ -77,6 +78,7 @@ class FakeGraph:
             with self._lock:
                 self.sent.append(payload)
                 self.wamids.append(wamid)
+                self.sent_at.append(time.time())
             return jsonify(messaging_product="whatsapp", contacts=[{"input": payload["to"], "wa_id": payload["to"]}],
                            messages=[{"id": wamid}])
 

@@ -1,4 +1,5 @@
-"""Every real Cloud API payload in shared/conformance is accepted cleanly, end to end."""
+"""Every real Cloud API payload in tests/fixtures/conformance (copied from the team's shared
+conformance corpus, with its SOURCES.md and licences) is accepted cleanly, end to end."""
 from __future__ import annotations
 
 import json
@@ -12,7 +13,7 @@ from app import parked
 from app.whatsapp.inbound import parse_notification
 from tests.helpers import post_whatsapp
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "conformance" / "whatsapp"
+CORPUS = Path(__file__).resolve().parent / "fixtures" / "conformance" / "whatsapp"
 
 
 def envelopes() -> list[tuple[str, dict[str, Any]]]:
@@ -30,7 +31,7 @@ ENVELOPES = envelopes()
 
 
 def test_the_corpus_is_all_there() -> None:
-    assert len(ENVELOPES) == 94, "shared/conformance/whatsapp changed or is missing"
+    assert len(ENVELOPES) == 94, "tests/fixtures/conformance/whatsapp changed or is missing"
 
 
 @pytest.mark.parametrize("name,body", ENVELOPES, ids=[n for n, _ in ENVELOPES])

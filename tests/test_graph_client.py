@@ -2,6 +2,9 @@
 and Meta's errors as types."""
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from app.whatsapp import errors, messages
@@ -91,9 +94,7 @@ def test_an_unreachable_graph_is_a_retryable_error() -> None:
 
 def test_the_payloads_match_metas_own_examples() -> None:
     """Our builders produce the shapes of Meta's OpenAPI request examples."""
-    import json
-    from pathlib import Path
-    examples = json.loads((Path(__file__).resolve().parents[2] / "shared" / "conformance" / "whatsapp" /
+    examples = json.loads((Path(__file__).resolve().parent / "fixtures" / "conformance" / "whatsapp" /
                            "meta-openapi" / "send_message_request_examples.json").read_text())
     by_type: dict[str, set[str]] = {}
     for example in examples.values():

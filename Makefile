@@ -9,7 +9,7 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-.PHONY: demo test test-fake install
+.PHONY: demo test test-fake install screenshots
 install: $(STAMP)
 
 demo: $(STAMP)
@@ -18,6 +18,10 @@ demo: $(STAMP)
 # Real Redis when one answers on 127.0.0.1:6379 (TGWA_TEST_REDIS_URL overrides), else fakeredis.
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# The README's pictures, taken by the browser tests (a plain test run keeps them in a temporary folder).
+screenshots: $(STAMP)
+	TGWA_SCREENSHOTS=docs/screenshots $(VENV)/bin/python -m pytest tests/test_browser.py
 
 # The same suite forced onto fakeredis, as on a machine with no Redis.
 test-fake: $(STAMP)

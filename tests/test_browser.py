@@ -1,7 +1,9 @@
 """In a real browser (Playwright driving Debian's Chromium): the sandbox chat and Trading Grid
-panel, end to end. Screenshots land in docs/screenshots for the README."""
+panel, end to end. Screenshots go to a temporary folder; `make screenshots` puts them in
+docs/screenshots for the README (TGWA_SCREENSHOTS names the folder)."""
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 from collections.abc import Iterator
@@ -15,7 +17,12 @@ from tests.loopback import serve
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium here (.ci/run installs Debian's chromium)")
-SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    """Where screenshots go: the README's folder only when asked for, so a test run changes no tracked file."""
+    return Path(os.environ["TGWA_SCREENSHOTS"]) if os.environ.get("TGWA_SCREENSHOTS") else tmp_path
 
 
 @pytest.fixture
@@ -41,7 +48,7 @@ def page() -> Iterator[object]:
         browser.close()
 
 
-def test_a_partner_answers_a_delay_and_the_case_shows_the_new_date(sandbox, page) -> None:  # type: ignore[no-untyped-def]
+def test_a_partner_answers_a_delay_and_the_case_shows_the_new_date(sandbox, page, shots) -> None:  # type: ignore[no-untyped-def]
     url, rt = sandbox
     case = rt.tradinggrid.create_case({"partner_id": "GLOBEX", "issue_type": "shipment_delay", "reference": "PO-4410093",
                                        "summary": "Truck broke down near Reno"}, idempotency_key="seed")
@@ -58,11 +65,11 @@ def test_a_partner_answers_a_delay_and_the_case_shows_the_new_date(sandbox, page
     page.wait_for_selector(f"#cases tr[data-case='{case['id']}'] >> text=2027-12-03")
     page.wait_for_selector("#audit >> text=Maria Lopez")
     page.wait_for_selector(".bubble.bot .meta >> text=read")
-    page.screenshot(path=str(SHOTS / "sandbox-chat.png"))
+    page.screenshot(path=str(shots / "sandbox-chat.png"))
     assert rt.tradinggrid.get_case(case["id"])["expected_date"] == "2027-12-03"
 
 
-def test_the_ops_page_shows_a_notification_read(sandbox, page) -> None:  # type: ignore[no-untyped-def]
+def test_the_ops_page_shows_a_notification_read(sandbox, page, shots) -> None:  # type: ignore[no-untyped-def]
     url, rt = sandbox
     rt.tradinggrid.create_case({"partner_id": "ACME", "issue_type": "shipment_delay", "reference": "PO-778812",
                                 "summary": "Container held at Hamburg port"}, idempotency_key="seed")
@@ -73,5 +80,5 @@ def test_the_ops_page_shows_a_notification_read(sandbox, page) -> None:  # type:
     page.wait_for_selector(".bubble.bot .meta >> text=read")  # her phone reported it read (a status webhook)
     page.goto(f"{url}/ops")
     page.wait_for_selector("#notifications >> text=sent 1 · delivered 1 · read 1 · failed 0")
-    page.screenshot(path=str(SHOTS / "ops.png"))
+    page.screenshot(path=str(shots / "ops.png"))
     page.wait_for_selector("#conversations >> text=awaiting_info 1")

@@ -9,7 +9,7 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-.PHONY: demo test test-fake install screenshots
+.PHONY: demo test test-quick test-fake install screenshots
 install: $(STAMP)
 
 demo: $(STAMP)
@@ -18,6 +18,10 @@ demo: $(STAMP)
 # Real Redis when one answers on 127.0.0.1:6379 (TGWA_TEST_REDIS_URL overrides), else fakeredis.
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# Everything but the slow tests (processes, servers, Redis of their own, the soak): the quick loop.
+test-quick: $(STAMP)
+	$(VENV)/bin/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 # The README's pictures, taken by the browser tests (a plain test run keeps them in a temporary folder).
 screenshots: $(STAMP)

@@ -41,6 +41,18 @@ def _real_redis() -> redis.Redis | None:
 REAL = _real_redis()
 
 
+# Modules that start processes, servers or a Redis of their own, or run for minutes: `make
+# test-quick` leaves them out (pytest -m "not slow"); `make test` runs everything.
+SLOW_MODULES = {"test_processes", "test_process_faults", "test_load", "test_cluster", "test_cluster_failover",
+                "test_soak", "test_imports", "test_serving"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_report_header() -> str:
     return f"tgwa: Redis = {'real, ' + REAL_REDIS_URL if REAL else 'fakeredis (no Redis answered)'}"
 

@@ -27,7 +27,7 @@ from intents import MONTH_FIRST_COUNTRIES, understand  # noqa: E402
 from intents import cli as intents_cli  # noqa: E402
 from tests.corpus_reader import cases  # noqa: E402
 
-RECOGNIZERS = ROOT.parent / "shared" / "corpora" / "dates-recognizers-en.jsonl"
+RECOGNIZERS = ROOT / "bench" / "corpora" / "dates-recognizers-en.jsonl"
 NO_DATE = {"0001-01-01", "not resolved"}
 Case = tuple[str, dt.date, str | None, str | None, str | None]  # text, today, country, language, expected
 Reader = Callable[[str, dt.date, str | None, str | None], str | None]

@@ -17,7 +17,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import redis
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -50,12 +49,8 @@ def main() -> None:
         for name in ("primary", "replica"):
             (Path(folder) / name).mkdir()
         processes = [redis_servers.start(primary_port, Path(folder) / "primary", *durable)]
-        processes.append(redis_servers.start(replica_port, Path(folder) / "replica", *durable,
-                                             "--replicaof", "127.0.0.1", str(primary_port)))
+        processes.append(redis_servers.start_replica(replica_port, Path(folder) / "replica", primary_port, *durable))
         try:
-            primary = redis.Redis(port=primary_port)
-            while primary.info("replication").get("slave0", {}).get("state") != "online":
-                time.sleep(0.05)
             directory = stack.directory(10, Path(folder) / "directory.yaml")
             rows = []
             for replicas in (0, 1):

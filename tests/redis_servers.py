@@ -26,3 +26,16 @@ def start(port: int, folder: Path, *options: str) -> subprocess.Popen[bytes]:
             time.sleep(0.05)
     process.kill()
     raise AssertionError(f"redis-server on port {port} did not start")
+
+
+def start_replica(port: int, folder: Path, primary_port: int, *options: str, timeout: float = 10) -> subprocess.Popen[bytes]:
+    """A replica of the server on `primary_port`, handed over once the primary counts it online
+    (synced and streaming), so that WAIT can be answered by it."""
+    process = start(port, folder, *options, "--replicaof", "127.0.0.1", str(primary_port))
+    primary, deadline = redis.Redis(port=primary_port), time.monotonic() + timeout
+    while primary.info("replication").get("slave0", {}).get("state") != "online":
+        if time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError(f"the replica on port {port} did not come online")
+        time.sleep(0.05)
+    return process

@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import redis
 import requests
 from flask import Flask
 from flask import request as flask_request
@@ -280,10 +279,8 @@ def test_with_wait_replicas_meta_hears_200_only_once_a_replica_holds_the_message
     (tmp_path / "replica").mkdir()
     primary_port, replica_port = free_port(), free_port()
     servers = [redis_servers.start(primary_port, tmp_path / "primary")]
-    servers.append(redis_servers.start(replica_port, tmp_path / "replica", "--replicaof", "127.0.0.1", str(primary_port)))
+    servers.append(redis_servers.start_replica(replica_port, tmp_path / "replica", primary_port))
     try:
-        wait_for(lambda: redis.Redis(port=primary_port).info("replication").get("slave0", {}).get("state") == "online",
-                 10)
         settings = make_settings(tmp_path, graph.url, tradinggrid_url, REDIS_URL=f"redis://127.0.0.1:{primary_port}/0",
                                  REDIS_WAIT_REPLICAS="1", REDIS_WAIT_TIMEOUT_MS="300")
         client = create_app(rt=runtime.build(settings), start_worker=False).test_client()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app import jobs, jsonsafe, metrics, ready, store
+from app import jobs, jsonsafe, metrics, outbound, ready, store
 from app.queues import EVENTS, OUTBOUND
 from app.runtime import Runtime
 from app.whatsapp.inbound import InboundMessage, Notification
@@ -25,6 +25,7 @@ def record_whatsapp(rt: Runtime, note: Notification) -> int:
     if note.statuses:
         for status in note.statuses:
             metrics.labelled(metrics.STATUSES_IN, status.status).inc()
+        outbound.note_left(rt, note.statuses)  # at once: a retried send may be waiting for this word
         rt.queues.enqueue(OUTBOUND, jobs.apply_statuses, [s.to_dict() for s in note.statuses])
     return sum(1 for outcome in outcomes if outcome == store.NEW)
 

@@ -1,5 +1,12 @@
 """Sending a message once: each logical send has an idempotency key whose record is written
-before the message leaves and holds its wamid after, so a retried job never sends it twice."""
+before the message leaves and holds its wamid after, so a retried job never sends it twice.
+
+A record says one of: `sending:<when>` (claimed; the message may be on its way), `unsent` (Meta
+answered that it did not take it), `left:<wamid>` (Meta's status for it came back, carrying the
+record's name as `biz_opaque_callback_data`, before its sender could record it), `failed:<code>`
+(refused for good), or the wamid. A worker killed between Meta taking a message and its record
+being written leaves `sending`; the attempt after it waits a little for Meta's status instead of
+sending again, since Graph's send call itself cannot deduplicate."""
 from __future__ import annotations
 
 import logging
@@ -11,10 +18,94 @@ from redis.exceptions import RedisError
 from app import delivery, metrics, pace, parked, store
 from app.runtime import Runtime
 from app.whatsapp import errors
+from app.whatsapp.inbound import StatusUpdate
 
 log = logging.getLogger(__name__)
-SENDING = b"sending"
+SENDING, LEFT, UNSENT = "sending:", "left:", "unsent"
+CALLBACK_FIELD = "biz_opaque_callback_data"
 RECORD_PATIENCE_SECONDS = 30
+# How long after an attempt claimed a send its message's status is awaited before the send is
+# tried again: Meta's `sent` status follows the send call within a second or two.
+DOUBT_SECONDS = 20.0
+
+# Claims a send (KEYS[1], its record) and reserves its moment under the recipient's pair limit
+# (KEYS[2]) in one step. Returns {0, outcome} when an attempt before settled it, {2, claim} when
+# one claimed it and said nothing since (ARGV[5] = '1': take it over regardless), else
+# {1, reserved moment, now}.
+CLAIM = pace.GCRA + """
+local existing = redis.call('GET', KEYS[1])
+if existing and existing ~= 'unsent' then
+  if string.sub(existing, 1, 7) ~= 'sending' then return {0, existing} end
+  if ARGV[5] ~= '1' then return {2, existing} end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+local reserved = reserve(KEYS[2], tonumber(ARGV[3]), tonumber(ARGV[4]))
+return {1, reserved[1], reserved[2]}
+"""
+
+# Meta's status names a send's record: the message left, whatever its sender managed to write.
+LEFT_BEHIND = """
+local value = redis.call('GET', KEYS[1])
+if value and (value == 'unsent' or string.sub(value, 1, 7) == 'sending') then
+  redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL')
+end
+return 0
+"""
+
+
+SETTLED, CLAIMED, IN_DOUBT = 0, 1, 2
+
+
+def claim(rt: Runtime, recipient: str, record: str) -> str | float:
+    """The outcome of an earlier attempt when there was one (a wamid, `left:<wamid>`,
+    `failed:<code>`); else the send is this attempt's, and the answer is the seconds until the
+    recipient's pair limit lets it leave. An earlier claim that left no word is given until
+    DOUBT_SECONDS after it for Meta's status to arrive, then taken over. (The deployment-wide
+    moment is reserved only once the send may leave, with pace.wait_for_slot: a message held back
+    for one recipient never holds back the others.)"""
+    kind, value = _claim(rt, recipient, record, take_over=False)
+    if kind == IN_DOUBT:
+        _await_word(rt, record, float(value))
+        kind, value = _claim(rt, recipient, record, take_over=True)
+    return value
+
+
+def _claim(rt: Runtime, recipient: str, record: str, take_over: bool) -> tuple[int, str | float]:
+    interval = int(pace.PAIR_INTERVAL_SECONDS * 1e6)
+    answer = store.call(rt.redis, CLAIM, [record, store.pair_pace_key(recipient)],
+                        [f"{SENDING}{time.time():.3f}", store.OUTBOUND_RECORD_TTL, interval,
+                         interval * (pace.PAIR_BURST - 1), "1" if take_over else "0"])
+    kind = int(answer[0])
+    if kind == CLAIMED:
+        return kind, max(int(answer[1]) - int(answer[2]), 0) / 1e6
+    existing = answer[1].decode() if isinstance(answer[1], bytes) else str(answer[1])
+    if kind == SETTLED:
+        return kind, existing
+    try:
+        return kind, float(existing[len(SENDING):])
+    except ValueError:  # a claim from before claims said when
+        return kind, 0.0
+
+
+def _await_word(rt: Runtime, record: str, since: float) -> None:
+    """Waits, until DOUBT_SECONDS after the earlier claim, for its record to say what happened."""
+    if time.time() >= since + DOUBT_SECONDS:
+        return
+    log.info("send %s: an earlier attempt left no word; waiting for Meta's status before sending again", record)
+    while time.time() < since + DOUBT_SECONDS:
+        value = rt.redis.get(record)
+        if value is None or not value.startswith(SENDING.encode()):
+            return
+        time.sleep(0.25)
+
+
+def note_left(rt: Runtime, statuses: list[StatusUpdate]) -> None:
+    """Fills the records Meta's statuses name (their callback data) that still say `sending` or
+    `unsent`: proof the message left, for the attempt after a sender that died too soon to say."""
+    named = [s for s in statuses if store.is_outbound_key(s.callback_data)]
+    if named:
+        store.run(rt.redis, lambda pipe: [store.evalsha(pipe, LEFT_BEHIND, [str(s.callback_data)],
+                                                        [f"{LEFT}{s.message_id}"]) for s in named])
 
 
 def send_now(rt: Runtime, payload: dict[str, Any], key: str,
@@ -24,9 +115,9 @@ def send_now(rt: Runtime, payload: dict[str, Any], key: str,
     when Meta says the 24-hour window closed after all (131047)."""
     recipient = str(payload.get("to", ""))
     record = store.outbound_key(recipient, key)
-    claimed = pace.claim(rt, recipient, record, SENDING, store.OUTBOUND_RECORD_TTL)
+    claimed = claim(rt, recipient, record)
     if isinstance(claimed, str):
-        return claimed  # sent before: this is a retry
+        return _settled(rt, claimed, key, record)
     # The claim must survive a failover before the message leaves, or a replayed turn sends it twice.
     store.replicated(rt.redis, [record], rt.settings.redis_wait_replicas, rt.settings.redis_wait_timeout_ms)
     if claimed > 0:
@@ -34,15 +125,17 @@ def send_now(rt: Runtime, payload: dict[str, Any], key: str,
     pace.wait_for_slot(rt)  # the deployment-wide rate
     try:
         try:
-            wamid = rt.whatsapp.send(payload)
+            wamid = rt.whatsapp.send({**payload, CALLBACK_FIELD: record})
         except errors.WindowClosed:
             if fallback is None:
                 raise
             log.info("send %s: window closed after all, sending the template", key)
             payload = fallback
-            wamid = rt.whatsapp.send(payload)
+            wamid = rt.whatsapp.send({**payload, CALLBACK_FIELD: record})
     except errors.GraphError as exc:
         if exc.retryable:
+            if exc.http_status is not None:  # Meta answered: it did not take the message
+                rt.redis.set(record, UNSENT, ex=store.OUTBOUND_RECORD_TTL)
             raise
         log.warning("send %s refused by Meta: %s", key, exc)
         rt.redis.set(record, f"failed:{exc.code}", ex=store.OUTBOUND_RECORD_TTL)
@@ -51,6 +144,16 @@ def send_now(rt: Runtime, payload: dict[str, Any], key: str,
         return None
     _record(rt, wamid, key, record)
     metrics.MESSAGES_OUT.labels(payload.get("type", "unknown")).inc()
+    return wamid
+
+
+def _settled(rt: Runtime, outcome: str, key: str, record: str) -> str:
+    """The wamid of a send an earlier attempt made; recorded now if only Meta's status knew it."""
+    if not outcome.startswith(LEFT):
+        return outcome
+    wamid = outcome[len(LEFT):]
+    log.warning("send %s had left as %s, which only Meta's status said; not sent again", key, wamid)
+    _record(rt, wamid, key, record)
     return wamid
 
 

@@ -36,32 +36,6 @@ end
 # Returns {reserved moment, now}.
 RESERVE = GCRA + "return reserve(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))"
 
-# Claims a send (KEYS[1], its outbound record) and reserves its moment under the recipient's pair
-# limit (KEYS[2]) in one step. Returns {0, wamid} when the message was sent before, else
-# {1, reserved moment, now}.
-CLAIM = GCRA + """
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
-  local existing = redis.call('GET', KEYS[1])
-  if existing and existing ~= ARGV[1] then return {0, existing} end
-end
-local reserved = reserve(KEYS[2], tonumber(ARGV[3]), tonumber(ARGV[4]))
-return {1, reserved[1], reserved[2]}
-"""
-
-
-def claim(rt: Runtime, recipient: str, record: str, marker: bytes, ttl: int) -> str | float:
-    """The wamid when this send happened before; else seconds until the recipient's pair limit
-    lets it leave. (The deployment-wide moment is reserved only then, with `wait_for_slot`: a
-    message held back for one recipient never holds back the others.)"""
-    interval = int(PAIR_INTERVAL_SECONDS * 1e6)
-    answer = store.call(rt.redis, CLAIM, [record, store.pair_pace_key(recipient)],
-                        [marker, ttl, interval, interval * (PAIR_BURST - 1)])
-    if int(answer[0]) == 0:
-        existing = answer[1]
-        return existing.decode() if isinstance(existing, bytes) else str(existing)
-    return max(int(answer[1]) - int(answer[2]), 0) / 1e6
-
-
 # Like `reserve`, but takes the moment only when it is now: a sender over its rate is not given
 # a place in line, it is told how long until it has one. Returns microseconds to wait (0: go).
 ALLOW = """

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -211,6 +212,14 @@ def outbound_key(recipient: str, idempotency_key: str) -> str:
     sends twice; beside the recipient's pace key, so one script claims the send and reserves its
     moment."""
     return f"{contact_tag(recipient)}:out:{digest(idempotency_key)}"
+
+
+_OUTBOUND_KEY = re.compile(rf"{PREFIX}:\{{c:[^{{}}]{{1,100}}\}}:out:[A-Za-z0-9_-]{{16}}")
+
+
+def is_outbound_key(text: str | None) -> bool:
+    """Whether `text` (say, the callback data Meta echoes in a status) names a send's record."""
+    return bool(text) and _OUTBOUND_KEY.fullmatch(text or "") is not None
 
 
 def last_inbound_key(contact: str) -> str:

@@ -10,7 +10,8 @@ once) run against a redis-server of its own (append-only file, fsync always); Gr
 Grid are loopback servers in this process that fail on schedule. Each contact first hears of a
 shipment delay, answers with a date, confirms, and then asks for help or the case's status, one
 message every C/R seconds; the senders play Meta, delivering a contact's messages in order and
-again after a 503. `run` is what the test suite calls, in a two-minute form.
+again after a 503, and Graph posts each message's `sent` status back, as Meta does. `run` is what
+the test suite calls, in a two-minute form.
 """
 from __future__ import annotations
 
@@ -154,6 +155,7 @@ def _soak(own: OwnRedis, faults: Faults, graph: FakeGraph, grid: EmbeddedTrading
           base: str, workers: list[subprocess.Popen[bytes]], worker: Callable[[], subprocess.Popen[bytes]],
           duration: float, rate: float, contacts: int, total: int) -> Result:
     stack.wait_healthy(base)
+    graph.report_to(f"{base}/webhooks/whatsapp", SECRET)  # Meta's `sent` statuses, as in production
     session = requests.Session()
     for case in cases:  # each contact hears of its case's delay first
         body = json.dumps({"id": f"evt-{case['id']}", "type": "exception.logged", "occurred_at": "2026-11-24T09:00:00Z",

@@ -1,14 +1,22 @@
 """A loopback stand-in for Meta's Graph API `/messages`: records what it is sent, answers as
 Meta does, and fails on command (error code, HTTP status, or a hang past the client's timeout),
-once or for a while."""
+once or for a while. Told where (`report_to`), it posts a `sent` status for each message it took
+to that webhook, signed, with the message's `biz_opaque_callback_data`, again until answered 200,
+as Meta does."""
 from __future__ import annotations
 
 import itertools
+import json
+import queue
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
+import requests
 from flask import Flask, jsonify, request
+
+from app.signatures import sign
 
 TOKEN = "test-access-token"
 PHONE_NUMBER_ID = "106540352242922"
@@ -24,7 +32,35 @@ class FakeGraph:
         self.down: tuple[float, int, int | None] = (0.0, 0, None)  # until when, HTTP status, Meta's code
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
+        self.on_take: Callable[[dict[str, Any]], None] | None = None  # called as a message is taken
+        self._statuses: queue.Queue[tuple[str, dict[str, Any]]] | None = None
         self.app = self._build()
+
+    def report_to(self, webhook_url: str, app_secret: str) -> None:
+        """From now on, each message taken is followed by its `sent` status, posted to the webhook."""
+        self._statuses = queue.Queue()
+        threading.Thread(target=self._post_statuses, args=(webhook_url, app_secret), daemon=True).start()
+
+    def _post_statuses(self, webhook_url: str, app_secret: str) -> None:
+        session = requests.Session()
+        assert self._statuses is not None
+        while True:
+            wamid, payload = self._statuses.get()
+            status = {"id": wamid, "status": "sent", "timestamp": str(int(time.time())),
+                      "recipient_id": payload.get("to", "")}
+            if "biz_opaque_callback_data" in payload:
+                status["biz_opaque_callback_data"] = payload["biz_opaque_callback_data"]
+            raw = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{
+                "field": "messages", "value": {"messaging_product": "whatsapp", "statuses": [status]}}]}]}).encode()
+            while True:
+                try:
+                    if session.post(webhook_url, data=raw, timeout=10, headers={
+                            "Content-Type": "application/json",
+                            "X-Hub-Signature-256": sign(app_secret, raw)}).status_code == 200:
+                        break
+                except requests.RequestException:
+                    pass
+                time.sleep(0.5)
 
     def fail_next(self, http_status: int, code: int | None = None, times: int = 1, delay: float = 0) -> None:
         with self._lock:
@@ -79,6 +115,10 @@ class FakeGraph:
                 self.sent.append(payload)
                 self.wamids.append(wamid)
                 self.sent_at.append(time.time())
+            if self._statuses is not None:
+                self._statuses.put((wamid, payload))
+            if self.on_take is not None:
+                self.on_take(payload)
             return jsonify(messaging_product="whatsapp", contacts=[{"input": payload["to"], "wa_id": payload["to"]}],
                            messages=[{"id": wamid}])
 

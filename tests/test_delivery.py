@@ -1,7 +1,12 @@
 """Pacing and delivery tracking, on the Redis every worker shares."""
 from __future__ import annotations
 
-from app import delivery, pace, store
+import time
+
+import pytest
+
+from app import delivery, outbound, pace, store
+from app.whatsapp import errors, messages
 from tests.helpers import envelope, post_whatsapp
 
 
@@ -14,7 +19,7 @@ def test_sends_are_spaced_evenly_at_the_deployment_rate(rt) -> None:
 
 
 def claim(rt, recipient: str, n: int) -> float:  # type: ignore[no-untyped-def]
-    result = pace.claim(rt, recipient, store.outbound_key(recipient, f"send-{n}"), b"sending", 60)
+    result = outbound.claim(rt, recipient, store.outbound_key(recipient, f"send-{n}"))
     assert isinstance(result, float)
     return result
 
@@ -42,7 +47,7 @@ def test_a_schedule_is_kept_only_while_it_binds(rt) -> None:
 def test_a_send_claimed_before_returns_its_wamid(rt) -> None:
     record = store.outbound_key("4915123456789", "event:1:4915123456789")
     rt.redis.set(record, "wamid.sent.before")
-    assert pace.claim(rt, "4915123456789", record, b"sending", 60) == "wamid.sent.before"
+    assert outbound.claim(rt, "4915123456789", record) == "wamid.sent.before"
 
 
 def status(wamid: str, name: str, **extra) -> dict:  # type: ignore[no-untyped-def]
@@ -68,3 +73,55 @@ def test_statuses_count_once_per_message_whatever_their_order(client, rt, work) 
 def test_replies_are_not_counted_as_notifications() -> None:
     assert delivery.purpose_of("wamid.in.1:reply:0") == "reply"
     assert delivery.purpose_of("event:evt-9:4915123456789") == "event:evt-9"
+
+
+PARTNER, REPLY_KEY = "4915123456789", "wamid.in.1:reply:0"
+
+
+def test_a_reply_whose_sender_died_before_recording_it_is_found_by_metas_status(client, rt, graph) -> None:
+    """A worker claimed the reply, Meta took it, the worker died before writing it down. Meta's
+    `sent` status carries the send's record as its callback data: the next attempt finds the
+    reply sent (and records it), it does not send it again."""
+    record = store.outbound_key(PARTNER, REPLY_KEY)
+    rt.redis.set(record, f"{outbound.SENDING}{time.time():.3f}")  # as the dead worker left it
+    assert post_whatsapp(client, envelope(statuses=[
+        status("wamid.took", "sent", biz_opaque_callback_data=record)])).status_code == 200
+    assert outbound.send_now(rt, messages.text(PARTNER, "Thanks!"), REPLY_KEY) == "wamid.took"
+    assert graph.sent == []
+    assert rt.redis.get(record) == b"wamid.took"
+    assert delivery.status_of(rt, "wamid.took")["purpose"] == "reply"
+
+
+def test_every_send_names_its_record_for_metas_statuses(rt, graph) -> None:
+    assert outbound.send_now(rt, messages.text(PARTNER, "Thanks!"), REPLY_KEY) == "wamid.fake.1"
+    assert graph.sent[0]["biz_opaque_callback_data"] == store.outbound_key(PARTNER, REPLY_KEY)
+    assert graph.sent[0]["text"]["body"] == "Thanks!"
+
+
+def test_a_claim_that_never_said_how_it_went_is_taken_over_once_metas_status_is_overdue(rt, graph) -> None:
+    record = store.outbound_key(PARTNER, REPLY_KEY)
+    rt.redis.set(record, f"{outbound.SENDING}{time.time() - outbound.DOUBT_SECONDS:.3f}")
+    assert outbound.send_now(rt, messages.text(PARTNER, "Thanks!"), REPLY_KEY) == "wamid.fake.1"
+    assert len(graph.sent) == 1
+    assert rt.redis.get(record) == b"wamid.fake.1"
+
+
+def test_a_send_meta_answered_with_an_error_is_known_unsent_and_tried_again_at_once(rt, graph) -> None:
+    graph.fail_next(503)
+    with pytest.raises(errors.Unreachable):
+        outbound.send_now(rt, messages.text(PARTNER, "Thanks!"), REPLY_KEY)
+    assert rt.redis.get(store.outbound_key(PARTNER, REPLY_KEY)) == outbound.UNSENT.encode()
+    assert outbound.send_now(rt, messages.text(PARTNER, "Thanks!"), REPLY_KEY) == "wamid.fake.1"
+    assert len(graph.sent) == 1
+
+
+def test_a_status_naming_something_other_than_a_send_record_changes_nothing(client, rt) -> None:
+    record = store.outbound_key(PARTNER, REPLY_KEY)
+    rt.redis.set(record, "wamid.recorded")
+    rt.redis.set("tgwa:settings", "sending:1")
+    assert post_whatsapp(client, envelope(statuses=[
+        status("wamid.x", "sent", biz_opaque_callback_data=record),
+        status("wamid.y", "sent", biz_opaque_callback_data="tgwa:settings"),
+        status("wamid.z", "sent", biz_opaque_callback_data="x" * 600)])).status_code == 200
+    assert rt.redis.get(record) == b"wamid.recorded", "a recorded send keeps its wamid"
+    assert rt.redis.get("tgwa:settings") == b"sending:1"

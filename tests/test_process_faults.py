@@ -316,3 +316,35 @@ def test_a_message_that_left_while_redis_went_away_is_not_sent_again(own_redis, 
         assert outbound.send_now(rt, payload, "wamid.in.1:reply:0") == "wamid.left.1"
         assert outbound.send_now(rt, payload, "wamid.in.1:reply:0") == "wamid.left.1", "a retry finds it sent"
     assert len(sent) == 1
+
+
+def test_a_worker_killed_as_meta_takes_its_reply_does_not_send_it_again(own_redis, graph, tradinggrid_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The worker dies in the moment Meta takes the reply, before it can record that the reply
+    left (the soak's doubles). Graph's send cannot deduplicate; Meta's `sent` status, which names
+    the send's record in its callback data, tells the worker that tries again."""
+    env = stack_env(own_redis.url, graph.url, tradinggrid_url, FIXTURES / "directory.yaml", tmp_path)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    web = start(stack.web_command(port, workers=1), env)
+    first = start([str(BIN / "tgwa"), "worker"], env)
+    second = None
+
+    def die_as_taken(payload: dict) -> None:  # type: ignore[type-arg]
+        graph.on_take = None
+        first.send_signal(signal.SIGKILL)  # the answer to this send never reaches the worker
+
+    try:
+        wait_http(f"{base}/healthz")
+        graph.report_to(f"{base}/webhooks/whatsapp", APP_SECRET)
+        graph.on_take = die_as_taken
+        post(base, text(MARIA, "help", message_id="wamid.help"))
+        wait_for(lambda: first.poll() is not None, 30)
+        second = start([str(BIN / "tgwa"), "worker"], env)
+        post(base, text(MARIA, "my cases", message_id="wamid.after"))
+        wait_for(lambda: len(graph.sent) >= 2, 45)
+        time.sleep(2)
+        quoted = [(p.get("context") or {}).get("message_id") for p in graph.sent]
+        assert quoted == ["wamid.help", "wamid.after"], "each answered once, in order"
+        assert all(p["biz_opaque_callback_data"].startswith("tgwa:{c:") for p in graph.sent)
+    finally:
+        stack.stop([p for p in (web, first, second) if p is not None])

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from app import store
+from app import runtime, store
 from app.runtime import Runtime
 
 RANKS = {"sent": 1, "delivered": 2, "read": 3, "played": 4, "failed": 5}
@@ -104,3 +104,10 @@ def stats(rt: Runtime, purpose: str) -> dict[str, int]:
 
 def status_of(rt: Runtime, wamid: str) -> dict[str, str]:
     return {k.decode(): v.decode() for k, v in rt.redis.hgetall(store.message_key(wamid)).items()}
+
+
+def apply_statuses(statuses: list[dict[str, Any]]) -> None:
+    """A job: keeps each sent message's furthest status and its notification's counts."""
+    rt = runtime.current()
+    for status in statuses:
+        apply(rt, status)

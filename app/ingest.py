@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from app import jobs, jsonsafe, metrics, outbound, ready, store
-from app.queues import EVENTS, OUTBOUND
+import functools
+
+from app import jsonsafe, metrics, outbound, queues, ready, store
+from app.groupcommit import GroupCommit
 from app.runtime import Runtime
 from app.whatsapp.inbound import InboundMessage, Notification
 
@@ -16,7 +18,7 @@ def record_whatsapp(rt: Runtime, note: Notification) -> int:
 
     The messages go into the process's group commit (rt.inbound), which records the messages
     of every webhook waiting together in one pipelined round trip."""
-    outcomes = rt.inbound.submit(note.messages) if note.messages else []
+    outcomes = group_commit(rt).submit(note.messages) if note.messages else []
     for message, outcome in zip(note.messages, outcomes):
         if outcome == store.NEW:
             metrics.labelled(metrics.MESSAGES_IN, message.type).inc()
@@ -26,8 +28,16 @@ def record_whatsapp(rt: Runtime, note: Notification) -> int:
         for status in note.statuses:
             metrics.labelled(metrics.STATUSES_IN, status.status).inc()
         outbound.note_left(rt, note.statuses)  # at once: a retried send may be waiting for this word
-        rt.queues.enqueue(OUTBOUND, jobs.apply_statuses, [s.to_dict() for s in note.statuses])
+        rt.queues.enqueue(queues.OUTBOUND, queues.APPLY_STATUSES, [s.to_dict() for s in note.statuses])
     return sum(1 for outcome in outcomes if outcome == store.NEW)
+
+
+def group_commit(rt: Runtime) -> GroupCommit[list[InboundMessage], list[int]]:
+    """This process's group commit of inbound messages (`record_messages`), made on first use and
+    kept on the runtime, sent by a Line of its own where the store allows one."""
+    if rt.inbound is None:
+        rt.inbound = GroupCommit(functools.partial(record_messages, rt, store.line(rt.redis)))
+    return rt.inbound
 
 
 def record_messages(rt: Runtime, by: store.Line | None, batches: list[list[InboundMessage]]) -> list[list[int]]:
@@ -80,7 +90,7 @@ def record_event(rt: Runtime, event: dict[str, Any]) -> bool:
     store.replicated(rt.redis, [store.event_key(event["id"])], rt.settings.redis_wait_replicas,
                      rt.settings.redis_wait_timeout_ms)
     if outcome != store.HANDLED_DUPLICATE:
-        rt.queues.enqueue(EVENTS, jobs.handle_event, event["id"])
+        rt.queues.enqueue(queues.EVENTS, queues.HANDLE_EVENT, event["id"])
     if outcome == store.NEW:
         metrics.EVENTS_IN.labels(event["type"]).inc()
     else:

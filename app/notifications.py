@@ -7,13 +7,15 @@ template whose quick replies carry the same button ids, so both reach the same h
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import json
 import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from app import outbound, store
+from app import delivery, localtime, outbound, queues, runtime, store
 from app.directory import Contact, Partner, Staff
 from app.runtime import Runtime
 from app.whatsapp import messages
@@ -40,20 +42,39 @@ class Notice:
 FANOUT_ABOVE = 20      # recipients: more than this and the event fans out as jobs
 BATCH_SIZE = 100       # recipients a fan-out job sends to
 SENDERS_PER_JOB = 4    # concurrent sends within a job (each still waits for its paced moment)
+ASSIGNMENT_ACK_SECONDS = 30 * 60  # a case assignment not acknowledged by then is escalated
+
+
+def handle_event(event_id: str) -> None:
+    """A job: an accepted Trading Grid event turned into notices, then marked done."""
+    rt = runtime.current()
+    key = store.event_key(event_id)
+    record = rt.redis.hgetall(key)
+    if not record or record.get(b"state") != b"pending":
+        return
+    handle(rt, json.loads(record[b"payload"]))
+    rt.redis.hset(key, "state", "done")
+
+
+def send_notices(event_id: str, phones: list[str]) -> None:
+    """A job: one batch of a fanned-out event (a broadcast to many)."""
+    rt = runtime.current()
+    raw = rt.redis.hget(store.event_key(event_id), "payload")
+    if raw is None:
+        log.error("event %s is gone; %d recipients not told", event_id, len(phones))
+        return
+    send_to(rt, json.loads(raw), phones)
 
 
 def handle(rt: Runtime, event: Event) -> None:
     if event["type"] == "onboarding.completed":
         _close_onboarding(rt, event)
         return
-    from app import reminders
     people = recipients(rt, event)
-    reminders.plan(rt, event)
+    plan(rt, event)
     if len(people) <= FANOUT_ABOVE:
         send_to(rt, event, [p.phone for p in people])
         return
-    from app import jobs
-    from app.queues import OUTBOUND
     pipe = rt.redis.pipeline(transaction=False)
     pipe.hset(store.broadcast_key(event["id"]), mapping={"total": len(people), "started_at": time.time()})
     pipe.expire(store.broadcast_key(event["id"]), store.STATUS_TTL)
@@ -61,7 +82,39 @@ def handle(rt: Runtime, event: Event) -> None:
     pipe.execute()
     for start in range(0, len(people), BATCH_SIZE):
         batch = [p.phone for p in people[start:start + BATCH_SIZE]]
-        rt.queues.enqueue(OUTBOUND, jobs.send_notices, event["id"], batch)
+        rt.queues.enqueue(queues.OUTBOUND, send_notices, event["id"], batch)
+
+
+# -- what comes later (the jobs are app.reminders') -------------------------------------------
+def plan(rt: Runtime, event: Event) -> None:
+    """Schedules what an event will need later; called once the event's notices are out."""
+    kind, now = event["type"], time.time()
+    if kind == "alert.broadcast" and event.get("requires_ack") and event.get("ack_deadline"):
+        deadline = dt.datetime.fromisoformat(event["ack_deadline"].replace("Z", "+00:00")).timestamp()
+        rt.queues.enqueue_at(queues.EVENTS, max(deadline, now), queues.ALERT_DEADLINE, event["id"],
+                             job_id=f"alert-deadline-{event['id']}")
+    elif kind == "case.assigned":
+        rt.queues.enqueue_at(queues.EVENTS, now + ASSIGNMENT_ACK_SECONDS, queues.ASSIGNMENT_CHECK, event["id"],
+                             job_id=f"assignment-check-{event['id']}")
+
+
+def every(event: Event) -> float:
+    """How often an onboarding step is asked about again."""
+    return 3600 * float(event.get("remind_every_hours") or 48)
+
+
+def plan_onboarding(rt: Runtime, event: Event, phone: str, since: float) -> float:
+    """The next reminder to `phone`, one interval after `since`, moved out of its quiet hours."""
+    at = localtime.next_waking_moment(phone, since + every(event))
+    thread_id = f"onboarding:{event['partner_id']}:{event['action']}"
+    with threads.locked(rt, phone) as conversation:
+        thread = conversation.threads.get(thread_id)
+        if thread is None or not thread.open:
+            return at
+        thread.slots["next_reminder_at"] = int(at)
+    rt.queues.enqueue_at(queues.EVENTS, at, queues.REMIND_ONBOARDING, event["id"], phone, int(at),
+                         job_id=f"onboarding-{event['id']}-{phone}-{int(at)}")
+    return at
 
 
 def send_to(rt: Runtime, event: Event, phones: list[str]) -> None:
@@ -83,13 +136,11 @@ def _notify(rt: Runtime, event: Event, person: Person, notice: Notice, window: b
     """A first notice: sent, then what it will need later planned (an onboarding reminder)."""
     send(rt, event, person, notice, window=window)
     if event["type"] == "onboarding.pending" and notice.thread is not None:
-        from app import reminders
-        reminders.plan_onboarding(rt, event, person.phone, since=time.time())
+        plan_onboarding(rt, event, person.phone, since=time.time())
 
 
 def progress(rt: Runtime, event_id: str) -> dict[str, Any]:
     """A broadcast's size and how far it got: sent, delivered, read, failed."""
-    from app import delivery
     total = rt.redis.hget(store.broadcast_key(event_id), "total")
     return {"total": int(total) if total else None, **delivery.stats(rt, f"event:{event_id}")}
 

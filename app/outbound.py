@@ -15,7 +15,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from app import delivery, metrics, pace, parked, store
+from app import delivery, metrics, pace, parked, queues, runtime, store
 from app.runtime import Runtime
 from app.whatsapp import errors
 from app.whatsapp.inbound import StatusUpdate
@@ -177,12 +177,14 @@ def _record(rt: Runtime, wamid: str, key: str, record: str) -> None:
 
 def deliver(rt: Runtime, payload: dict[str, Any], key: str, fallback: dict[str, Any] | None = None) -> str | None:
     """Sends now, in order with the caller's other sends; on a passing failure a job retries it."""
-    from app import jobs
-    from app.queues import OUTBOUND
-
     try:
         return send_now(rt, payload, key, fallback)
     except errors.GraphError as exc:
         log.info("send %s failed (%s); retrying in the background", key, exc)
-        rt.queues.enqueue(OUTBOUND, jobs.send_message, payload, key, fallback)
+        rt.queues.enqueue(queues.OUTBOUND, send_message, payload, key, fallback)
         return None
+
+
+def send_message(payload: dict[str, Any], key: str, fallback: dict[str, Any] | None = None) -> str | None:
+    """A job: a send retried after a passing failure (RQ's backoff between tries)."""
+    return send_now(runtime.current(), payload, key, fallback)

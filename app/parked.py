@@ -10,7 +10,7 @@ from typing import Any
 
 import redis
 
-from app import jsonsafe, store
+from app import jsonsafe, queues, ready, store
 
 
 def park(connection: redis.Redis, kind: str, reason: str, payload: dict[str, Any]) -> str:
@@ -60,19 +60,16 @@ def take(connection: redis.Redis, item_id: str) -> dict[str, Any] | None:
 
 def retry(rt: Any, item_id: str) -> dict[str, Any] | None:
     """Puts a parked item back to work, as it was; returns it, or None when no such item is parked."""
-    from app import jobs, ready
-    from app.queues import OUTBOUND, WRITES
-
     item = take(rt.redis, item_id)
     if item is None:
         return None
     payload = item["payload"]
     if item["kind"] == "write":
-        rt.queues.enqueue(WRITES, jobs.tradinggrid_write, payload["operation"], payload["args"],
+        rt.queues.enqueue(queues.WRITES, queues.WRITE, payload["operation"], payload["args"],
                           payload["idempotency_key"], payload.get("notify"))
     elif item["kind"] == "send":
         rt.redis.delete(store.outbound_key(str(payload["payload"].get("to", "")), payload["key"]))
-        rt.queues.enqueue(OUTBOUND, jobs.send_message, payload["payload"], payload["key"])
+        rt.queues.enqueue(queues.OUTBOUND, queues.SEND_MESSAGE, payload["payload"], payload["key"])
     else:  # an inbound message: back into its contact's queue, handled in order with the others
         sender, message_id = payload["sender"], payload["id"]
         pipe = rt.redis.pipeline()

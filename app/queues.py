@@ -1,8 +1,11 @@
-"""RQ queues and how work is put on them. Names and retry policy live here, in one place.
+"""RQ queues and how work is put on them. Names, jobs and retry policy live here, in one place.
 
 Queues, in the order a worker takes them: `inbound` (a person is waiting for an answer),
 `writes` (Trading Grid writes), `outbound` (sends retried after a failure), `events`
 (Trading Grid events, which fan out into sends).
+
+Jobs are named by dotted path: each lives beside its concept, and whoever queues work names the
+job without importing the module that does it, so queuing never pulls a higher layer in.
 """
 from __future__ import annotations
 
@@ -12,10 +15,27 @@ import re
 from typing import Any
 
 import redis
+from redis.exceptions import RedisError
 from rq import Queue, Retry
+
+from app.tradinggrid.port import TransientError
+from app.whatsapp.errors import GraphError
 
 INBOUND, WRITES, OUTBOUND, EVENTS = "inbound", "writes", "outbound", "events"
 ORDER = (INBOUND, WRITES, OUTBOUND, EVENTS)
+
+DRAIN_READY = "app.drain.drain_ready"            # a drainer taking ready contacts (app.ready)
+DRAIN_CONTACT = "app.drain.drain_contact"        # one contact's messages: a retry, a flood's next turn
+SEND_MESSAGE = "app.outbound.send_message"       # a send retried after a passing failure
+APPLY_STATUSES = "app.delivery.apply_statuses"   # Meta's statuses of sent messages
+HANDLE_EVENT = "app.notifications.handle_event"  # a Trading Grid event, into notices
+SEND_NOTICES = "app.notifications.send_notices"  # one batch of a fanned-out event
+WRITE = "app.writes.write_job"                   # a Trading Grid write retried in the background
+REMIND_ONBOARDING = "app.reminders.remind_onboarding"
+ALERT_DEADLINE = "app.reminders.alert_deadline"
+ASSIGNMENT_CHECK = "app.reminders.assignment_check"
+JOBS = (DRAIN_READY, DRAIN_CONTACT, SEND_MESSAGE, APPLY_STATUSES, HANDLE_EVENT, SEND_NOTICES, WRITE,
+        REMIND_ONBOARDING, ALERT_DEADLINE, ASSIGNMENT_CHECK)
 # Backoff for transient failures: about 4 hours in all before a job is given up to the failed list.
 BACKOFF = [1, 2, 5, 10, 30, 60, 120, 300] + [600] * 22
 JOB_TIMEOUT = 120
@@ -23,6 +43,12 @@ JOB_TIMEOUT = 120
 # costs ~5 KB a job. Failed jobs stay FAILURE_TTL; parked work is tgwa's own list (app.parked).
 RESULT_TTL = 0
 FAILURE_TTL = 30 * 24 * 3600
+
+
+def passing(exc: BaseException | None) -> bool:
+    """A failure the code expects to pass (Trading Grid or Graph down or busy, Redis away): the
+    work is retried with backoff, and the log gets one line for it, not a traceback."""
+    return isinstance(exc, (TransientError, RedisError)) or (isinstance(exc, GraphError) and exc.retryable)
 
 
 def backoff() -> Retry:

@@ -4,7 +4,7 @@ Why not one RQ job per message: a job costs RQ a dozen Redis round trips (status
 heartbeats) on each side, more than handling the message itself. Instead the webhook marks the
 contact ready (a sorted set, one entry per contact, oldest first) in the same pipelined round trip
 that records the message, and an RQ job is queued only when fewer than DRAINERS drainers hold a
-lease. A drainer (app.jobs.drain_ready) takes contacts one at a time until none is left or its
+lease. A drainer (app.drain.drain_ready) takes contacts one at a time until none is left or its
 turn is over, then hands over. Under load a handful of jobs carries thousands of messages; when
 quiet, each message still gets its own drainer at once.
 
@@ -20,7 +20,7 @@ from typing import Any
 
 import redis
 
-from app import store
+from app import queues, store
 
 WORKERS_TTL_SECONDS = 10  # how long a process trusts its count of live RQ workers
 LEASE_SECONDS = 30  # a drainer not heard of for this long (it died, or waits in RQ's queue) is replaced
@@ -97,11 +97,8 @@ def mark(client: Any, rt: Any, contacts: list[str], delay: float = 0.0, force: b
 
 def start_drainer(rt: Any, token: int) -> None:
     """Queues the drainer whose lease `mark` just took."""
-    from app import jobs
-    from app.queues import INBOUND
-
     if token:
-        rt.queues.enqueue(INBOUND, jobs.drain_ready, int(token))
+        rt.queues.enqueue(queues.INBOUND, queues.DRAIN_READY, int(token))
 
 
 def wake(rt: Any, contacts: list[str], delay: float = 0.0, force: bool = False) -> None:

@@ -1,4 +1,4 @@
-"""What happens later, on RQ's schedule (kept in Redis, so it survives restarts):
+"""The jobs that run later (planned by app.notifications, kept by RQ in Redis, so they survive restarts):
 
 - an onboarding step is asked about again every `remind_every_hours` until it is done, completed
   or past its due date; never between 20:00 and 08:00 in the contact's own time zone;
@@ -8,7 +8,6 @@
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import time
@@ -20,7 +19,6 @@ from app.runtime import Runtime
 from conversations import say, threads
 
 log = logging.getLogger(__name__)
-ASSIGNMENT_ACK_SECONDS = 30 * 60
 ALERT_REPORT_AFTER_SECONDS = 3600
 
 
@@ -32,35 +30,6 @@ def _event(rt: Runtime, event_id: str) -> dict[str, Any] | None:
 def _open_thread(rt: Runtime, phone: str, thread_id: str) -> threads.Thread | None:
     thread = threads.load(rt, phone).threads.get(thread_id)
     return thread if thread is not None and thread.open else None
-
-
-def plan(rt: Runtime, event: dict[str, Any]) -> None:
-    """Schedules what an event will need later; called once the event's notices are out."""
-    kind, now = event["type"], time.time()
-    if kind == "alert.broadcast" and event.get("requires_ack") and event.get("ack_deadline"):
-        deadline = dt.datetime.fromisoformat(event["ack_deadline"].replace("Z", "+00:00")).timestamp()
-        rt.queues.enqueue_at(EVENTS, max(deadline, now), alert_deadline, event["id"], job_id=f"alert-deadline-{event['id']}")
-    elif kind == "case.assigned":
-        rt.queues.enqueue_at(EVENTS, now + ASSIGNMENT_ACK_SECONDS, assignment_check, event["id"],
-                             job_id=f"assignment-check-{event['id']}")
-
-
-def every(event: dict[str, Any]) -> float:
-    return 3600 * float(event.get("remind_every_hours") or 48)
-
-
-def plan_onboarding(rt: Runtime, event: dict[str, Any], phone: str, since: float) -> float:
-    """The next reminder to `phone`, one interval after `since`, moved out of its quiet hours."""
-    at = localtime.next_waking_moment(phone, since + every(event))
-    thread_id = f"onboarding:{event['partner_id']}:{event['action']}"
-    with threads.locked(rt, phone) as conversation:
-        thread = conversation.threads.get(thread_id)
-        if thread is None or not thread.open:
-            return at
-        thread.slots["next_reminder_at"] = int(at)
-    rt.queues.enqueue_at(EVENTS, at, remind_onboarding, event["id"], phone, int(at),
-                         job_id=f"onboarding-{event['id']}-{phone}-{int(at)}")
-    return at
 
 
 def remind_onboarding(event_id: str, phone: str, at: int) -> None:
@@ -78,7 +47,7 @@ def remind_onboarding(event_id: str, phone: str, at: int) -> None:
         return
     notice = notifications.BUILDERS[event["type"]](rt, event, person, person.language)
     notifications.send(rt, event, person, notice, key=f"reminder:{event_id}:{phone}:{at}")
-    plan_onboarding(rt, event, phone, since=at)
+    notifications.plan_onboarding(rt, event, phone, since=at)
 
 
 def alert_deadline(event_id: str) -> None:

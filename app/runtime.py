@@ -3,13 +3,12 @@ requests and jobs: Redis, queues, directory, Trading Grid and WhatsApp."""
 from __future__ import annotations
 
 import dataclasses
-import functools
 from pathlib import Path
 
 import redis
 
 from app import directory as directory_module
-from app import store, templates
+from app import message_templates, store
 from app.groupcommit import GroupCommit
 from app.queues import Queues
 from app.settings import Settings, SettingsError
@@ -28,14 +27,9 @@ class Runtime:
     directory: directory_module.Directory
     tradinggrid: TradingGrid
     whatsapp: WhatsApp
-    templates: templates.Templates
-
-    @functools.cached_property
-    def inbound(self) -> GroupCommit[list[InboundMessage], list[int]]:
-        """This process's group commit of inbound messages (app.ingest.record_messages), sent by
-        a Line of its own where the store allows one."""
-        from app import ingest
-        return GroupCommit(functools.partial(ingest.record_messages, self, store.line(self.redis)))
+    templates: message_templates.Templates
+    # This process's group commit of inbound messages, made on first use (app.ingest.group_commit).
+    inbound: GroupCommit[list[InboundMessage], list[int]] | None = None
 
 
 def build(settings: Settings, connection: redis.Redis | None = None) -> Runtime:
@@ -49,8 +43,8 @@ def build(settings: Settings, connection: redis.Redis | None = None) -> Runtime:
                             + (f" (and {len(exc.problems) - 1} more; run tgwa directory check)"
                                if len(exc.problems) > 1 else "")) from None
     try:
-        approved = templates.load(Path(settings.templates_file) if settings.templates_file else None)
-    except templates.TemplatesError as exc:
+        approved = message_templates.load(Path(settings.templates_file) if settings.templates_file else None)
+    except message_templates.TemplatesError as exc:
         raise SettingsError(f"TEMPLATES_FILE {exc}") from None
     connection = connection if connection is not None else store.connect(settings)
     grid: TradingGrid

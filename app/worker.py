@@ -12,16 +12,16 @@ from rq.job import Job
 from rq.timeouts import TimerDeathPenalty
 from rq.job_lifecycle import call_exception_handlers
 
-from app import jobs, keeper
-from app.queues import Queues
-from conversations import census
+from app import drain, keeper
+from app.queues import Queues, passing
+from conversations import census, threads
 
 log = logging.getLogger(__name__)
 IDLE_SLEEP_SECONDS = 0.05
 WORKER_TTL_SECONDS = 30  # a worker not heard of for this long is gone (the keeper beats every second)
 SWEEP_EVERY_SECONDS = 5
-TASKS: list[keeper.Task] = [("sweep", SWEEP_EVERY_SECONDS, jobs.sweep_inboxes),
-                            ("census", census.REBUILD_EVERY_SECONDS, jobs.recount_census)]
+TASKS: list[keeper.Task] = [("sweep", SWEEP_EVERY_SECONDS, drain.sweep_inboxes),
+                            ("census", census.REBUILD_EVERY_SECONDS, threads.recount_census)]
 
 
 class Worker(SimpleWorker):
@@ -33,7 +33,7 @@ class Worker(SimpleWorker):
         return keeper.HEARTBEAT_SECONDS
 
     def handle_exception(self, job: Job, *exc_info: Any) -> None:
-        if not jobs.passing(exc_info[1]):
+        if not passing(exc_info[1]):
             super().handle_exception(job, *exc_info)
             return
         exc = exc_info[1]
@@ -92,7 +92,7 @@ class EmbeddedWorker(threading.Thread):
             try:
                 if time.monotonic() - swept >= SWEEP_EVERY_SECONDS:  # a keeper's sweep; nobody else can die
                     swept = time.monotonic()
-                    jobs.sweep_inboxes()
+                    drain.sweep_inboxes()
                 worked = run_once(self.queues)
             except Exception:  # noqa: BLE001 - the thread must outlive one bad round
                 log.exception("embedded worker round failed")

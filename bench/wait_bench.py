@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app import runtime  # noqa: E402
+from app import ingest, runtime  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from app.whatsapp.inbound import InboundMessage  # noqa: E402
 from bench import stack  # noqa: E402
@@ -34,7 +34,7 @@ def record(rt: runtime.Runtime, messages: int, tag: str) -> list[float]:
         message = InboundMessage(id=f"wamid.{tag}.{n:060d}", sender=f"4477{n:08d}", timestamp=int(time.time()),
                                  type="text", text="can do 3/12")
         started = time.perf_counter()
-        rt.inbound.submit([message])
+        ingest.group_commit(rt).submit([message])
         times.append((time.perf_counter() - started) * 1e6)
     return times
 

@@ -5,6 +5,7 @@ from app import store
 from app.directory import Contact, Staff
 from app.runtime import Runtime
 from app.whatsapp.inbound import InboundMessage
+from conversations import threads
 
 
 def person(rt: Runtime, sender: str) -> Contact | Staff | None:
@@ -24,8 +25,7 @@ def apply_number_change(rt: Runtime, message: InboundMessage) -> None:
         return
     known_as = rt.redis.hget(store.MOVED_NUMBERS, message.sender)
     rt.redis.hset(store.MOVED_NUMBERS, new, known_as.decode() if known_as else message.sender)
-    from conversations import threads  # the open threads move with the person
-    conversation = threads.load(rt, message.sender)
+    conversation = threads.load(rt, message.sender)  # the open threads move with the person
     if conversation.threads or conversation.session:
         conversation.contact = new
         threads.save(rt, conversation)

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import logging
 
-from app import localtime, store
+from app import localtime, outbound, store
 from app.directory import Contact, Staff
 from app.runtime import Runtime
 from app.whatsapp import errors, messages
 from app.whatsapp.inbound import InboundMessage
+from app.writes import Operation
 from conversations import identity, queries, say, threads
 from conversations.flows import acks, exception, problem, schedule
 from conversations.flows.base import Flow
@@ -51,7 +52,6 @@ def handle(rt: Runtime, message: InboundMessage) -> None:
 def _answer(rt: Runtime, message: InboundMessage) -> None:
     person = identity.person(rt, message.sender)
     if person is None:
-        from app import outbound
         outbound.send_now(rt, messages.text(message.sender, say.text("en", "unknown_number"), reply_to=message.id),
                           f"{message.id}:reply:0")
         return
@@ -216,7 +216,7 @@ def _unplaced(turn: Turn, hint: str) -> None:
         return
     session["unplaced"] = 0
     person = turn.person
-    task = turn.write("create_task", [{
+    task = turn.write(Operation.CREATE_TASK, [{
         "partner_id": person.partner_id if isinstance(person, Contact) else "STAFF",
         "case_id": turn.thread.slots.get("case_id") if turn.thread else None,
         "title": turn.say("handoff_task_title", name=person.name, phone=f"+{person.phone}"),

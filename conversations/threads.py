@@ -11,7 +11,7 @@ import zlib
 from collections.abc import Iterator
 from typing import Any
 
-from app import jsonsafe, keeper, store
+from app import jsonsafe, keeper, runtime, store
 from conversations import census
 from app.runtime import Runtime
 
@@ -128,3 +128,8 @@ def locked(rt: Runtime, contact: str) -> Iterator[Conversation]:
     finally:
         with contextlib.suppress(Exception):
             lock.release()
+
+
+def recount_census() -> None:
+    """A job: the /ops census counted again from the conversations themselves (conversations.census)."""
+    census.rebuild(runtime.current().redis, decode)

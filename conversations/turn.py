@@ -8,19 +8,18 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from app import jobs, outbound, parked
+from app import outbound, queues, writes
 from app.directory import Contact, Staff
-from app.queues import WRITES
 from app.runtime import Runtime
-from app.tradinggrid.port import PermanentError, TransientError
+from app.tradinggrid.port import Record
 from app.whatsapp import messages
+from app.writes import Operation
 from app.whatsapp.inbound import InboundMessage
 from conversations import say
 from conversations.threads import Conversation, Thread
 from intents import Reading
 
 log = logging.getLogger(__name__)
-PENDING = "pending"  # a write that Trading Grid did not take yet; a job will land it
 TAP_PREFIX = "t"
 OFFERED = "offered"  # in a thread's slots: the actions of the buttons its latest message offers
 BUTTON_ACTIONS = frozenset({"confirm", "change", "cancel", "accept", "reject", "new_date", "acknowledge", "received",
@@ -124,31 +123,25 @@ class Turn:
         moment = dt.datetime.fromtimestamp(self.message.timestamp, dt.timezone.utc)
         return moment.isoformat().replace("+00:00", "Z")
 
-    def write(self, operation: str, args: list[Any], action: str) -> dict[str, Any] | str | None:
-        """One Trading Grid write keyed by this message and `action`: its answer, PENDING when a
-        job will retry it, or None when Trading Grid refused it (parked, and the person told)."""
-        key = f"{self.key_base}:{action}"
+    def write(self, operation: Operation, args: list[Any], action: str) -> Record | str | None:
+        """One Trading Grid write keyed by this message and `action` (app.writes): its answer,
+        PENDING when a job will retry it, or None when Trading Grid refused it (parked, and the
+        person told in this turn's reply)."""
         self.wrote = True
-        try:
-            return getattr(self.rt.tradinggrid, operation)(*args, idempotency_key=key)  # type: ignore[no-any-return]
-        except TransientError as exc:
-            log.info("Trading Grid write %s deferred: %s", key, exc.reason)
-            self.rt.queues.enqueue(WRITES, jobs.tradinggrid_write, operation, args, key, self.message.sender)
-            return PENDING
-        except PermanentError as exc:
-            log.warning("Trading Grid refused %s: %s", key, exc.reason)
-            parked.park(self.rt.redis, "write", exc.reason, {"operation": operation, "args": args,
-                                                             "idempotency_key": key, "notify": self.message.sender})
-            self.reply(self.say("write_failed"))
-            return None
+        return writes.land(self.rt, writes.Write(operation, args, f"{self.key_base}:{action}", self.message.sender),
+                           tell=self.reply)
 
-    def comment(self, case_id: str, body: str, action: str = "comment") -> dict[str, Any] | str | None:
+    def schedule(self, at: float, job: str, *args: Any, job_id: str) -> None:
+        """Work for later (a reminder), by its dotted path (app.queues); the same `job_id` is one job."""
+        self.rt.queues.enqueue_at(queues.EVENTS, at, job, *args, job_id=job_id)
+
+    def comment(self, case_id: str, body: str, action: str = "comment") -> Record | str | None:
         """The partner's own words on the case, signed with their name."""
-        return self.write("add_comment", [case_id, {"body": body, "author": self.author(), "source": "whatsapp",
+        return self.write(Operation.ADD_COMMENT, [case_id, {"body": body, "author": self.author(), "source": "whatsapp",
                                                     "wa_message_id": self.message.id}], action)
 
-    def acknowledge(self, subject_type: str, subject_id: str, response: str) -> dict[str, Any] | str | None:
-        return self.write("create_acknowledgment", [{
+    def acknowledge(self, subject_type: str, subject_id: str, response: str) -> Record | str | None:
+        return self.write(Operation.CREATE_ACKNOWLEDGMENT, [{
             "subject_type": subject_type, "subject_id": subject_id, "response": response,
             "responder": self.author(), "responded_at": self.responded_at(), "wa_message_id": self.message.id,
             "text": self.text or response}], f"ack:{subject_type}")

@@ -18,7 +18,7 @@ def time_passes(rt: Any, work: Callable[[], None], rounds: int = 12) -> None:
             registry = ScheduledJobRegistry(queue=queue)
             for job_id in registry.get_job_ids():
                 job = queue.fetch_job(job_id)
-                if job is not None and job.func_name != "app.jobs.sweep_inboxes":
+                if job is not None and job.func_name != "app.drain.sweep_inboxes":
                     registry.schedule(job, dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1))
         enqueue_due_retries(rt.queues)
         work()

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from rq import SimpleWorker
 
-from app import jobs, parked, store
+from app import drain, parked, store
 from app.tradinggrid.http import HttpTradingGrid
 from app.tradinggrid.server import create_server
 from tests.chat import Chat, event
@@ -101,7 +101,7 @@ def test_messages_arriving_while_a_reply_waits_for_its_retry_spend_none_of_its_t
     maria.says("my cases")
     maria.says("status PO-4410093")
     assert rt.redis.hget(store.inbox_messages_key(MARIA), store.tries_field("wamid.first")) == b"1"
-    assert jobs.drain_contact(MARIA, retry="an-older-retry") == 0, "nor does a retry job that is not the last"
+    assert drain.drain_contact(MARIA, retry="an-older-retry") == 0, "nor does a retry job that is not the last"
     graph.fail_for(0, 429)
     time_passes(rt, work)
     help_, cases, status = maria.bot

@@ -8,10 +8,11 @@ import pytest
 from flask import Flask
 from rq.registry import ScheduledJobRegistry
 
-from app import jobs, parked, store
+from app import parked, store, writes
 from app.queues import WRITES
 from app.tradinggrid.http import HttpTradingGrid
 from app.worker import enqueue_due_retries
+from conversations import say
 
 JANA = "4915123456789"
 AUTHOR = {"kind": "partner_contact", "id": JANA, "name": "Jana Weber", "phone": "+" + JANA}
@@ -25,20 +26,22 @@ def seed_case(grid) -> str:  # type: ignore[no-untyped-def]
 def test_a_write_job_lands_once_even_when_run_twice(rt, grid, work) -> None:
     case_id = seed_case(grid)
     for _ in range(2):
-        rt.queues.enqueue(WRITES, jobs.tradinggrid_write, "add_comment",
+        rt.queues.enqueue(WRITES, writes.write_job, "add_comment",
                           [case_id, {"body": "can do 3/12", "author": AUTHOR, "wa_message_id": "wamid.1"}],
                           "wamid.1:comment", JANA)
     work()
     assert [c["body"] for c in grid.audit(case_id)["comments"]] == ["can do 3/12"]
 
 
-def test_a_refused_write_is_parked_and_the_contact_told(rt, grid, work, graph) -> None:
-    rt.queues.enqueue(WRITES, jobs.tradinggrid_write, "add_comment",
+def test_a_refused_write_is_parked_and_the_contact_told_in_her_language(rt, grid, work, graph) -> None:
+    """Jana writes German: the background retry tells her so, as the turn would have."""
+    rt.queues.enqueue(WRITES, writes.write_job, "add_comment",
                       ["CASE-404", {"body": "x", "author": AUTHOR}], "wamid.2:comment", JANA)
     work()
     [item] = parked.items(rt.redis)
     assert item["kind"] == "write" and "CASE-404 not found" in item["reason"]
-    assert graph.texts_to(JANA) == [jobs.WRITE_FAILED]
+    assert graph.texts_to(JANA) == [say.text("de", "write_failed")]
+    assert graph.texts_to(JANA)[0].startswith("Entschuldigung")
     case_id = seed_case(grid)
     item["payload"]["args"][0] = case_id  # a person fixed the case id; retry as parked
     rt.redis.hset(store.PARKED, item["id"], json.dumps(item))
@@ -61,7 +64,7 @@ def test_a_passing_failure_is_retried_later_with_the_same_key(rt, work) -> None:
     from tests.loopback import serve
     with serve(flaky) as url:
         rt.tradinggrid = HttpTradingGrid(url)
-        job = rt.queues.enqueue(WRITES, jobs.tradinggrid_write, "add_comment",
+        job = rt.queues.enqueue(WRITES, writes.write_job, "add_comment",
                                 ["CASE-1", {"body": "x", "author": AUTHOR}], "wamid.3:comment")
         work()
         assert calls[0] == "wamid.3:comment"
@@ -77,4 +80,4 @@ def test_a_passing_failure_is_retried_later_with_the_same_key(rt, work) -> None:
 
 def test_only_write_operations_are_taken(rt) -> None:
     with pytest.raises(ValueError):
-        rt.queues.enqueue(WRITES, jobs.tradinggrid_write, "get_case", ["x"], "k", retry=False).perform()
+        rt.queues.enqueue(WRITES, writes.write_job, "get_case", ["x"], "k", retry=False).perform()

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from app import jobs, parked, store
+from app import drain, parked, store
 from conversations import router, threads
 from tests.helpers import envelope, post_event, post_whatsapp, text
 
@@ -82,11 +82,11 @@ def test_a_message_taken_too_often_is_parked_with_its_last_reason(client, rt, wo
     post_whatsapp(client, envelope(text(MARIA, "my cases", timestamp=now - 1)))
     messages = store.inbox_messages_key(MARIA)
     # As if ten workers had each died while handling it, the last after Trading Grid timed out:
-    rt.redis.hset(messages, mapping={store.tries_field("wamid.stuck"): jobs.MAX_TRIES,
+    rt.redis.hset(messages, mapping={store.tries_field("wamid.stuck"): drain.MAX_TRIES,
                                      store.why_field("wamid.stuck"): "TransientError: Trading Grid timed out"})
     work()
     [item] = parked.items(rt.redis)
-    assert item["reason"] == f"gave up after {jobs.MAX_TRIES} tries: TransientError: Trading Grid timed out"
+    assert item["reason"] == f"gave up after {drain.MAX_TRIES} tries: TransientError: Trading Grid timed out"
     replies = graph.texts_to(MARIA)
     assert replies[0].startswith('Sorry, something went wrong with your message "help".')
     assert len(replies) == 2, "the next message is answered"

@@ -6,7 +6,7 @@ import time
 
 from flask import Flask
 
-from app import jobs, pace, store
+from app import drain, pace, store, writes
 from app.queues import INBOUND, WRITES
 from app.tradinggrid.http import HttpTradingGrid
 from tests.chat import Chat
@@ -24,7 +24,7 @@ def test_a_message_whose_drain_job_was_lost_is_picked_up_by_the_sweep(client, rt
     rt.queues.by_name[INBOUND].empty()  # the worker that took the job died with it
     work()
     assert graph.texts_to(MARIA) == []
-    assert jobs.sweep_inboxes() == 1
+    assert drain.sweep_inboxes() == 1
     work()
     assert len(graph.texts_to(MARIA)) == 1
     assert not rt.redis.sismember(store.PENDING_CONTACTS, MARIA)
@@ -46,13 +46,13 @@ def test_a_flooding_number_waits_its_turn_and_is_told_once(client, rt, work, gra
 def test_other_contacts_are_not_held_up_by_one_busy_contact(client, rt, work, graph) -> None:
     una = "447700900123"
     start = int(time.time())
-    for n in range(jobs.MAX_PER_TURN + 5):
+    for n in range(drain.MAX_PER_TURN + 5):
         post_whatsapp(client, envelope(text(MARIA, f"note {n}", timestamp=start + n)))
     post_whatsapp(client, envelope(text(una, "help", timestamp=start + 1)))
     work()
     recipients = [payload["to"] for payload in graph.sent]
-    assert recipients.count(MARIA) == jobs.MAX_PER_TURN + 5, "Maria is answered in full"
-    assert recipients.index(una) == jobs.MAX_PER_TURN, "after Maria's turn, Una goes before Maria's rest"
+    assert recipients.count(MARIA) == drain.MAX_PER_TURN + 5, "Maria is answered in full"
+    assert recipients.index(una) == drain.MAX_PER_TURN, "after Maria's turn, Una goes before Maria's rest"
 
 
 def test_trading_grid_retry_after_is_honoured(rt, work) -> None:
@@ -66,7 +66,7 @@ def test_trading_grid_retry_after_is_honoured(rt, work) -> None:
 
     with serve(busy) as url:
         rt.tradinggrid = HttpTradingGrid(url)
-        rt.queues.enqueue(WRITES, jobs.tradinggrid_write, "add_comment", ["CASE-1", {"body": "x", "author": AUTHOR}],
+        rt.queues.enqueue(WRITES, writes.write_job, "add_comment", ["CASE-1", {"body": "x", "author": AUTHOR}],
                           "wamid.9:comment")
         work()
     from rq.registry import ScheduledJobRegistry

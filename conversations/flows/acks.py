@@ -11,8 +11,10 @@ import time
 
 from transitions import EventData
 
+from app import localtime, queues
+from app.writes import PENDING
 from conversations.flows.base import Flow, turn_of
-from conversations.turn import PENDING, Turn
+from conversations.turn import Turn
 from intents import asks_reminder
 
 SNOOZE_SECONDS = 24 * 3600
@@ -49,17 +51,13 @@ def make_acknowledged(kind: Kind):  # type: ignore[no-untyped-def]
 
 def snoozed(event: EventData) -> None:
     """'Remind me tomorrow': the next reminder moves to this time tomorrow (or 08:00 after it)."""
-    from app import localtime
-    from app.queues import EVENTS
-    from app.reminders import remind_onboarding
-
     turn = turn_of(event)
     slots = turn.thread.slots  # type: ignore[union-attr]
     at = int(localtime.next_waking_moment(turn.person.phone, time.time() + SNOOZE_SECONDS))
     slots["next_reminder_at"] = at
     if slots.get("event_id"):
-        turn.rt.queues.enqueue_at(EVENTS, at, remind_onboarding, slots["event_id"], turn.person.phone, at,
-                                  job_id=f"onboarding-{slots['event_id']}-{turn.person.phone}-{at}")
+        turn.schedule(at, queues.REMIND_ONBOARDING, slots["event_id"], turn.person.phone, at,
+                      job_id=f"onboarding-{slots['event_id']}-{turn.person.phone}-{at}")
     turn.reply(turn.say("onboarding_snoozed"))
 
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from transitions import EventData
 
+from app.writes import PENDING, Operation
 from conversations.flows.base import Flow, turn_of
-from conversations.turn import PENDING, Turn
+from conversations.turn import Turn
 
 WANTED = {"shipment_delay": "wanted_date", "invoice_mismatch": "wanted_reference",
           "order_exception": "wanted_reference", "other": "wanted_any"}
@@ -59,10 +60,10 @@ def save(event: EventData) -> None:
     slots = turn.thread.slots  # type: ignore[union-attr]
     offer, case_id = slots["proposal"], slots["case_id"]
     if offer["kind"] == "date":
-        result = turn.write("update_case", [case_id, {"expected_date": offer["value"]}], "expected_date")
+        result = turn.write(Operation.UPDATE_CASE, [case_id, {"expected_date": offer["value"]}], "expected_date")
         done = turn.say("saved_date", name=turn.first_name, reference=slots["reference"], date=turn.date(offer["value"]))
     elif offer["kind"] == "reference":
-        result = turn.write("add_reference", [case_id, {"kind": offer["ref_kind"], "value": offer["value"]}],
+        result = turn.write(Operation.ADD_REFERENCE, [case_id, {"kind": offer["ref_kind"], "value": offer["value"]}],
                             "reference")
         done = turn.say("saved_reference", name=turn.first_name, kind=offer["ref_kind"].upper(),
                         value=offer["value"], reference=slots["reference"])

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from transitions import EventData
 
+from app.writes import PENDING, Operation
 from conversations.flows.base import Flow, turn_of
-from conversations.turn import PENDING, Turn
+from conversations.turn import Turn
 from intents import problem_type
 
 
@@ -66,7 +67,7 @@ def collect(turn: Turn) -> None:
 def create(event: EventData) -> None:
     turn = turn_of(event)
     slots = turn.thread.slots  # type: ignore[union-attr]
-    case = turn.write("create_case", [{"partner_id": turn.person.partner_id, "issue_type": slots.get("issue_type") or "other",
+    case = turn.write(Operation.CREATE_CASE, [{"partner_id": turn.person.partner_id, "issue_type": slots.get("issue_type") or "other",
                                        "reference": slots["reference"], "summary": slots["details"],
                                        "source": "whatsapp"}], "create_case")
     if case is None:

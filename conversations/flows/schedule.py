@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from transitions import EventData
 
+from app.writes import PENDING, Operation
 from conversations.flows.base import Flow, turn_of
-from conversations.turn import PENDING, Turn
+from conversations.turn import Turn
 
 
 def accepted(event: EventData) -> None:
@@ -57,7 +58,7 @@ def proposed(event: EventData) -> None:
     slots = turn.thread.slots  # type: ignore[union-attr]
     case = turn.rt.tradinggrid.get_case(slots["case_id"]) or {}
     date = slots["counter_date"]
-    task = turn.write("create_task", [{
+    task = turn.write(Operation.CREATE_TASK, [{
         "case_id": slots["case_id"], "partner_id": slots["partner_id"],
         "title": f"Review date proposed for {slots['reference']}: {turn.date(date)}",
         "description": f"{turn.person.name} (WhatsApp +{turn.person.phone}) cannot make "

@@ -298,10 +298,7 @@ def evalsha(client: Any, script: str, keys: Sequence[str], args: Sequence[Any]) 
     if sha is None:
         sha = _SHAS[script] = hashlib.sha1(script.encode()).hexdigest()
         _SCRIPTS[sha] = script
-    command = ("EVALSHA", sha, len(keys), *keys, *args)
-    if isinstance(client, (redis.client.Pipeline, redis.cluster.ClusterPipeline)):
-        client.__dict__.setdefault("tgwa_scripts", {})[len(client)] = command
-    return client.execute_command(*command)
+    return client.execute_command("EVALSHA", sha, len(keys), *keys, *args)
 
 
 class NotReplicated(redis.RedisError):
@@ -394,6 +391,22 @@ def line(connection: Any) -> Line | None:
     return None
 
 
+class _Noted:
+    """A pipeline as `build` sees it: each command goes on the pipeline, and those sent raw (the
+    EVALSHAs) are noted by their place in it, to be sent again if Redis forgot a script."""
+
+    def __init__(self, pipe: Any) -> None:
+        self.pipe = pipe
+        self.commands: dict[int, tuple[Any, ...]] = {}
+
+    def execute_command(self, *command: Any) -> Any:
+        self.commands[len(self.pipe)] = command
+        return self.pipe.execute_command(*command)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.pipe, name)
+
+
 class _Queued:
     """Stands in for a pipeline when the commands go by a Line: `build` queues on it alike."""
 
@@ -420,8 +433,9 @@ def run(connection: Any, build: Callable[[Any], Any], by: Line | None = None) ->
             # RedisCluster.pipeline() does not hand on the client's policy resolver (redis-py 8.1),
             # without which each EVALSHA costs a COMMAND GETKEYS round trip (see _ScriptsByKeys).
             pipe._policy_resolver = connection._policy_resolver
-        build(pipe)
-        sent = pipe.__dict__.get("tgwa_scripts", {})
+        noted = _Noted(pipe)
+        build(noted)
+        sent = noted.commands
         answers = pipe.execute(raise_on_error=False)
     lost = [n for n, answer in enumerate(answers) if isinstance(answer, NoScriptError)]
     if lost:

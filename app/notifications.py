@@ -20,6 +20,7 @@ from app.directory import Contact, Partner, Staff
 from app.runtime import Runtime
 from app.whatsapp import messages
 from conversations import say, threads
+from conversations.flows import acks, exception, schedule
 from conversations.turn import offer, tap_id
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ def every(event: Event) -> float:
 def plan_onboarding(rt: Runtime, event: Event, phone: str, since: float) -> float:
     """The next reminder to `phone`, one interval after `since`, moved out of its quiet hours."""
     at = localtime.next_waking_moment(phone, since + every(event))
-    thread_id = f"onboarding:{event['partner_id']}:{event['action']}"
+    thread_id = acks.thread_id("onboarding", event)
     with threads.locked(rt, phone) as conversation:
         thread = conversation.threads.get(thread_id)
         if thread is None or not thread.open:
@@ -259,9 +260,7 @@ def _exception(rt: Runtime, event: Event, person: Person, lang: str) -> Notice:
     if isinstance(person, Staff):  # the support group is told; partners answer
         return Notice(body, [], params)
     action = "new_date" if event["issue_type"] == "shipment_delay" else "add_reference"
-    slots = {k: event.get(k) for k in ("case_id", "partner_id", "reference", "issue_type", "summary", "thread_url")}
-    return Notice(body, [action], params,
-                  threads.Thread(id=f"case:{event['case_id']}", flow="exception", state="awaiting_info", slots=slots))
+    return Notice(body, [action], params, exception.opening(event))
 
 
 def _schedule(rt: Runtime, event: Event, person: Person, lang: str) -> Notice:
@@ -269,12 +268,9 @@ def _schedule(rt: Runtime, event: Event, person: Person, lang: str) -> Notice:
                 if event.get("previous_date") else "")
     body = say.text(lang, "schedule_ask", reference=event["reference"], proposed=say.date(event["proposed_date"], lang),
                     previous=previous) + f"\n{event['thread_url']}"
-    slots = {k: event.get(k) for k in ("case_id", "partner_id", "reference", "proposed_date", "previous_date",
-                                       "thread_url")}
     return Notice(body, ["accept", "reject", "new_date"],
                   {"reference": event["reference"], "proposed": say.date(event["proposed_date"], lang) + previous,
-                   "url": event["thread_url"]},
-                  threads.Thread(id=f"schedule:{event['case_id']}", flow="schedule", state="awaiting_answer", slots=slots))
+                   "url": event["thread_url"]}, schedule.opening(event))
 
 
 def _alert(rt: Runtime, event: Event, person: Person, lang: str) -> Notice:
@@ -282,10 +278,7 @@ def _alert(rt: Runtime, event: Event, person: Person, lang: str) -> Notice:
     params = {"severity": event["severity"].upper(), "title": event["title"], "message": event["message"]}
     if not event.get("requires_ack"):
         return Notice(body, [], params)
-    slots = {"subject_id": event["alert_id"], "title": event["title"], "ack_deadline": event.get("ack_deadline"),
-             "owner_id": event.get("owner_id")}
-    return Notice(body, ["acknowledge"], params,
-                  threads.Thread(id=f"alert:{event['alert_id']}", flow="alert", state="awaiting_ack", slots=slots))
+    return Notice(body, ["acknowledge"], params, acks.opening("alert", event))
 
 
 def _assignment(rt: Runtime, event: Event, person: Person, lang: str) -> Notice:
@@ -293,29 +286,23 @@ def _assignment(rt: Runtime, event: Event, person: Person, lang: str) -> Notice:
     params = {"case_id": event["case_id"], "summary": event["summary"], "url": event["thread_url"]}
     if person.phone != getattr(rt.directory.staff.get(event["assignee_id"]), "phone", None):
         return Notice(body, [], params)  # the escalation group is told; the assignee answers
-    slots = {"subject_id": event["case_id"], "case_id": event["case_id"], "assigned_at": time.time()}
-    return Notice(body, ["acknowledge"], params, threads.Thread(
-        id=f"assignment:{event['case_id']}", flow="assignment", state="awaiting_ack", slots=slots))
+    return Notice(body, ["acknowledge"], params, acks.opening("assignment", event))
 
 
 def _document_uploaded(rt: Runtime, event: Event, person: Person, lang: str) -> Notice:
     body = say.text(lang, "document_uploaded_ask", document_type=event["document_type"].replace("_", " "),
                     document_name=event["document_name"], url=event["url"])
-    slots = {"subject_id": event["document_id"], "document_name": event["document_name"], "case_id": event.get("case_id")}
     return Notice(body, ["received"], {"document_type": event["document_type"].replace("_", " "),
                                        "document_name": event["document_name"], "url": event["url"]},
-                  threads.Thread(id=f"document:{event['document_id']}", flow="document", state="awaiting_ack", slots=slots))
+                  acks.opening("document", event))
 
 
 def _document_requested(rt: Runtime, event: Event, person: Person, lang: str) -> Notice:
     kind = event["document_type"].replace("_", " ")
     due = say.text(lang, "due", date=say.date(event["due_date"], lang)) if event.get("due_date") else ""
     body = say.text(lang, "document_requested_ask", document_type=kind, due=due, url=event["url"])
-    subject = event.get("case_id") or f"{event['partner_id']}:{event['document_type']}"
-    slots = {"subject_id": subject, "document_type": kind, "case_id": event.get("case_id")}
-    return Notice(body, ["done"], {"document_type": kind, "due": due, "url": event["url"]}, threads.Thread(
-        id=f"docreq:{event['partner_id']}:{event['document_type']}", flow="document_request", state="awaiting_ack",
-        slots=slots))
+    return Notice(body, ["done"], {"document_type": kind, "due": due, "url": event["url"]},
+                  acks.opening("document_request", event))
 
 
 def _milestone(rt: Runtime, event: Event, person: Person, lang: str) -> Notice:
@@ -329,10 +316,8 @@ def _onboarding(rt: Runtime, event: Event, person: Person, lang: str) -> Notice:
     action = event["action"].replace("_", " ")
     due = say.text(lang, "due", date=say.date(event["due_date"], lang)) if event.get("due_date") else ""
     body = say.text(lang, "onboarding_ask", action=action, due=due, url=event["url"])
-    slots = {"subject_id": f"{event['partner_id']}:{event['action']}", "action": action, "event_id": event["id"],
-             "remind_every_hours": event.get("remind_every_hours") or 48, "due_date": event.get("due_date")}
-    return Notice(body, ["done", "remind"], {"action": action, "due": due, "url": event["url"]}, threads.Thread(
-        id=f"onboarding:{event['partner_id']}:{event['action']}", flow="onboarding", state="awaiting_ack", slots=slots))
+    return Notice(body, ["done", "remind"], {"action": action, "due": due, "url": event["url"]},
+                  acks.opening("onboarding", event))
 
 
 BUILDERS: dict[str, Callable[[Runtime, Event, Person, str], Notice]] = {
@@ -393,7 +378,7 @@ def send(rt: Runtime, event: Event, person: Person, notice: Notice, key: str | N
 
 def _close_onboarding(rt: Runtime, event: Event) -> None:
     partner = rt.directory.partners.get(event["partner_id"])
-    thread_id = f"onboarding:{event['partner_id']}:{event['action']}"
+    thread_id = acks.thread_id("onboarding", event)
     for contact in partner.contacts if partner else ():
         with threads.locked(rt, contact.phone) as conversation:
             thread = conversation.threads.get(thread_id)

@@ -17,6 +17,7 @@ from app import localtime, notifications, runtime, store
 from app.queues import EVENTS
 from app.runtime import Runtime
 from conversations import say, threads
+from conversations.flows import acks
 
 log = logging.getLogger(__name__)
 ALERT_REPORT_AFTER_SECONDS = 3600
@@ -38,7 +39,7 @@ def remind_onboarding(event_id: str, phone: str, at: int) -> None:
     person = rt.directory.person(phone)
     if event is None or person is None:
         return
-    thread = _open_thread(rt, phone, f"onboarding:{event['partner_id']}:{event['action']}")
+    thread = _open_thread(rt, phone, acks.thread_id("onboarding", event))
     if thread is None or thread.slots.get("next_reminder_at") != at:
         return  # done, completed, or this reminder was replaced by a later one ("remind me tomorrow")
     if event.get("due_date") and localtime.local_date(phone, time.time()).isoformat() > event["due_date"]:
@@ -57,7 +58,7 @@ def alert_deadline(event_id: str) -> None:
     if event is None:
         return
     for person in notifications.recipients(rt, event):
-        if _open_thread(rt, person.phone, f"alert:{event['alert_id']}") is not None:
+        if _open_thread(rt, person.phone, acks.thread_id("alert", event)) is not None:
             notice = notifications.BUILDERS[event["type"]](rt, event, person, person.language)
             notifications.send(rt, event, person, notice, key=f"reminder:{event_id}:{person.phone}")
     rt.queues.enqueue_at(EVENTS, time.time() + ALERT_REPORT_AFTER_SECONDS, alert_report, event_id,
@@ -71,7 +72,7 @@ def alert_report(event_id: str) -> None:
     if event is None or owner is None or not notifications.reachable(rt, owner):
         return
     silent = [p for p in notifications.recipients(rt, event)
-              if _open_thread(rt, p.phone, f"alert:{event['alert_id']}") is not None]
+              if _open_thread(rt, p.phone, acks.thread_id("alert", event)) is not None]
     if not silent:
         return
     names = ", ".join(f"{p.name} ({rt.directory.partners[p.partner_id].name})" if hasattr(p, "partner_id") else p.name
@@ -88,7 +89,7 @@ def assignment_check(event_id: str) -> None:
     assignee = rt.directory.staff.get((event or {}).get("assignee_id") or "")
     if event is None or assignee is None or not event.get("escalation_group_id"):
         return
-    if _open_thread(rt, assignee.phone, f"assignment:{event['case_id']}") is None:
+    if _open_thread(rt, assignee.phone, acks.thread_id("assignment", event)) is None:
         return  # picked up in time
     for member in rt.directory.group_members(event["escalation_group_id"]):
         if member.id == assignee.id or not notifications.reachable(rt, member):

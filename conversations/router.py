@@ -18,9 +18,9 @@ from app.runtime import Runtime
 from app.whatsapp import errors, messages
 from app.whatsapp.inbound import InboundMessage
 from app.writes import Operation
-from conversations import identity, queries, say, threads
-from conversations.flows import acks, exception, problem, schedule
-from conversations.flows.base import Flow
+from conversations import identity, queries, say, threads, waits
+from conversations.flows import problem
+from conversations.flows.catalog import FLOWS
 from conversations.turn import Turn, offered, parse_tap, tap_id
 from intents import references, understand
 
@@ -28,12 +28,8 @@ log = logging.getLogger(__name__)
 # Nothing a person expects an answer to: reactions, revoked or edited messages, orders we
 # do not take, and notices about the account itself.
 SILENT_TYPES = frozenset({"reaction", "revoke", "edit", "order", "system", "request_welcome"})
-FLOWS: dict[str, Flow] = {"exception": exception.FLOW, "schedule": schedule.FLOW, "problem": problem.FLOW,
-                          **acks.FLOWS}
 UNPLACED_LIMIT = 3
 RECENT_KEPT = 5
-WAITING_FOR = {"confirm": "confirming", "cancel": "confirming", "accept": "awaiting_answer",
-               "reject": "awaiting_answer", "acknowledge": "awaiting_ack", "done": "awaiting_ack"}
 
 
 def handle(rt: Runtime, message: InboundMessage) -> None:
@@ -62,6 +58,7 @@ def _answer(rt: Runtime, message: InboundMessage) -> None:
     if late:  # Meta delivered it after a newer one that is already answered (see `overtaken`)
         log.info("message %s is older than one already answered", message.id)
         turn.late_since = message.timestamp
+    waits.tell(turn)  # a confirmation that ran out while they were away: first things first
     dispatch(turn)
     threads.save(rt, conversation)  # not when the turn failed: its retry starts from the same state
 
@@ -151,8 +148,8 @@ def _route(turn: Turn) -> None:
             if matched:
                 candidates = [known[matched]]
                 break
-    if len(candidates) > 1 and reading.intent in WAITING_FOR:
-        waiting = [t for t in candidates if t.state == WAITING_FOR[reading.intent]]
+    if len(candidates) > 1:  # a "yes" is for the thread that asked for one
+        waiting = [t for t in candidates if FLOWS[t.flow].awaits(t, reading.intent)]
         candidates = waiting or candidates
     if len(candidates) == 1:
         turn.thread = candidates[0]
@@ -162,8 +159,7 @@ def _route(turn: Turn) -> None:
     elif candidates:
         _ask_which(turn, candidates)
     elif isinstance(turn.person, Contact) and problem.reports_problem(turn):
-        turn.thread = threads.Thread(id=f"problem:{turn.message.id}", flow="problem", state="new",
-                                     opened_at=turn.message.timestamp, updated_at=turn.message.timestamp)
+        turn.thread = problem.opening(turn.message.id, at=turn.message.timestamp)
         conversation.threads[turn.thread.id] = turn.thread
         _run(turn)
     elif turn.late_since is not None and any(t.updated_at > turn.late_since for t in conversation.threads.values()):
@@ -189,12 +185,13 @@ def _run(turn: Turn) -> None:
     if trigger is not None and flow.fire(turn, trigger):
         turn.thread.updated_at = max(turn.thread.updated_at, turn.message.timestamp)
         turn.conversation.session["unplaced"] = 0
+        waits.begin(turn, flow)
         return
     _unplaced(turn, turn.say(_hint(turn.thread)))
 
 
 def _hint(thread: threads.Thread) -> str:
-    return "hint_confirm" if thread.state == "confirming" else "hint_answer"
+    return FLOWS[thread.flow].hint(thread)
 
 
 def overtaken(turn: Turn) -> None:
@@ -206,7 +203,10 @@ def overtaken(turn: Turn) -> None:
 
 
 def _unplaced(turn: Turn, hint: str) -> None:
-    """Not understood: say so; the third time in a row, hand over to a person."""
+    """Not understood: say so; the third time in a row, hand over to a person. (Not when this
+    turn already answered: a "yes" to a confirmation that ran out was told so, and that is all.)"""
+    if turn.replies:
+        return
     session = turn.conversation.session
     session["unplaced"] = session.get("unplaced", 0) + 1
     recent = (session.get("recent") or [])[-(RECENT_KEPT - 1):] + [turn.text]

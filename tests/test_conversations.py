@@ -9,6 +9,7 @@ import pytest
 
 from app import store
 from tests.chat import Chat, event
+from tests.clock import time_passes
 
 MARIA = "14155550134"      # GLOBEX (US), English, role exceptions
 JANA = "4915123456789"     # ACME (DE), German, roles exceptions/documents/onboarding
@@ -100,6 +101,36 @@ def test_cancel_writes_nothing(client, work, graph, grid, maria) -> None:
     assert maria.last == "OK, cancelled. Nothing was changed in Trading Grid."
     assert grid.get_case(case["id"])["expected_date"] is None
     assert grid.audit(case["id"])["comments"] == []
+
+
+def test_a_change_left_unconfirmed_for_a_day_is_dropped_and_she_is_told_when_she_writes(client, work, graph, grid, rt,
+                                                                                         maria) -> None:
+    case = new_case(grid)
+    exception_logged(client, work, case)
+    maria.says("can do 12/3/2027")
+    assert maria.last.endswith("Is that right?")
+    told = len(maria.bot)
+    time_passes(rt, work)  # a day goes by without an answer
+    assert len(maria.bot) == told, "nobody is woken in the night for it"
+    maria.says("yes")
+    assert maria.bot[told:] == ["I didn't hear back about PO-4410093 within 24 hours, so nothing was saved. "
+                                "Send it again whenever you're ready."]
+    assert grid.get_case(case["id"])["expected_date"] is None, "the old 'yes' confirms nothing"
+    maria.says("can do 12/4/2027")  # the thread is still hers to answer
+    maria.taps("Confirm")
+    assert grid.get_case(case["id"])["expected_date"] == "2027-12-04"
+
+
+def test_a_change_confirmed_in_time_is_left_alone_when_its_day_is_up(client, work, graph, grid, rt, maria) -> None:
+    case = new_case(grid)
+    exception_logged(client, work, case)
+    maria.says("can do 12/3/2027")
+    maria.says("no, 12/5/2027")  # a correction: waiting again, from now
+    maria.taps("Confirm")
+    time_passes(rt, work)
+    maria.says("status " + case["id"])
+    assert not any("24 hours" in line for line in maria.bot)
+    assert grid.get_case(case["id"])["expected_date"] == "2027-12-05"
 
 
 def test_a_missing_reference_is_added_to_the_case(client, work, graph, grid, maria) -> None:

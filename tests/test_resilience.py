@@ -90,7 +90,7 @@ def test_a_turn_that_fails_half_way_is_retried_from_where_it_was(client, rt, wor
     maria.says(f"status {case['id']}")  # a read that cannot be answered now
     assert rt.redis.zcard(store.inbox_key(MARIA)) == 1, "the message waits for the retry"
     rt.tradinggrid = real
-    time_passes(rt, work, rounds=1)  # its retry job
+    time_passes(rt, work, rounds=1, seconds=60)  # its retry job (a minute, not her day to confirm)
     assert maria.last.startswith(case["id"])
     maria.says("yes")
     assert grid.get_case(case["id"])["expected_date"] == "2027-12-03"

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
+from typing import Any
 
 from transitions import EventData
 
 from app import localtime, queues
 from app.writes import PENDING
 from conversations.flows.base import Flow, turn_of
+from conversations.threads import Thread
 from conversations.turn import Turn
 from intents import asks_reminder
 
@@ -67,7 +70,8 @@ class AckFlow(Flow):
         if name == "onboarding":
             transitions.append({"trigger": "remind", "source": "awaiting_ack", "dest": "awaiting_ack",
                                 "after": snoozed})
-        super().__init__(name, ["awaiting_ack", "done", "cancelled"], transitions, initial="awaiting_ack")
+        super().__init__(name, ["awaiting_ack", "done", "cancelled"], transitions, initial="awaiting_ack",
+                         waits_for={"acknowledge": "awaiting_ack", "done": "awaiting_ack"})
         self.kind = kind
 
     def event(self, turn: Turn) -> str | None:
@@ -79,3 +83,35 @@ class AckFlow(Flow):
 
 
 FLOWS = {name: AckFlow(name, kind) for name, kind in KINDS.items()}
+Event = dict[str, Any]
+
+# Each kind's thread: the subject it is named by (a later event about the same subject, or a
+# reminder, finds it by the same id), and what it keeps of the event that opens it.
+THREAD_IDS: dict[str, Callable[[Event], str]] = {
+    "alert": lambda e: f"alert:{e['alert_id']}",
+    "assignment": lambda e: f"assignment:{e['case_id']}",
+    "document": lambda e: f"document:{e['document_id']}",
+    "document_request": lambda e: f"docreq:{e['partner_id']}:{e['document_type']}",
+    "onboarding": lambda e: f"onboarding:{e['partner_id']}:{e['action']}",
+}
+SLOTS: dict[str, Callable[[Event], dict[str, Any]]] = {
+    "alert": lambda e: {"subject_id": e["alert_id"], "title": e["title"], "ack_deadline": e.get("ack_deadline"),
+                        "owner_id": e.get("owner_id")},
+    "assignment": lambda e: {"subject_id": e["case_id"], "case_id": e["case_id"], "assigned_at": time.time()},
+    "document": lambda e: {"subject_id": e["document_id"], "document_name": e["document_name"],
+                           "case_id": e.get("case_id")},
+    "document_request": lambda e: {"subject_id": e.get("case_id") or f"{e['partner_id']}:{e['document_type']}",
+                                   "document_type": e["document_type"].replace("_", " "), "case_id": e.get("case_id")},
+    "onboarding": lambda e: {"subject_id": f"{e['partner_id']}:{e['action']}", "action": e["action"].replace("_", " "),
+                             "event_id": e["id"], "remind_every_hours": e.get("remind_every_hours") or 48,
+                             "due_date": e.get("due_date")},
+}
+
+
+def thread_id(flow: str, event: Event) -> str:
+    return THREAD_IDS[flow](event)
+
+
+def opening(flow: str, event: Event) -> Thread:
+    """The thread an event opens for whoever must acknowledge it, waiting for that answer."""
+    return FLOWS[flow].open(thread_id(flow, event), SLOTS[flow](event))

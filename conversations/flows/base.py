@@ -1,26 +1,56 @@
 """A flow: a declarative table of states and transitions, one shared `transitions.Machine` for
 all threads of the flow. A turn is added to the machine with its thread's saved state, fires
-one trigger, and is removed again: nothing of a conversation lives in the machine."""
+one trigger, and is removed again: nothing of a conversation lives in the machine.
+
+A flow also says how its threads begin (`open`: its first state), which answer each of its
+states waits for (`waits_for`, so the router can tell which of several threads a "yes" is for)
+and what to suggest when a message means nothing in a state (`hint`): nobody else needs to know
+a flow's state names."""
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from transitions import EventData, Machine
 
+from conversations.threads import Thread
 from conversations.turn import Turn
 
 Callback = Callable[[EventData], None]
+# What a flow that says back what it understood, then asks to confirm, waits for in that state.
+CONFIRMING_WAITS_FOR = {"confirm": "confirming", "cancel": "confirming"}
+CONFIRMING_HINTS = {"confirming": "hint_confirm"}
+CONFIRMATION_SECONDS = 24 * 3600  # a change said back and not confirmed for this long is dropped
 
 
 class Flow:
     """`transitions` rows: {"trigger", "source", "dest", "after"?: callable}."""
 
-    def __init__(self, name: str, states: Sequence[str], transitions: Sequence[dict[str, Any]], initial: str):
+    def __init__(self, name: str, states: Sequence[str], transitions: Sequence[dict[str, Any]], initial: str,
+                 waits_for: Mapping[str, str] | None = None, hints: Mapping[str, str] | None = None,
+                 timeouts: Mapping[str, tuple[float, str]] | None = None):
         self.name = name
         self.initial = initial
+        self.waits_for = dict(waits_for or {})  # an intent -> the state in which it is the answer awaited
+        self.hints = dict(hints or {})  # a state -> the prompt suggesting what to answer in it
+        # a state -> (seconds an answer is waited for in it, the state its thread falls back to)
+        self.timeouts = dict(timeouts or {})
         self.machine = Machine(model=None, states=list(states), transitions=list(transitions), initial=initial,
                                auto_transitions=False, send_event=True)
+
+    def open(self, thread_id: str, slots: dict[str, Any] | None = None, at: float | None = None) -> Thread:
+        """A new thread of this flow, in its first state."""
+        moment = at if at is not None else time.time()
+        return Thread(id=thread_id, flow=self.name, state=self.initial, slots=dict(slots or {}),
+                      opened_at=moment, updated_at=moment)
+
+    def awaits(self, thread: Thread, intent: str) -> bool:
+        """Whether `thread` waits for an answer of this kind (a "yes" for a thread confirming)."""
+        return self.waits_for.get(intent) == thread.state
+
+    def hint(self, thread: Thread) -> str:
+        return self.hints.get(thread.state, "hint_answer")
 
     def fire(self, turn: Turn, trigger: str) -> bool:
         """Runs `trigger` on the turn's thread; False when the thread's state does not take it."""

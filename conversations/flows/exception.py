@@ -10,15 +10,28 @@ back what it understood and writes only on confirmation.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from transitions import EventData
 
 from app.writes import PENDING, Operation
-from conversations.flows.base import Flow, turn_of
+from conversations.flows.base import CONFIRMATION_SECONDS, CONFIRMING_HINTS, CONFIRMING_WAITS_FOR, Flow, turn_of
+from conversations.threads import Thread
 from conversations.turn import Turn
 
 WANTED = {"shipment_delay": "wanted_date", "invoice_mismatch": "wanted_reference",
           "order_exception": "wanted_reference", "other": "wanted_any"}
 REFERENCE_KINDS = {"po", "invoice", "asn", "shipment", "container", "awb", "sscc", "other"}
+SLOTS = ("case_id", "partner_id", "reference", "issue_type", "summary", "thread_url")
+
+
+def thread_id(case_id: str) -> str:
+    return f"case:{case_id}"
+
+
+def opening(event: dict[str, Any]) -> Thread:
+    """The thread an `exception.logged` event opens with the partner: the case, waiting for what is missing."""
+    return FLOW.open(thread_id(event["case_id"]), {k: event.get(k) for k in SLOTS})
 
 
 def proposal(turn: Turn) -> dict[str, str] | None:
@@ -91,7 +104,8 @@ class ExceptionFlow(Flow):
             {"trigger": "change", "source": "confirming", "dest": "awaiting_info", "after": ask_info},
             {"trigger": "confirm", "source": "confirming", "dest": "done", "after": save},
             {"trigger": "cancel", "source": ["awaiting_info", "confirming"], "dest": "cancelled", "after": cancelled},
-        ], initial="awaiting_info")
+        ], initial="awaiting_info", waits_for=CONFIRMING_WAITS_FOR, hints=CONFIRMING_HINTS,
+            timeouts={"confirming": (CONFIRMATION_SECONDS, "awaiting_info")})
 
     def event(self, turn: Turn) -> str | None:
         if turn.action:

@@ -11,7 +11,8 @@ from __future__ import annotations
 from transitions import EventData
 
 from app.writes import PENDING, Operation
-from conversations.flows.base import Flow, turn_of
+from conversations.flows.base import CONFIRMATION_SECONDS, CONFIRMING_HINTS, CONFIRMING_WAITS_FOR, Flow, turn_of
+from conversations.threads import Thread
 from conversations.turn import Turn
 from intents import problem_type
 
@@ -105,7 +106,8 @@ class ProblemFlow(Flow):
             {"trigger": "confirm", "source": "confirming", "dest": "done", "after": create},
             {"trigger": "change", "source": "confirming", "dest": "need_details", "after": forget_details},
             {"trigger": "cancel", "source": OPEN, "dest": "cancelled", "after": cancelled},
-        ], initial="new")
+        ], initial="new", waits_for=CONFIRMING_WAITS_FOR, hints=CONFIRMING_HINTS,
+            timeouts={"confirming": (CONFIRMATION_SECONDS, "cancelled")})
 
     def event(self, turn: Turn) -> str | None:
         if turn.action:
@@ -126,3 +128,8 @@ def reports_problem(turn: Turn) -> bool:
 
 
 FLOW = ProblemFlow()
+
+
+def opening(message_id: str, at: float) -> Thread:
+    """The thread a partner's own report opens, named by the message that began it."""
+    return FLOW.open(f"problem:{message_id}", at=at)

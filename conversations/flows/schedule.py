@@ -8,10 +8,13 @@ or proposes another date, which after confirmation becomes a task for the case o
 """
 from __future__ import annotations
 
+from typing import Any
+
 from transitions import EventData
 
 from app.writes import PENDING, Operation
-from conversations.flows.base import Flow, turn_of
+from conversations.flows.base import CONFIRMATION_SECONDS, CONFIRMING_HINTS, CONFIRMING_WAITS_FOR, Flow, turn_of
+from conversations.threads import Thread
 from conversations.turn import Turn
 
 
@@ -90,7 +93,9 @@ class ScheduleFlow(Flow):
             {"trigger": "confirm", "source": "confirming", "dest": "done", "after": proposed},
             {"trigger": "change", "source": "confirming", "dest": "awaiting_date", "after": ask_date},
             {"trigger": "cancel", "source": "confirming", "dest": "awaiting_answer", "after": ask_again},
-        ], initial="awaiting_answer")
+        ], initial="awaiting_answer", hints=CONFIRMING_HINTS,
+            timeouts={"confirming": (CONFIRMATION_SECONDS, "awaiting_answer")},
+            waits_for={**CONFIRMING_WAITS_FOR, "accept": "awaiting_answer", "reject": "awaiting_answer"})
 
     def event(self, turn: Turn) -> str | None:
         state = turn.thread.state  # type: ignore[union-attr]
@@ -111,3 +116,15 @@ class ScheduleFlow(Flow):
 
 
 FLOW = ScheduleFlow()
+
+
+SLOTS = ("case_id", "partner_id", "reference", "proposed_date", "previous_date", "thread_url")
+
+
+def thread_id(case_id: str) -> str:
+    return f"schedule:{case_id}"
+
+
+def opening(event: dict[str, Any]) -> Thread:
+    """The thread a `schedule.revised` event opens: the proposed date, waiting for an answer."""
+    return FLOW.open(thread_id(event["case_id"]), {k: event.get(k) for k in SLOTS})

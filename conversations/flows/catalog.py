@@ -1,0 +1,8 @@
+"""Every flow by the name its threads carry (`Thread.flow`)."""
+from __future__ import annotations
+
+from conversations.flows import acks, exception, problem, schedule
+from conversations.flows.base import Flow
+
+FLOWS: dict[str, Flow] = {"exception": exception.FLOW, "schedule": schedule.FLOW, "problem": problem.FLOW,
+                          **acks.FLOWS}

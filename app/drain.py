@@ -13,13 +13,12 @@ from typing import Any
 
 from redis.exceptions import LockError, RedisError
 
-from app import keeper, metrics, outbound, pace, parked, queues, ready, runtime, store
+from app import inbox, keeper, metrics, outbound, pace, parked, queues, ready, runtime, store
 from app.whatsapp import messages
 from app.whatsapp.inbound import InboundMessage
 from conversations import router, say
 
 log = logging.getLogger(__name__)
-SWEEP_AFTER_SECONDS = 10  # a message waiting this long with nobody on its contact was left behind
 MAX_PER_TURN = 20  # messages a drain handles before it lets other contacts' work go first
 # A message taken this often and never handled (passing failures all along, about 20 minutes of
 # backoff, or a worker that died each time) is parked with its last reason.
@@ -94,42 +93,32 @@ def _drain(rt: Any, contact: str, retry: str | None = None) -> int:
     handled, extended = 0, time.monotonic()
     with keeper.hold(lock):
         try:
-            inbox, waiting = store.inbox_key(contact), store.inbox_messages_key(contact)
-            while True:
-                head = store.call(rt.redis, store.NEXT_MESSAGE, [inbox, waiting, store.last_inbound_key(contact)],
-                                  [store.ARRIVALS_PER_SECOND, store.WINDOW_SECONDS])
-                if not head:
-                    rt.redis.srem(store.PENDING_CONTACTS, contact)
-                    break
-                message_id, raw, tries, why = head
-                message_id = message_id.decode()
+            while (head := inbox.head(rt, contact)) is not None:
+                message_id = head.message_id
                 if handled >= MAX_PER_TURN:
-                    _put_back(rt, contact, message_id)
+                    inbox.put_back(rt, contact, message_id)
                     ready.wake(rt, [contact])
                     break
                 wait = pace.sender_wait(rt, contact)
                 if wait > 0:
-                    _put_back(rt, contact, message_id)
+                    inbox.put_back(rt, contact, message_id)
                     _slow_down(rt, contact, wait)
                     break
-                if raw and int(tries) > MAX_TRIES:
-                    _give_up(rt, json.loads(raw), (why or b"its handling never finished (the worker stopped)").decode(),
-                             tries=int(tries) - 1)
-                elif raw:
-                    message = InboundMessage.from_json(raw)
+                if head.raw and head.tries > MAX_TRIES:
+                    _give_up(rt, json.loads(head.raw), head.why or "its handling never finished (the worker stopped)",
+                             tries=head.tries - 1)
+                elif head.raw:
+                    message = InboundMessage.from_json(head.raw)
                     try:
                         router.handle(rt, message)
                     except Exception as exc:  # noqa: BLE001 - one bad message must not block the contact
                         if queues.passing(exc):  # left at the head of the inbox for the retry
-                            _back_off(rt, contact, message_id, int(tries), exc)
+                            _back_off(rt, contact, message_id, head.tries, exc)
                             break
                         log.warning("message %s could not be handled (%s); parked", message_id, _reason(exc),
                                     exc_info=True)
-                        _give_up(rt, json.loads(raw), _reason(exc))
-                pipe = rt.redis.pipeline()
-                pipe.zrem(inbox, message_id)
-                pipe.hdel(waiting, message_id, store.tries_field(message_id), store.why_field(message_id))
-                pipe.execute()
+                        _give_up(rt, json.loads(head.raw), _reason(exc))
+                inbox.done(rt, contact, message_id)
                 handled += 1
                 if time.monotonic() - extended > store.CONTACT_LOCK_TTL / 3:
                     lock.extend(store.CONTACT_LOCK_TTL, replace_ttl=True)
@@ -154,7 +143,7 @@ def _back_off(rt: Any, contact: str, message_id: str, tries: int, exc: Exception
     # the sweep finds the contact once the key is gone.
     token = secrets.token_hex(6)
     pipe = rt.redis.pipeline(transaction=False)
-    pipe.hset(store.inbox_messages_key(contact), store.why_field(message_id), _reason(exc))
+    inbox.stopped(pipe, contact, message_id, _reason(exc))
     pipe.set(store.retry_key(contact), token, px=int((delay + RETRY_GRACE_SECONDS) * 1000))
     pipe.execute()
     rt.queues.enqueue_at(queues.INBOUND, time.time() + delay, drain_contact, contact, token,
@@ -163,11 +152,6 @@ def _back_off(rt: Any, contact: str, message_id: str, tries: int, exc: Exception
 
 def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
-
-
-def _put_back(rt: Any, contact: str, message_id: str) -> None:
-    """The head was looked at, not handled: that was not a try."""
-    rt.redis.hincrby(store.inbox_messages_key(contact), store.tries_field(message_id), -1)
 
 
 def _give_up(rt: Any, message: dict[str, Any], reason: str, tries: int = 1) -> None:
@@ -193,23 +177,3 @@ def _slow_down(rt: Any, contact: str, wait: float) -> None:
         person = rt.directory.person(contact)
         body = say.text(person.language if person else "en", "slow_down")
         outbound.deliver(rt, messages.text(contact, body), f"slowdown:{contact}:{int(time.time())}")
-
-
-def sweep_inboxes() -> int:
-    """A safety net, run by the keepers (app.keeper) every few seconds: a contact whose messages
-    wait longer than they should while nobody holds the contact (its drainer died with a worker)
-    is marked ready again, and a drainer is started if none holds a lease. Returns how many
-    contacts it found."""
-    rt = runtime.current()
-    stuck = []
-    for raw in rt.redis.smembers(store.PENDING_CONTACTS):
-        contact = raw.decode()
-        head = rt.redis.zrange(store.inbox_key(contact), 0, 0, withscores=True)
-        if not head:
-            rt.redis.srem(store.PENDING_CONTACTS, contact)
-        elif (head[0][1] / store.ARRIVALS_PER_SECOND < time.time() - SWEEP_AFTER_SECONDS
-              and not rt.redis.exists(store.contact_lock_key(contact), store.retry_key(contact))):
-            stuck.append(contact)
-    # Waiting this long means the drainer that held a lease for them is gone: start another now.
-    ready.wake(rt, stuck, force=bool(stuck))
-    return len(stuck)

@@ -7,7 +7,7 @@ from typing import Any
 
 import functools
 
-from app import jsonsafe, metrics, outbound, queues, ready, store
+from app import inbox, jsonsafe, metrics, outbound, queues, ready, store
 from app.groupcommit import GroupCommit
 from app.runtime import Runtime
 from app.whatsapp.inbound import InboundMessage, Notification
@@ -58,14 +58,7 @@ def record_messages(rt: Runtime, by: store.Line | None, batches: list[list[Inbou
     def build(pipe: Any) -> None:
         pipe.execute_command("ZADD", store.WINDOWS, "GT", *[v for c, ts in latest.items() for v in (ts, c)])
         for group in groups:
-            keys: list[str] = []
-            args: list[Any] = [store.INBOUND_DEDUPE_TTL, store.ARRIVALS_PER_SECOND]
-            for n in group:
-                message = messages[n]
-                keys += (store.seen_key(message.sender, message.id), store.inbox_key(message.sender),
-                         store.inbox_messages_key(message.sender))
-                args += (message.id, message.timestamp, message.to_json())
-            store.evalsha(pipe, store.RECORD_INBOUND, keys, args)
+            inbox.record(pipe, [messages[n] for n in group])
         ready.mark(pipe, rt, contacts)
 
     answers = store.run(rt.redis, build, by)

@@ -5,7 +5,8 @@ tgwa imports this module or queues a job by these names."""
 from __future__ import annotations
 
 from app.delivery import apply_statuses
-from app.drain import drain_contact, drain_ready, sweep_inboxes
+from app.drain import drain_contact, drain_ready
+from app.inbox import sweep_inboxes
 from app.notifications import handle_event, send_notices
 from app.outbound import send_message
 from app.writes import write_job as tradinggrid_write

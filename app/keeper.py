@@ -35,7 +35,6 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 1.0
 HEARTBEAT_SECONDS = 10  # a running job, or a held contact, not heard of for this long was left by a dead worker
 UPKEEP_SECONDS = 5      # the most one keeper's round may take before another may do the upkeep
-UPKEEP_LOCK = f"{store.PREFIX}:keeper"
 Task = tuple[str, float, Callable[[], Any]]  # (name, every so many seconds, what to run)
 
 _held: set[Lock] = set()
@@ -94,7 +93,7 @@ class Keeper(threading.Thread):
 def upkeep(queues: Queues, worker: Any, tasks: Sequence[Task]) -> bool:
     """One round of the deployment's upkeep, unless another keeper is doing it; True if done here."""
     connection = queues.connection
-    lock = connection.lock(UPKEEP_LOCK, timeout=UPKEEP_SECONDS, thread_local=False)
+    lock = connection.lock(store.UPKEEP_LOCK, timeout=UPKEEP_SECONDS, thread_local=False)
     if not lock.acquire(blocking=False):
         return False
     try:
@@ -103,18 +102,14 @@ def upkeep(queues: Queues, worker: Any, tasks: Sequence[Task]) -> bool:
             queue.started_job_registry.cleanup()  # a job whose worker stopped heart-beating: retried
             queue.intermediate_queue.cleanup(worker, queue)  # taken off a queue by a worker that died
         for name, every, task in tasks:
-            last, now = connection.get(_last_run_key(name)), time.time()
+            last, now = connection.get(store.keeper_ran_key(name)), time.time()
             if last is None or now - float(last) >= every:
-                connection.set(_last_run_key(name), now, ex=int(every) + 60)
+                connection.set(store.keeper_ran_key(name), now, ex=int(every) + 60)
                 task()
     finally:
         with contextlib.suppress(LockError):  # a round past UPKEEP_SECONDS: another may have begun
             lock.release()
     return True
-
-
-def _last_run_key(task: str) -> str:
-    return f"{UPKEEP_LOCK}:ran:{task}"
 
 
 def move_due_jobs(queues: Queues) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import redis
 
-from app import jsonsafe, queues, ready, store
+from app import inbox, jsonsafe, queues, store
 
 
 def park(connection: redis.Redis, kind: str, reason: str, payload: dict[str, Any]) -> str:
@@ -70,11 +70,6 @@ def retry(rt: Any, item_id: str) -> dict[str, Any] | None:
     elif item["kind"] == "send":
         rt.redis.delete(store.outbound_key(str(payload["payload"].get("to", "")), payload["key"]))
         rt.queues.enqueue(queues.OUTBOUND, queues.SEND_MESSAGE, payload["payload"], payload["key"])
-    else:  # an inbound message: back into its contact's queue, handled in order with the others
-        sender, message_id = payload["sender"], payload["id"]
-        pipe = rt.redis.pipeline()
-        pipe.hset(store.inbox_messages_key(sender), message_id, jsonsafe.dumps(payload))
-        pipe.zadd(store.inbox_key(sender), {message_id: payload["timestamp"] * store.ARRIVALS_PER_SECOND})
-        pipe.execute()
-        ready.wake(rt, [sender])
+    else:  # an inbound message: back into its contact's inbox, handled in order with the others
+        inbox.requeue(rt, payload)
     return item

@@ -6,20 +6,30 @@ Cluster slot and the Lua scripts below may touch them together.
 | key | type | TTL | why |
 |---|---|---|---|
 | `tgwa:{c:X}:seen:<digest>` | string | 8 days | inbound dedupe: Meta redelivers for up to 7 days |
-| `tgwa:{c:X}:inbox` | zset | none (drained) | messages waiting for the contact's worker, by WhatsApp time |
+| `tgwa:{c:X}:inbox` | zset | none (drained) | messages waiting for the contact's worker, by WhatsApp time (app.inbox) |
 | `tgwa:{c:X}:msgs` | hash | none (drained) | the parsed message of each waiting id; `#seq`: arrival order among messages of the same second; `#tries:<id>`, `#why:<id>`: how often a message was taken, and what last stopped it |
+| `tgwa:{c:X}:last_in` | string | 24 h | when the contact last wrote: the 24-hour window starts there |
 | `tgwa:{c:X}:conv` | string | 30 days | the conversation: threads, session, which thread each sent message belongs to |
 | `tgwa:{c:X}:retry` | string | the backoff, plus 30 s | a passing failure: the token of the retry job the contact's next try waits for |
 | `tgwa:{c:X}:lock` | lock | 10 s, extended while held | one worker at a time per contact, across processes and machines |
+| `tgwa:{c:X}:out:<digest>` | string | 30 days | a send's record: claimed, left (Meta's status said), unsent, failed, or its wamid (app.outbound) |
+| `tgwa:{c:X}:pace` | string | a second past its moment | the recipient's send schedule under Meta's pair limit (app.pace) |
+| `tgwa:{c:X}:inpace` | string | a second past its moment | the contact's own pace of writing (a flood waits its turn) |
+| `tgwa:{c:X}:slowdown` | string | the notice's interval | the contact was told to slow down: told once |
+| `tgwa:pace` | string | a second past its moment | the deployment-wide send schedule (WHATSAPP_MAX_MPS) |
+| `tgwa:msg:<digest>` | hash | 30 days | a sent message: what it was for, its furthest status, Meta's error (app.delivery) |
+| `tgwa:stats:<purpose>`, `tgwa:broadcast:<event id>` | hash | 30 days | sent, delivered, read and failed counts per notification; a broadcast's size |
+| `tgwa:index:notifications`, `tgwa:index:broadcasts` | zset | trimmed to 30 days | what has delivery counts, by when it began |
 | `tgwa:event:<id>` | hash | 30 days | Trading Grid event dedupe, payload and state (pending/done) |
-| `tgwa:sandbox:outbox` | list | none | what the sandbox "sent" (SANDBOX=1 only) |
-| `tgwa:sandbox:said` | list | none | what people typed and tapped in the sandbox (SANDBOX=1 only) |
+| `tgwa:{ready}:pending`, `:contacts`, `:drainers`, `:tokens` | set, zset, zset, counter | none | contacts with an inbox; contacts ready for a drainer; drainer leases; drainer tokens (app.ready) |
+| `tgwa:optout` | set | none | contacts who sent STOP |
 | `tgwa:moved` | hash | none | `user_changed_number`: new wa_id -> the number the directory knows |
 | `tgwa:windows` | zset | trimmed to 24 h by /ops | contact -> when they last wrote: who is inside the 24-hour window, a page at a time |
-| `tgwa:index:notifications`, `tgwa:index:broadcasts` | zset | trimmed to 30 days | what has delivery counts (`tgwa:stats:*`, `tgwa:broadcast:*`), by when it began |
 | `tgwa:parked`, `tgwa:index:parked` | hash, zset | none | parked work by id, and its ids by when parked |
 | `tgwa:census:*` | hash, zsets | none | threads by flow and state, alerts awaiting acknowledgment (conversations.census) |
+| `tgwa:keeper`, `tgwa:keeper:ran:<task>` | lock, string | a few seconds, renewed; the task's interval | the one keeper that moves due jobs and sweeps (app.keeper), and when it last ran each task |
 | `tgwa:replicated:{<slot>}` | string | the wait, plus a second | written only to be waited for, with `REDIS_WAIT_REPLICAS` (`replicated`) |
+| `tgwa:sandbox:outbox`, `tgwa:sandbox:said` | list | none | what the sandbox "sent", and what people typed and tapped there (SANDBOX=1 only) |
 """
 from __future__ import annotations
 
@@ -135,59 +145,6 @@ SANDBOX_OUTBOX = f"{PREFIX}:sandbox:outbox"
 SANDBOX_SAID = f"{PREFIX}:sandbox:said"  # what people typed and tapped in the sandbox, to show it back
 MOVED_NUMBERS = f"{PREFIX}:moved"
 
-# KEYS: seen, inbox and msgs of each message, three by three. ARGV: dedupe TTL, arrivals per
-# second, then the id, WhatsApp timestamp and stored JSON of each message, three by three. One
-# answer a message: 1 new (recorded), 2 a duplicate still waiting in the inbox, 0 already handled.
-# (The webhook marks the contact ready whichever it is.) Several messages to a call, because a
-# script call costs Redis more than the commands in it; their keys must share a Cluster slot.
-RECORD_INBOUND = """
-local ttl, per_second, answers = ARGV[1], tonumber(ARGV[2]), {}
-for first = 1, #KEYS, 3 do
-  local seen, inbox, msgs = KEYS[first], KEYS[first + 1], KEYS[first + 2]
-  local id, timestamp, message = ARGV[first + 2], ARGV[first + 3], ARGV[first + 4]
-  local answer = 0
-  if redis.call('SET', seen, '1', 'NX', 'EX', ttl) then
-    local seq = redis.call('HINCRBY', msgs, '#seq', 1) % per_second
-    redis.call('HSET', msgs, id, message)
-    redis.call('ZADD', inbox, tonumber(timestamp) * per_second + seq, id)
-    answer = 1
-  elseif redis.call('ZSCORE', inbox, id) then
-    answer = 2
-  end
-  answers[#answers + 1] = answer
-end
-return answers
-"""
-
-# KEYS: inbox, msgs, last_in. ARGV: arrivals per second, window seconds. The contact's next
-# message as {id, parsed message, tries, why} (the message is false when it went missing), or {}
-# when the inbox is empty; the 24-hour window is reckoned from its timestamp. `tries` counts this
-# one: a message whose handling never finished (its worker died, or the failure could not even be
-# recorded) comes back with a higher count each time, and `why` is the last passing failure.
-NEXT_MESSAGE = """
-local head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-if #head == 0 then
-  redis.call('DEL', KEYS[2])  -- nothing waits: the arrival counter starts again
-  return {}
-end
-local raw = redis.call('HGET', KEYS[2], head[1])
-if raw then
-  redis.call('SET', KEYS[3], math.floor(tonumber(head[2]) / tonumber(ARGV[1])), 'EX', ARGV[2])
-end
-local tries = redis.call('HINCRBY', KEYS[2], '#tries:' .. head[1], 1)
-return {head[1], raw, tries, redis.call('HGET', KEYS[2], '#why:' .. head[1])}
-"""
-
-
-def tries_field(message_id: str) -> str:
-    """In the inbox's hash: how often the message was taken to be handled."""
-    return f"#tries:{message_id}"
-
-
-def why_field(message_id: str) -> str:
-    """In the inbox's hash: the last passing failure that stopped the message."""
-    return f"#why:{message_id}"
-
 # Same answers for a Trading Grid event: 1 new, 2 duplicate still pending, 0 already handled.
 RECORD_EVENT = """
 if redis.call('EXISTS', KEYS[1]) == 1 then
@@ -273,6 +230,22 @@ READY_CONTACTS = f"{PREFIX}:{{ready}}:contacts"  # zset: contacts for a drainer 
 DRAINERS = f"{PREFIX}:{{ready}}:drainers"  # zset: drainer token -> lease expiry
 DRAINER_TOKENS = f"{PREFIX}:{{ready}}:tokens"  # counter: drainer tokens
 SLOW_DOWN_NOTICE_SECONDS = 600
+
+UPKEEP_LOCK = f"{PREFIX}:keeper"  # the one keeper at a time that moves due jobs and sweeps (app.keeper)
+
+
+def keeper_ran_key(task: str) -> str:
+    """When a keeper last ran `task` (the sweep, the census), so that it runs once per interval."""
+    return f"{UPKEEP_LOCK}:ran:{task}"
+
+
+CENSUS_STATES = f"{PREFIX}:census:states"  # hash: "<flow>|<state>" -> threads in it (conversations.census)
+CENSUS_ALERTS = f"{PREFIX}:census:acks"  # zset: alerts someone has still to acknowledge, by when first asked
+
+
+def census_ack_key(alert_id: str) -> str:
+    """zset: the contacts who have not acknowledged the alert."""
+    return f"{PREFIX}:census:ack:{alert_id}"
 
 
 def sender_pace_key(contact: str) -> str:

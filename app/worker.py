@@ -12,7 +12,7 @@ from rq.job import Job
 from rq.timeouts import TimerDeathPenalty
 from rq.job_lifecycle import call_exception_handlers
 
-from app import drain, keeper
+from app import inbox, keeper
 from app.queues import Queues, passing
 from conversations import census, threads
 
@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 IDLE_SLEEP_SECONDS = 0.05
 WORKER_TTL_SECONDS = 30  # a worker not heard of for this long is gone (the keeper beats every second)
 SWEEP_EVERY_SECONDS = 5
-TASKS: list[keeper.Task] = [("sweep", SWEEP_EVERY_SECONDS, drain.sweep_inboxes),
+TASKS: list[keeper.Task] = [("sweep", SWEEP_EVERY_SECONDS, inbox.sweep_inboxes),
                             ("census", census.REBUILD_EVERY_SECONDS, threads.recount_census)]
 
 
@@ -92,7 +92,7 @@ class EmbeddedWorker(threading.Thread):
             try:
                 if time.monotonic() - swept >= SWEEP_EVERY_SECONDS:  # a keeper's sweep; nobody else can die
                     swept = time.monotonic()
-                    drain.sweep_inboxes()
+                    inbox.sweep_inboxes()
                 worked = run_once(self.queues)
             except Exception:  # noqa: BLE001 - the thread must outlive one bad round
                 log.exception("embedded worker round failed")

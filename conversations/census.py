@@ -5,13 +5,8 @@ at 20,000 (it used to read and inflate every conversation, three times, for each
 Each save adds the difference between the threads it loaded and those it writes: usually
 nothing, at most a few counters. A conversation that expires (30 days untouched) takes no part in
 that, so `rebuild` counts everything again from the conversations themselves; the keepers run it
-every REBUILD_EVERY_SECONDS.
-
-| key | type | why |
-|---|---|---|
-| `tgwa:census:states` | hash | `<flow>|<state>` -> threads in that state |
-| `tgwa:census:ack:<alert id>` | zset | contacts who have not acknowledged the alert (by name order: score 0) |
-| `tgwa:census:acks` | zset | alerts with someone still to acknowledge, by when the first was asked |
+every REBUILD_EVERY_SECONDS. Its keys are app.store's (CENSUS_STATES, CENSUS_ALERTS,
+census_ack_key).
 """
 from __future__ import annotations
 
@@ -22,15 +17,10 @@ from typing import Any
 
 from app import store
 
-STATES = f"{store.PREFIX}:census:states"
-ALERTS = f"{store.PREFIX}:census:acks"
 REBUILD_EVERY_SECONDS = 3600
 SCAN_BATCH = 500
 Snapshot = Mapping[str, tuple[str, str]]  # thread id -> (flow, state)
 
-
-def ack_key(alert_id: str) -> str:
-    return f"{store.PREFIX}:census:ack:{alert_id}"
 
 
 def _waits_for_ack(thread_id: str, flow: str, state: str) -> str | None:
@@ -48,21 +38,21 @@ def record(pipe: Any, contact: str, before: Snapshot, after: Snapshot) -> bool:
             continue
         changed = True
         if old is not None:
-            pipe.hincrby(STATES, "|".join(old), -1)
+            pipe.hincrby(store.CENSUS_STATES, "|".join(old), -1)
             if (alert := _waits_for_ack(thread_id, *old)) is not None:
-                pipe.zrem(ack_key(alert), contact)
+                pipe.zrem(store.census_ack_key(alert), contact)
         if new is not None:
-            pipe.hincrby(STATES, "|".join(new), 1)
+            pipe.hincrby(store.CENSUS_STATES, "|".join(new), 1)
             if (alert := _waits_for_ack(thread_id, *new)) is not None:
-                pipe.zadd(ack_key(alert), {contact: 0})
-                pipe.zadd(ALERTS, {alert: time.time()}, nx=True)
+                pipe.zadd(store.census_ack_key(alert), {contact: 0})
+                pipe.zadd(store.CENSUS_ALERTS, {alert: time.time()}, nx=True)
     return changed
 
 
 def states(connection: Any) -> dict[str, dict[str, int]]:
     """Threads by flow and state (none below zero, none at zero)."""
     out: dict[str, dict[str, int]] = {}
-    for field, count in connection.hgetall(STATES).items():
+    for field, count in connection.hgetall(store.CENSUS_STATES).items():
         if int(count) > 0:
             flow, state = field.decode().split("|", 1)
             out.setdefault(flow, {})[state] = int(count)
@@ -72,12 +62,12 @@ def states(connection: Any) -> dict[str, dict[str, int]]:
 def awaiting(connection: Any, offset: int, limit: int) -> tuple[int, list[tuple[str, int, list[str]]]]:
     """How many alerts wait for someone, and for a page of them (newest first): the alert, how
     many have not acknowledged it, and the first `limit` of those contacts."""
-    alerts = [a.decode() for a in connection.zrevrange(ALERTS, offset, offset + limit - 1)]
+    alerts = [a.decode() for a in connection.zrevrange(store.CENSUS_ALERTS, offset, offset + limit - 1)]
     pipe = connection.pipeline(transaction=False)
-    pipe.zcard(ALERTS)
+    pipe.zcard(store.CENSUS_ALERTS)
     for alert in alerts:
-        pipe.zcard(ack_key(alert))
-        pipe.zrange(ack_key(alert), 0, limit - 1)
+        pipe.zcard(store.census_ack_key(alert))
+        pipe.zrange(store.census_ack_key(alert), 0, limit - 1)
     answers = pipe.execute()
     page, stale = [], []
     for n, alert in enumerate(alerts):
@@ -87,7 +77,7 @@ def awaiting(connection: Any, offset: int, limit: int) -> tuple[int, list[tuple[
         else:
             stale.append(alert)
     if stale:  # everyone has answered: the alert leaves the list
-        connection.zrem(ALERTS, *stale)
+        connection.zrem(store.CENSUS_ALERTS, *stale)
     return int(answers[0]) - len(stale), page
 
 
@@ -102,19 +92,19 @@ def rebuild(connection: Any, decode: Any) -> None:
             counts[f"{thread['flow']}|{thread['state']}"] += 1
             if (alert := _waits_for_ack(thread_id, thread["flow"], thread["state"])) is not None:
                 waiting.setdefault(alert, []).append(contact)
-    known = [a.decode() for a in connection.zrange(ALERTS, 0, -1)]
+    known = [a.decode() for a in connection.zrange(store.CENSUS_ALERTS, 0, -1)]
     pipe = connection.pipeline(transaction=False)
-    pipe.delete(STATES, *[ack_key(a) for a in set(known) - set(waiting)])
+    pipe.delete(store.CENSUS_STATES, *[store.census_ack_key(a) for a in set(known) - set(waiting)])
     if counts:
-        pipe.hset(STATES, mapping=dict(counts))
+        pipe.hset(store.CENSUS_STATES, mapping=dict(counts))
     for alert, contacts in waiting.items():
-        pipe.delete(ack_key(alert))
-        pipe.zadd(ack_key(alert), dict.fromkeys(contacts, 0))
-        pipe.zadd(ALERTS, {alert: time.time()}, nx=True)
+        pipe.delete(store.census_ack_key(alert))
+        pipe.zadd(store.census_ack_key(alert), dict.fromkeys(contacts, 0))
+        pipe.zadd(store.CENSUS_ALERTS, {alert: time.time()}, nx=True)
     if known:
         gone = set(known) - set(waiting)
         if gone:
-            pipe.zrem(ALERTS, *gone)
+            pipe.zrem(store.CENSUS_ALERTS, *gone)
     pipe.execute()
 
 

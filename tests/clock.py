@@ -21,7 +21,7 @@ def time_passes(rt: Any, work: Callable[[], None], rounds: int = 12, seconds: fl
             due = registry.get_job_ids() if seconds is None else registry.get_jobs_to_schedule(int(time.time() + seconds))
             for job_id in due:
                 job = queue.fetch_job(job_id)
-                if job is not None and job.func_name != "app.drain.sweep_inboxes":
+                if job is not None and job.func_name != "app.inbox.sweep_inboxes":
                     registry.schedule(job, dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1))
         enqueue_due_retries(rt.queues)
         work()

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from app import drain, parked, store
+from app import drain, inbox, parked, store
 from conversations import router, threads
 from tests.helpers import envelope, post_event, post_whatsapp, text
 
@@ -82,8 +82,8 @@ def test_a_message_taken_too_often_is_parked_with_its_last_reason(client, rt, wo
     post_whatsapp(client, envelope(text(MARIA, "my cases", timestamp=now - 1)))
     messages = store.inbox_messages_key(MARIA)
     # As if ten workers had each died while handling it, the last after Trading Grid timed out:
-    rt.redis.hset(messages, mapping={store.tries_field("wamid.stuck"): drain.MAX_TRIES,
-                                     store.why_field("wamid.stuck"): "TransientError: Trading Grid timed out"})
+    rt.redis.hset(messages, mapping={inbox.tries_field("wamid.stuck"): drain.MAX_TRIES,
+                                     inbox.why_field("wamid.stuck"): "TransientError: Trading Grid timed out"})
     work()
     [item] = parked.items(rt.redis)
     assert item["reason"] == f"gave up after {drain.MAX_TRIES} tries: TransientError: Trading Grid timed out"

@@ -6,7 +6,7 @@ import time
 
 from flask import Flask
 
-from app import drain, pace, store, writes
+from app import drain, inbox, pace, store, writes
 from app.queues import INBOUND, WRITES
 from app.tradinggrid.http import HttpTradingGrid
 from tests.chat import Chat
@@ -24,7 +24,7 @@ def test_a_message_whose_drain_job_was_lost_is_picked_up_by_the_sweep(client, rt
     rt.queues.by_name[INBOUND].empty()  # the worker that took the job died with it
     work()
     assert graph.texts_to(MARIA) == []
-    assert drain.sweep_inboxes() == 1
+    assert inbox.sweep_inboxes() == 1
     work()
     assert len(graph.texts_to(MARIA)) == 1
     assert not rt.redis.sismember(store.PENDING_CONTACTS, MARIA)

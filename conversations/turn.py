@@ -70,6 +70,13 @@ class Turn:
         self.key_base = self.key_base or self.message.id
 
     @property
+    def here(self) -> Thread:
+        """The thread this turn is in: a flow's callbacks only ever run in one."""
+        if self.thread is None:
+            raise RuntimeError(f"message {self.message.id} is in no thread")
+        return self.thread
+
+    @property
     def first_name(self) -> str:
         return self.person.name.split()[0] if self.person.name.strip() else self.person.name
 

@@ -15,7 +15,7 @@ from transitions import EventData
 
 from app import localtime, queues
 from app.writes import PENDING
-from conversations.flows.base import Flow, turn_of
+from conversations.flows.base import Callback, Flow, turn_of
 from conversations.threads import Thread
 from conversations.turn import Turn
 from intents import asks_reminder
@@ -41,10 +41,10 @@ KINDS = {
 ANSWERS = frozenset({"acknowledge", "confirm", "accept", "done"})
 
 
-def make_acknowledged(kind: Kind):  # type: ignore[no-untyped-def]
+def make_acknowledged(kind: Kind) -> Callback:
     def acknowledged(event: EventData) -> None:
         turn = turn_of(event)
-        slots = turn.thread.slots  # type: ignore[union-attr]
+        slots = turn.here.slots
         result = turn.acknowledge(kind.subject_type, slots["subject_id"], kind.response)
         if result is not None:
             turn.reply(turn.say("saving_later", name=turn.first_name) if result == PENDING else
@@ -55,7 +55,7 @@ def make_acknowledged(kind: Kind):  # type: ignore[no-untyped-def]
 def snoozed(event: EventData) -> None:
     """'Remind me tomorrow': the next reminder moves to this time tomorrow (or 08:00 after it)."""
     turn = turn_of(event)
-    slots = turn.thread.slots  # type: ignore[union-attr]
+    slots = turn.here.slots
     at = int(localtime.next_waking_moment(turn.person.phone, time.time() + SNOOZE_SECONDS))
     slots["next_reminder_at"] = at
     if slots.get("event_id"):

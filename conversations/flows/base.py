@@ -54,13 +54,13 @@ class Flow:
 
     def fire(self, turn: Turn, trigger: str) -> bool:
         """Runs `trigger` on the turn's thread; False when the thread's state does not take it."""
-        assert turn.thread is not None
-        self.machine.add_model(turn, initial=turn.thread.state)
+        thread = turn.here
+        self.machine.add_model(turn, initial=thread.state)
         try:
-            if trigger not in self.machine.get_triggers(turn.state):  # type: ignore[attr-defined]
+            if trigger not in self.machine.get_triggers(thread.state):
                 return False
-            turn.trigger(trigger, **turn.event_kwargs)  # type: ignore[attr-defined]
-            turn.thread.state = turn.state  # type: ignore[attr-defined]
+            self.machine.events[trigger].trigger(turn, **turn.event_kwargs)
+            thread.state = self.machine.get_model_state(turn).name
             return True
         finally:
             self.machine.remove_model(turn)

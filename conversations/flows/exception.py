@@ -47,7 +47,7 @@ def proposal(turn: Turn) -> dict[str, str] | None:
 
 def ask_info(event: EventData) -> None:
     turn = turn_of(event)
-    slots = turn.thread.slots  # type: ignore[union-attr]
+    slots = turn.here.slots
     turn.reply(turn.say("exception_ask", issue=turn.say_issue(slots["issue_type"]).capitalize(),
                         reference=slots["reference"], summary=slots["summary"],
                         wanted=turn.say(WANTED.get(slots["issue_type"], "wanted_any"))))
@@ -55,7 +55,7 @@ def ask_info(event: EventData) -> None:
 
 def ask_confirm(event: EventData) -> None:
     turn = turn_of(event)
-    slots = turn.thread.slots  # type: ignore[union-attr]
+    slots = turn.here.slots
     slots["proposal"] = event.kwargs.get("offer") or slots.get("proposal")
     offer = slots["proposal"]
     if offer["kind"] == "date":
@@ -70,7 +70,7 @@ def ask_confirm(event: EventData) -> None:
 
 def save(event: EventData) -> None:
     turn = turn_of(event)
-    slots = turn.thread.slots  # type: ignore[union-attr]
+    slots = turn.here.slots
     offer, case_id = slots["proposal"], slots["case_id"]
     if offer["kind"] == "date":
         result = turn.write(Operation.UPDATE_CASE, [case_id, {"expected_date": offer["value"]}], "expected_date")
@@ -113,7 +113,7 @@ class ExceptionFlow(Flow):
         intent = turn.reading.intent
         offer = proposal(turn)
         if offer is not None and intent in ("provide_info", "cancel", "unknown", "confirm", "done"):
-            if intent == "confirm" and turn.thread.state == "confirming" and _same(turn, offer):  # type: ignore[union-attr]
+            if intent == "confirm" and turn.here.state == "confirming" and _same(turn, offer):
                 return "confirm"  # "yes, 3/12" to "3 Dec?"
             turn.event_kwargs = {"offer": offer}
             return "info"
@@ -121,14 +121,14 @@ class ExceptionFlow(Flow):
             return "confirm"
         if intent == "cancel":
             return "cancel"
-        if turn.thread.state == "awaiting_info" and intent == "unknown" and len(turn.text.split()) >= 2:  # type: ignore[union-attr]
+        if turn.here.state == "awaiting_info" and intent == "unknown" and len(turn.text.split()) >= 2:
             turn.event_kwargs = {"offer": {"kind": "comment", "value": turn.text, "text": turn.text}}
             return "info"
         return None
 
 
 def _same(turn: Turn, offer: dict[str, str]) -> bool:
-    current = turn.thread.slots.get("proposal") or {}  # type: ignore[union-attr]
+    current = turn.here.slots.get("proposal") or {}
     return current.get("kind") == offer["kind"] and current.get("value") == offer["value"]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from transitions import EventData
 
+from app.directory import Contact
 from app.writes import PENDING, Operation
 from conversations.flows.base import CONFIRMATION_SECONDS, CONFIRMING_HINTS, CONFIRMING_WAITS_FOR, Flow, turn_of
 from conversations.threads import Thread
@@ -22,11 +23,11 @@ def gather(event: EventData) -> None:
 
 
 def lacks_reference(event: EventData) -> bool:
-    return not turn_of(event).thread.slots.get("reference")  # type: ignore[union-attr]
+    return not turn_of(event).here.slots.get("reference")
 
 
 def lacks_details(event: EventData) -> bool:
-    return not turn_of(event).thread.slots.get("details")  # type: ignore[union-attr]
+    return not turn_of(event).here.slots.get("details")
 
 
 def ask_reference(event: EventData) -> None:
@@ -35,20 +36,20 @@ def ask_reference(event: EventData) -> None:
 
 def ask_details(event: EventData) -> None:
     turn = turn_of(event)
-    turn.reply(turn.say("problem_ask_details", reference=turn.thread.slots["reference"]))  # type: ignore[union-attr]
+    turn.reply(turn.say("problem_ask_details", reference=turn.here.slots["reference"]))
 
 
 def ask_confirm(event: EventData) -> None:
     turn = turn_of(event)
-    slots = turn.thread.slots  # type: ignore[union-attr]
+    slots = turn.here.slots
     turn.ask(turn.say("problem_confirm", issue=turn.say_issue(slots.get("issue_type") or "other"),
                       reference=slots["reference"], details=slots["details"]), ["confirm", "change", "cancel"])
 
 
 def collect(turn: Turn) -> None:
     """Takes from the message what is still missing: reference, issue type, details."""
-    slots = turn.thread.slots  # type: ignore[union-attr]
-    if turn.thread.state == "confirming":  # type: ignore[union-attr]
+    slots = turn.here.slots
+    if turn.here.state == "confirming":
         slots.pop("details", None)  # what comes now replaces what was said back
     refs = turn.reading.references
     if refs and not slots.get("reference"):
@@ -67,8 +68,10 @@ def collect(turn: Turn) -> None:
 
 def create(event: EventData) -> None:
     turn = turn_of(event)
-    slots = turn.thread.slots  # type: ignore[union-attr]
-    case = turn.write(Operation.CREATE_CASE, [{"partner_id": turn.person.partner_id, "issue_type": slots.get("issue_type") or "other",
+    slots, person = turn.here.slots, turn.person
+    if not isinstance(person, Contact):  # the router opens problem reports for partner contacts only
+        return
+    case = turn.write(Operation.CREATE_CASE, [{"partner_id": person.partner_id, "issue_type": slots.get("issue_type") or "other",
                                        "reference": slots["reference"], "summary": slots["details"],
                                        "source": "whatsapp"}], "create_case")
     if case is None:
@@ -88,7 +91,7 @@ def cancelled(event: EventData) -> None:
 
 def forget_details(event: EventData) -> None:
     turn = turn_of(event)
-    turn.thread.slots.pop("details", None)  # type: ignore[union-attr]
+    turn.here.slots.pop("details", None)
     ask_details(event)
 
 
@@ -115,7 +118,7 @@ class ProblemFlow(Flow):
         intent = turn.reading.intent
         if intent == "cancel" and not turn.reading.references:
             return "cancel"
-        if turn.thread.state == "confirming" and intent in ("confirm", "accept"):  # type: ignore[union-attr]
+        if turn.here.state == "confirming" and intent in ("confirm", "accept"):
             return "confirm"
         if intent in ("provide_info", "unknown", "done") or turn.reading.references:
             return "info"

@@ -20,7 +20,7 @@ from conversations.turn import Turn
 
 def accepted(event: EventData) -> None:
     turn = turn_of(event)
-    slots = turn.thread.slots  # type: ignore[union-attr]
+    slots = turn.here.slots
     result = turn.acknowledge("schedule", slots["case_id"], "accepted")
     if result is not None:
         turn.reply(turn.say("saving_later", name=turn.first_name) if result == PENDING else
@@ -30,7 +30,7 @@ def accepted(event: EventData) -> None:
 
 def rejected(event: EventData) -> None:
     turn = turn_of(event)
-    slots = turn.thread.slots  # type: ignore[union-attr]
+    slots = turn.here.slots
     slots["rejected"] = True
     if turn.acknowledge("schedule", slots["case_id"], "rejected") is not None and not event.kwargs.get("date"):
         turn.reply(turn.say("schedule_rejected", reference=slots["reference"]))
@@ -38,7 +38,7 @@ def rejected(event: EventData) -> None:
 
 def ask_confirm(event: EventData) -> None:
     turn = turn_of(event)
-    slots = turn.thread.slots  # type: ignore[union-attr]
+    slots = turn.here.slots
     slots["counter_date"] = event.kwargs.get("date") or slots.get("counter_date")
     turn.ask(turn.say("schedule_confirm_date", date=turn.date(slots["counter_date"]), reference=slots["reference"]),
              ["confirm", "change", "cancel"])
@@ -46,19 +46,19 @@ def ask_confirm(event: EventData) -> None:
 
 def ask_date(event: EventData) -> None:
     turn = turn_of(event)
-    turn.reply(turn.say("schedule_rejected", reference=turn.thread.slots["reference"]))  # type: ignore[union-attr]
+    turn.reply(turn.say("schedule_rejected", reference=turn.here.slots["reference"]))
 
 
 def ask_again(event: EventData) -> None:
     turn = turn_of(event)
-    slots = turn.thread.slots  # type: ignore[union-attr]
+    slots = turn.here.slots
     turn.ask(question(turn), ["accept", "reject", "new_date"])
     slots.pop("counter_date", None)
 
 
 def proposed(event: EventData) -> None:
     turn = turn_of(event)
-    slots = turn.thread.slots  # type: ignore[union-attr]
+    slots = turn.here.slots
     case = turn.rt.tradinggrid.get_case(slots["case_id"]) or {}
     date = slots["counter_date"]
     task = turn.write(Operation.CREATE_TASK, [{
@@ -76,7 +76,7 @@ def proposed(event: EventData) -> None:
 
 
 def question(turn: Turn) -> str:
-    slots = turn.thread.slots  # type: ignore[union-attr]
+    slots = turn.here.slots
     previous = turn.say("schedule_previous", date=turn.date(slots["previous_date"])) if slots.get("previous_date") else ""
     return turn.say("schedule_ask", reference=slots["reference"], proposed=turn.date(slots["proposed_date"]),
                     previous=previous)
@@ -98,7 +98,7 @@ class ScheduleFlow(Flow):
             waits_for={**CONFIRMING_WAITS_FOR, "accept": "awaiting_answer", "reject": "awaiting_answer"})
 
     def event(self, turn: Turn) -> str | None:
-        state = turn.thread.state  # type: ignore[union-attr]
+        state = turn.here.state
         if turn.action:
             return turn.action
         intent, date = turn.reading.intent, turn.reading.date

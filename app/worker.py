@@ -17,7 +17,8 @@ from app.queues import Queues, passing
 from conversations import census, threads
 
 log = logging.getLogger(__name__)
-IDLE_SLEEP_SECONDS = 0.05
+ROUND_IDLE_SECONDS = 1  # the embedded worker waits this long on its queues before it looks at the clock
+MAX_JOBS_A_ROUND = 100
 WORKER_TTL_SECONDS = 30  # a worker not heard of for this long is gone (the keeper beats every second)
 SWEEP_EVERY_SECONDS = 5
 TASKS: list[keeper.Task] = [("sweep", SWEEP_EVERY_SECONDS, inbox.sweep_inboxes),
@@ -79,7 +80,10 @@ def enqueue_due_retries(queues: Queues) -> None:
 
 
 class EmbeddedWorker(threading.Thread):
-    """The in-process worker of embedded mode; stops when `stop()` is called."""
+    """The in-process worker of embedded mode; stops when `stop()` is called. It waits on its
+    queues (Redis BLPOP, which wakes the moment a job arrives), not in a polling loop: an idle
+    demo costs next to nothing. Once a second, or every MAX_JOBS_A_ROUND jobs when busy, it does
+    what a keeper does: moves due retries onto their queues and, every few seconds, sweeps."""
 
     def __init__(self, queues: Queues):
         super().__init__(name="tgwa-embedded-worker", daemon=True)
@@ -90,15 +94,16 @@ class EmbeddedWorker(threading.Thread):
         swept = 0.0
         while not self._stopping.is_set():
             try:
+                enqueue_due_retries(self.queues)
                 if time.monotonic() - swept >= SWEEP_EVERY_SECONDS:  # a keeper's sweep; nobody else can die
                     swept = time.monotonic()
                     inbox.sweep_inboxes()
-                worked = run_once(self.queues)
+                worker = _ThreadWorker(self.queues.all(), connection=self.queues.connection)
+                worker.work(max_idle_time=ROUND_IDLE_SECONDS, max_jobs=MAX_JOBS_A_ROUND, logging_level="WARNING")
             except Exception:  # noqa: BLE001 - the thread must outlive one bad round
                 log.exception("embedded worker round failed")
-                worked = False
-            if not worked:
-                self._stopping.wait(IDLE_SLEEP_SECONDS)
+                self._stopping.wait(ROUND_IDLE_SECONDS)
 
     def stop(self) -> None:
+        """Stops within a round (a second, or the job at hand)."""
         self._stopping.set()

@@ -41,14 +41,16 @@ def main() -> None:
 def demo(host: str, port: int) -> None:
     """Everything on this machine: embedded store, embedded Trading Grid, sandbox WhatsApp."""
     from app.demo.seed import seed
+    from app.runtime import embedded_case_pages
     from app.tradinggrid.embedded import EmbeddedTradingGrid
 
+    _public_url_default(host, port)
     os.environ.update({"APP_ENV": "development", "SANDBOX": "1", "DIRECTORY_FILE": str(DEMO_DIRECTORY),
                        "DATA_DIR": os.environ.get("DATA_DIR", "data/demo")})
     for name in ("REDIS_URL", "TRADING_GRID_URL"):
         os.environ.pop(name, None)
     settings = _with_sandbox_secrets(_settings())
-    cases = seed(EmbeddedTradingGrid(settings.data_dir / "tradinggrid.sqlite3"))
+    cases = seed(EmbeddedTradingGrid(settings.data_dir / "tradinggrid.sqlite3", embedded_case_pages(settings)))
     base = f"http://{host}:{port}"
     click.echo(f"tgwa demo: {cases} cases in the embedded Trading Grid ({settings.data_dir})")
     click.echo(f"  sandbox (chat as anyone, fire Trading Grid events):  {base}/sandbox")
@@ -65,7 +67,16 @@ def demo(host: str, port: int) -> None:
 @click.option("--port", default=None, type=int, help="default: $PORT, else 8000")
 def serve(host: str, port: int | None) -> None:
     """The web process, as the Procfile runs it; in embedded mode (no REDIS_URL) it runs the worker too."""
-    _serve(_settings(), host, port or int(os.environ.get("PORT", "8000")))
+    port = port or int(os.environ.get("PORT", "8000"))
+    _public_url_default(host, port)
+    _serve(_settings(), host, port)
+
+
+def _public_url_default(host: str, port: int) -> None:
+    """PUBLIC_URL, unless set, is where this process is about to listen: the embedded Trading
+    Grid's case links then work on any port."""
+    shown = "localhost" if host in ("0.0.0.0", "::", "") else host
+    os.environ.setdefault("PUBLIC_URL", f"http://{shown}:{port}")
 
 
 def _with_sandbox_secrets(settings: Settings) -> Settings:

@@ -55,13 +55,18 @@ def build(settings: Settings, connection: redis.Redis | None = None) -> Runtime:
                            settings.trading_grid_client_secret or "")
         grid = HttpTradingGrid(settings.trading_grid_url, credentials)
     else:
-        grid = EmbeddedTradingGrid(settings.data_dir / "tradinggrid.sqlite3")
+        grid = EmbeddedTradingGrid(settings.data_dir / "tradinggrid.sqlite3", embedded_case_pages(settings))
     transport = (SandboxTransport(connection) if settings.sandbox else
                  GraphTransport(settings.whatsapp_api_base, settings.whatsapp_phone_number_id,
                                 settings.whatsapp_access_token))
     return Runtime(settings=settings, redis=connection, queues=Queues(store.connect_queues(settings, connection)),
                    directory=directory,
                    tradinggrid=grid, whatsapp=WhatsApp(transport), templates=approved)
+
+
+def embedded_case_pages(settings: Settings) -> str:
+    """Where the embedded Trading Grid's case pages are served: this web app (app.web.case_page)."""
+    return f"{settings.public_url}/tradinggrid/cases"
 
 
 _current: Runtime | None = None

@@ -57,6 +57,7 @@ class Settings:
     data_dir: Path = Path("data")
     sandbox: bool = False
     ops_token: str = ""
+    public_url: str = "http://localhost:8000"  # where people reach this web app (the embedded case pages)
 
     @property
     def production(self) -> bool:
@@ -131,6 +132,9 @@ class Settings:
         if token_url is not None:
             _require_http_url("TRADING_GRID_TOKEN_URL", token_url)
 
+        public_url = (text("PUBLIC_URL") or "http://localhost:8000").rstrip("/")
+        _require_http_url("PUBLIC_URL", public_url)
+
         sandbox = _flag("SANDBOX", text("SANDBOX"))
         if sandbox and production:
             raise SettingsError("SANDBOX is refused when APP_ENV=production")
@@ -159,6 +163,7 @@ class Settings:
             data_dir=Path(text("DATA_DIR") or "data"),
             sandbox=sandbox,
             ops_token=text("OPS_TOKEN") or "",
+            public_url=public_url,
         )
         if production and settings.directory_file is None:
             raise SettingsError("DIRECTORY_FILE is required when APP_ENV=production")

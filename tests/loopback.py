@@ -11,9 +11,9 @@ from werkzeug.serving import make_server
 
 
 @contextmanager
-def serve(wsgi_app: Any) -> Iterator[str]:
-    """Serves `wsgi_app` on a free loopback port for the duration; yields its base URL."""
-    server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
+def serve(wsgi_app: Any, port: int = 0) -> Iterator[str]:
+    """Serves `wsgi_app` on loopback, on `port` or a free one, for the duration; yields its base URL."""
+    server = make_server("127.0.0.1", port, wsgi_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:

@@ -13,6 +13,7 @@ import pytest
 
 from app import create_app, runtime
 from tests.conftest import make_settings
+from bench.stack import free_port
 from tests.loopback import serve
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -27,10 +28,11 @@ def shots(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def sandbox(tmp_path: Path, graph, redis_conn) -> Iterator[tuple[str, object]]:  # type: ignore[no-untyped-def]
-    settings = make_settings(tmp_path, graph.url, None, SANDBOX="1")
+    port = free_port()
+    settings = make_settings(tmp_path, graph.url, None, SANDBOX="1", PUBLIC_URL=f"http://127.0.0.1:{port}")
     rt = runtime.build(settings, connection=redis_conn)
     app = create_app(rt=rt, start_worker=True)
-    with serve(app) as url:
+    with serve(app, port) as url:
         yield url, rt
     for thread in threading.enumerate():
         if thread.name == "tgwa-embedded-worker":
@@ -82,3 +84,30 @@ def test_the_ops_page_shows_a_notification_read(sandbox, page, shots) -> None:  
     page.wait_for_selector("#notifications >> text=sent 1 · delivered 1 · read 1 · failed 0")
     page.screenshot(path=str(shots / "ops.png"))
     page.wait_for_selector("#conversations >> text=awaiting_info 1")
+
+
+def test_the_link_in_a_message_opens_the_case_with_its_thread_newest_first(sandbox, page, shots) -> None:  # type: ignore[no-untyped-def]
+    url, rt = sandbox
+    case = rt.tradinggrid.create_case({"partner_id": "GLOBEX", "issue_type": "shipment_delay", "reference": "PO-4410093",
+                                       "summary": "Truck broke down near Reno"}, idempotency_key="seed")
+    page.goto(f"{url}/sandbox")
+    page.select_option("#event-type", "exception.logged")
+    page.select_option("#event-partner", "GLOBEX")
+    page.click("#fire")
+    page.click("text=Maria Lopez")
+    page.fill("#text", "can do 12/3/2027")
+    page.click("#send")
+    page.click(".bubble.bot .choices button:has-text('Confirm')")
+    page.wait_for_selector("text=now shows Fri 3 Dec 2027")
+    page.fill("#text", f"status {case['id']}")
+    page.click("#send")
+    link = f"{url}/tradinggrid/cases/{case['id']}"
+    page.wait_for_selector(f".bubble.bot >> text={link}")  # the link WhatsApp shows, on this server's port
+    page.goto(link)
+    assert page.inner_text("#expected") == "2027-12-03"
+    rows = page.locator("#history tr").all_inner_texts()[1:]
+    assert "acknowledgment" not in rows[0] and "can do 12/3/2027" in rows[0] and "Maria Lopez" in rows[0]
+    page.screenshot(path=str(shots / "case-page.png"))
+    missing = page.goto(f"{url}/tradinggrid/cases/CASE-9999")
+    assert missing is not None and missing.status == 404
+    assert "no case CASE-9999" in page.inner_text("#missing")

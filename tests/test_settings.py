@@ -43,6 +43,7 @@ def test_production_requires_its_settings(missing: str) -> None:
     ("REDIS_URL", "localhost:6379", "REDIS_URL must be"),
     ("TRADING_GRID_URL", "tg.example.com", "TRADING_GRID_URL must be an http"),
     ("WHATSAPP_API_BASE", "ftp://x", "WHATSAPP_API_BASE must be an http"),
+    ("PUBLIC_URL", "tgwa.example.com", "PUBLIC_URL must be an http"),
     ("TRADING_GRID_TOKEN_URL", "https://tg.example.com/token", "TRADING_GRID_CLIENT_ID is required"),
     ("SANDBOX", "maybe", "SANDBOX must be 1 or 0"),
     ("REDIS_CLUSTER", "perhaps", "REDIS_CLUSTER must be 1 or 0"),

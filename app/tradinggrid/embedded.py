@@ -40,10 +40,13 @@ CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, operation TEXT NOT
 """
 PATCHABLE = ("status", "expected_date", "assignee_id", "summary", "reference")
 FIRST_CASE_NUMBER = 1001
+LEGACY_CASE_PAGES = "http://localhost:8000/tradinggrid/cases/"  # stored by earlier versions, whatever the port
 
 
 class EmbeddedTradingGrid:
     def __init__(self, path: Path, thread_url_base: str = "http://localhost:8000/tradinggrid/cases"):
+        """`thread_url_base`: where its case pages are; a case's link is made from it when read,
+        so the links follow the web app to another port or host."""
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.thread_url_base = thread_url_base.rstrip("/")
@@ -63,6 +66,12 @@ class EmbeddedTradingGrid:
             db.close()
 
     # -- reads -------------------------------------------------------------------------------
+    def _case(self, row: sqlite3.Row) -> Record:
+        case = {k: row[k] for k in CASE_FIELDS}
+        if not case["thread_url"] or case["thread_url"].startswith(LEGACY_CASE_PAGES):
+            case["thread_url"] = f"{self.thread_url_base}/{case['id']}"
+        return case
+
     def ping(self) -> None:
         with self._db() as db:
             db.execute("SELECT 1")
@@ -70,7 +79,7 @@ class EmbeddedTradingGrid:
     def get_case(self, case_id: str) -> Record | None:
         with self._db() as db:
             row = db.execute("SELECT * FROM cases WHERE id = ?", (case_id,)).fetchone()
-        return _case(row) if row else None
+        return self._case(row) if row else None
 
     def list_cases(self, **filters: str) -> list[Record]:
         unknown = set(filters) - set(CASE_FILTERS)
@@ -80,7 +89,7 @@ class EmbeddedTradingGrid:
         where = " AND ".join(f"{k} = ?" for k in given) or "1"
         with self._db() as db:
             rows = db.execute(f"SELECT * FROM cases WHERE {where} ORDER BY seq", tuple(given.values()))
-            return [_case(r) for r in rows]
+            return [self._case(r) for r in rows]
 
     def audit(self, case_id: str | None = None) -> dict[str, list[Record]]:
         """Everything written through the port: what tests and the sandbox panel show."""
@@ -110,9 +119,9 @@ class EmbeddedTradingGrid:
                 (body["partner_id"], seed.get("status", "open"), body["issue_type"], body["reference"],
                  body["summary"], seed.get("assignee_id"), seed.get("expected_date"), body.get("source"), now))
             case_id = f"CASE-{FIRST_CASE_NUMBER + cur.lastrowid - 1}"
-            url = seed.get("thread_url") or f"{self.thread_url_base}/{case_id}"
-            db.execute("UPDATE cases SET id = ?, thread_url = ? WHERE seq = ?", (case_id, url, cur.lastrowid))
-            return _case(db.execute("SELECT * FROM cases WHERE id = ?", (case_id,)).fetchone())
+            db.execute("UPDATE cases SET id = ?, thread_url = ? WHERE seq = ?",
+                       (case_id, seed.get("thread_url"), cur.lastrowid))
+            return self._case(db.execute("SELECT * FROM cases WHERE id = ?", (case_id,)).fetchone())
 
         return self._once("create_case", idempotency_key, write)
 
@@ -128,7 +137,7 @@ class EmbeddedTradingGrid:
             sets = ", ".join(f"{k} = ?" for k in changes)
             db.execute(f"UPDATE cases SET {sets}, updated_at = ? WHERE id = ?",
                        (*changes.values(), _now(), case_id))
-            return _case(db.execute("SELECT * FROM cases WHERE id = ?", (case_id,)).fetchone())
+            return self._case(db.execute("SELECT * FROM cases WHERE id = ?", (case_id,)).fetchone())
 
         return self._once("update_case", idempotency_key, write)
 
@@ -205,8 +214,6 @@ class EmbeddedTradingGrid:
             raise PermanentError(f"case {case_id} not found", 404)
 
 
-def _case(row: sqlite3.Row) -> Record:
-    return {k: row[k] for k in CASE_FIELDS}
 
 
 def _decode(row: Record) -> Record:

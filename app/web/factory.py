@@ -12,7 +12,7 @@ from app import metrics, runtime
 from app.logs import configure_logging
 from app.runtime import Runtime
 from app.settings import Settings
-from app.web import events_webhook, ops, ops_page, sandbox, whatsapp_webhook
+from app.web import case_page, events_webhook, ops, ops_page, sandbox, whatsapp_webhook
 from app.worker import EmbeddedWorker
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,8 @@ def create_app(settings: Settings | None = None, rt: Runtime | None = None,
     app.register_blueprint(ops_page.bp)
     if rt.settings.sandbox and not rt.settings.production:
         app.register_blueprint(sandbox.bp)
+    if case_page.served(rt):
+        app.register_blueprint(case_page.bp)
     app.wsgi_app = whatsapp_webhook.Receiver(app.wsgi_app, rt)  # type: ignore[method-assign]
 
     @app.errorhandler(HTTPException)

@@ -113,3 +113,21 @@ def test_the_link_in_a_message_opens_the_case_with_its_thread_newest_first(sandb
     missing = page.goto(f"{url}/tradinggrid/cases/CASE-9999")
     assert missing is not None and missing.status == 404
     assert "no case CASE-9999" in page.inner_text("#missing")
+
+
+def test_an_open_list_menu_stays_open_while_the_chat_refreshes(sandbox, page) -> None:  # type: ignore[no-untyped-def]
+    """The chat is refreshed every second; only what changed is redrawn, so the rows of a list
+    the person opened are still there to tap seconds later."""
+    url, rt = sandbox
+    for n, reference in enumerate(["PO-1", "PO-2", "PO-3"]):
+        rt.tradinggrid.create_case({"partner_id": "GLOBEX", "issue_type": "shipment_delay", "reference": reference,
+                                    "summary": "late"}, idempotency_key=f"seed-{n}", assignee_id="u.smith")
+    page.goto(f"{url}/sandbox")
+    page.click("text=Una Smith")
+    says(page, "my cases")
+    page.click(".bubble.bot .choices button:has-text('☰')")
+    page.wait_for_selector(".rows.open button:has-text('PO-2')")
+    page.wait_for_timeout(2500)  # two refreshes and more
+    assert page.locator(".rows.open button:has-text('PO-2')").is_visible(), "the open list is still open"
+    page.click(".rows.open button:has-text('PO-2')")
+    page.wait_for_selector(".bubble.bot >> text=PO-2): open")

@@ -1,5 +1,6 @@
 // The sandbox chat: renders what the bot really sent, and turns typing and tapping into the
-// webhooks Meta would send (the server builds and signs them). Polls for new messages.
+// webhooks Meta would send (the server builds and signs them). Polls for new messages, and
+// redraws only the messages that changed.
 let phone = null;
 const $ = (s) => document.querySelector(s);
 
@@ -51,16 +52,44 @@ function renderBot(m) {
     }
     bubble.append(choices);
   }
-  bubble.append(el("span", "meta", m.status === "read" ? "✓✓ read" : m.status));
+  bubble.append(el("span", "meta", statusText(m)));
   return bubble;
+}
+
+// The bubbles on screen, by message id, with what each was drawn from: a refresh redraws only a
+// message that changed (its status, say), so an open list menu stays open while the chat updates.
+let drawn = new Map();
+
+function statusText(m) {
+  return m.status === "read" ? "✓✓ read" : m.status;
+}
+
+function drawMessage(m) {
+  const signature = JSON.stringify({...m, status: undefined});  // a new status only changes the tick
+  const known = drawn.get(m.id);
+  if (known && known.signature === signature) {
+    const meta = known.node.querySelector(".meta");
+    if (meta && meta.textContent !== statusText(m)) meta.textContent = statusText(m);
+    return known.node;
+  }
+  const node = m.from === "bot" ? renderBot(m) : el("div", "bubble person", m.text);
+  node.dataset.id = m.id;
+  drawn.set(m.id, {signature, node});
+  return node;
 }
 
 function refresh() {
   if (!phone) return Promise.resolve();
+  const asked = phone;
   return fetch("/sandbox/api/chat/" + phone).then((r) => r.json()).then((chat) => {
+    if (asked !== phone) return;  // another person was chosen meanwhile
     const box = $("#messages");
     const atEnd = box.scrollTop + box.clientHeight >= box.scrollHeight - 20;
-    box.replaceChildren(...chat.messages.map((m) => (m.from === "bot" ? renderBot(m) : el("div", "bubble person", m.text))));
+    const nodes = chat.messages.map(drawMessage);
+    const kept = new Set(chat.messages.map((m) => m.id));
+    for (const id of [...drawn.keys()]) if (!kept.has(id)) drawn.delete(id);
+    nodes.forEach((node, i) => { if (box.children[i] !== node) box.insertBefore(node, box.children[i] || null); });
+    while (box.children.length > nodes.length) box.lastChild.remove();
     if (atEnd) box.scrollTop = box.scrollHeight;
     if (chat.messages.some((m) => m.from === "bot" && m.status !== "read")) post("/sandbox/api/read/" + phone, {});
   });
@@ -89,6 +118,8 @@ document.querySelectorAll(".person").forEach((b) => b.addEventListener("click", 
   document.querySelectorAll(".person").forEach((x) => x.classList.remove("active"));
   b.classList.add("active");
   phone = b.dataset.phone;
+  drawn = new Map();
+  $("#messages").replaceChildren();
   $("#chat-title").textContent = b.dataset.name + " (+" + phone + ")";
   $("#text").disabled = $("#send").disabled = false;
   refresh();

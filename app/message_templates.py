@@ -1,8 +1,10 @@
 """The approved WhatsApp templates notifications use outside the 24-hour window (templates.yaml
-beside this module, or TEMPLATES_FILE): their names, languages and parameter order."""
+beside this module, or TEMPLATES_FILE): their names, languages, parameter order, and the body and
+quick replies registered in each language (what the sandbox shows of a template)."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,15 @@ class Template:
     name: str
     parameters: tuple[str, ...]
     quick_replies: int
+    bodies: dict[str, str] = dataclasses.field(default_factory=dict)  # language -> body with {{1}}, {{2}}, ...
+    replies: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)  # language -> button texts
+
+    def shown(self, language: str, values: list[str]) -> tuple[str, tuple[str, ...]]:
+        """The body filled with `values` and the quick replies, as a person reading `language` sees them."""
+        body = self.bodies.get(language) or self.bodies.get("en") or " · ".join(values)
+        filled = re.sub(r"\{\{(\d+)\}\}", lambda m: values[int(m.group(1)) - 1] if int(m.group(1)) <= len(values) else "",
+                        body)
+        return filled, self.replies.get(language) or self.replies.get("en") or ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,6 +43,13 @@ class Templates:
 
     def language_code(self, language: str) -> str:
         return self.languages.get(language) or self.languages.get("en") or "en"
+
+    def language_of(self, code: str) -> str:
+        """The contact language a template was sent in, from Meta's language code."""
+        return next((language for language, known in self.languages.items() if known == code), "en")
+
+    def named(self, name: str) -> Template | None:
+        return next((t for t in self.by_notice.values() if t.name == name), None)
 
 
 def load(path: Path | None = None) -> Templates:
@@ -47,7 +65,21 @@ def load(path: Path | None = None) -> Templates:
         entry = data["templates"].get(notice)
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
             raise TemplatesError(f"{source}: templates.{notice}.name is required")
-        found[notice] = Template(entry["name"], tuple(entry.get("parameters") or ()),
-                                 len(entry.get("quick_replies") or ()))
+        replies = _replies(source, notice, entry.get("quick_replies"))
+        counts = {len(texts) for texts in replies.values()} or {0}
+        if len(counts) > 1:
+            raise TemplatesError(f"{source}: templates.{notice}.quick_replies differ in number between languages")
+        bodies = entry.get("body") if isinstance(entry.get("body"), dict) else {}
+        found[notice] = Template(entry["name"], tuple(entry.get("parameters") or ()), counts.pop(),
+                                 {str(k): str(v) for k, v in bodies.items()}, replies)
     languages = data.get("languages") or {"en": "en"}
     return Templates({str(k): str(v) for k, v in languages.items()}, found)
+
+
+def _replies(source: Path, notice: str, given: Any) -> dict[str, tuple[str, ...]]:
+    """Quick replies by language: a mapping of lists, or one list for every language (as "en")."""
+    if given is None or isinstance(given, list):
+        return {"en": tuple(str(t) for t in given or ())}
+    if isinstance(given, dict) and all(isinstance(v, list) for v in given.values()):
+        return {str(k): tuple(str(t) for t in v) for k, v in given.items()}
+    raise TemplatesError(f"{source}: templates.{notice}.quick_replies must be a list, or lists by language")

@@ -131,3 +131,24 @@ def test_an_open_list_menu_stays_open_while_the_chat_refreshes(sandbox, page) ->
     assert page.locator(".rows.open button:has-text('PO-2')").is_visible(), "the open list is still open"
     page.click(".rows.open button:has-text('PO-2')")
     page.wait_for_selector(".bubble.bot >> text=PO-2): open")
+
+
+def test_a_template_shows_its_registered_body_and_buttons_in_the_contacts_language(sandbox, page) -> None:  # type: ignore[no-untyped-def]
+    """Jana reads German and has not written for a day: she gets the German template, shown as
+    WhatsApp Manager has it registered (templates.yaml), its quick reply in German."""
+    url, rt = sandbox
+    rt.tradinggrid.create_case({"partner_id": "ACME", "issue_type": "shipment_delay", "reference": "PO-778812",
+                                "summary": "Container held at Hamburg port"}, idempotency_key="seed")
+    page.goto(f"{url}/sandbox")
+    page.select_option("#event-type", "exception.logged")
+    page.select_option("#event-partner", "ACME")
+    page.click("#fire")
+    page.click("text=Jana Weber")
+    template = page.wait_for_selector(".bubble.bot:has(.template)")
+    assert template is not None
+    text = template.inner_text()
+    assert "bei PO-778812: Container held at Hamburg port. Bitte antworten Sie hier mit den Details." in text
+    assert " · " not in text, "the body, not the parameters joined"
+    assert page.locator(".bubble.bot .choices button").all_inner_texts() == ["Antworten"]
+    page.click(".bubble.bot .choices button:has-text('Antworten')")
+    page.wait_for_selector(".bubble.person >> text=Antworten")

@@ -40,16 +40,12 @@ function renderBot(m) {
     }
     bubble.append(choices);
   }
-  if (p.type === "template") {
+  if (p.type === "template") {  // shown as the templates file registers it, in the language it was sent in
     bubble.append(el("span", "template", "template " + p.template.name + " (" + p.template.language.code + ")"));
-    const comps = p.template.components || [];
-    const params = comps.filter((c) => c.type === "body").flatMap((c) => c.parameters.map((x) => x.text));
-    bubble.append(el("span", "", params.join(" · ")));
+    const shown = m.shown || {body: "", buttons: []};
+    bubble.append(el("span", "", shown.body));
     const choices = el("div", "choices");
-    for (const c of comps.filter((c) => c.type === "button")) {
-      const payload = c.parameters[0].payload;
-      choices.append(tapButton(payload.split("|")[1].replace("_", " "), payload, "quick_reply", m.id));
-    }
+    for (const b of shown.buttons) choices.append(tapButton(b.title, b.id, "quick_reply", m.id));
     bubble.append(choices);
   }
   bubble.append(el("span", "meta", statusText(m)));

@@ -63,8 +63,26 @@ def chat(phone: str) -> dict[str, Any]:
         if message["payload"].get("to") == phone:
             status = rt.redis.hget(store.message_key(message["id"]), "status")
             items.append({"from": "bot", "at": message["at"], "id": message["id"], "payload": message["payload"],
-                          "status": status.decode() if status else "sent"})
+                          "status": status.decode() if status else "sent", **_as_registered(rt, message["payload"])})
     return {"phone": phone, "messages": sorted(items, key=lambda m: m["at"])}
+
+
+def _as_registered(rt: Runtime, payload: dict[str, Any]) -> dict[str, Any]:
+    """For a template: its body and quick replies as the templates file registers them in the
+    language it was sent in, the way the person's phone shows it."""
+    if payload.get("type") != "template":
+        return {}
+    content = payload.get("template") or {}
+    template = rt.templates.named(str(content.get("name", "")))
+    if template is None:
+        return {}
+    components = content.get("components") or []
+    values = [p.get("text", "") for c in components if c.get("type") == "body" for p in c.get("parameters", [])]
+    ids = [c["parameters"][0]["payload"] for c in components if c.get("type") == "button"]
+    body, labels = template.shown(rt.templates.language_of(str((content.get("language") or {}).get("code", ""))),
+                                  values)
+    return {"shown": {"body": body, "buttons": [{"id": i, "title": labels[n] if n < len(labels) else i.split("|")[1]}
+                                                for n, i in enumerate(ids)]}}
 
 
 @bp.post("/sandbox/api/say")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz, process, utils
 
 from app.directory import Contact, Staff
 from conversations.turn import Turn
@@ -65,7 +65,8 @@ def open_cases(turn: Turn) -> None:
         partner_id = turn.person.partner_id  # a partner contact sees its own partner, whatever it asks
     elif asked:
         names = {pid: f"{p.name} {pid}" for pid, p in partners.items()}
-        best = process.extractOne(asked, names, scorer=fuzz.WRatio, score_cutoff=PARTNER_MATCH_CUTOFF)
+        best = process.extractOne(asked, names, scorer=fuzz.WRatio, processor=utils.default_process,
+                                  score_cutoff=PARTNER_MATCH_CUTOFF)  # "acme" is Acme: case and punctuation aside
         if best is None:
             turn.reply(turn.say("no_partner", query=asked))
             return

@@ -316,6 +316,9 @@ def test_staff_ask_about_cases(client, work, graph, grid) -> None:
     assert "PO-5520011" in una.last
     una.says("open cases globx")
     assert una.last == "Open cases (2):"
+    new_case(grid, partner="ACME", reference="PO-778812")
+    una.says("open cases acme")  # HELP's own example, in lower case
+    assert una.last.startswith("CASE-") and "PO-778812" in una.last and "Acme Logistics GmbH" in una.last
 
 
 def test_a_partner_sees_only_its_own_cases_and_a_stranger_nothing(client, work, graph, grid, maria) -> None:

@@ -135,6 +135,9 @@ def parse(jsonl: bool, country: str | None, language: str | None, today: str | N
         day = dt.date.fromisoformat(today) if today else None
     except ValueError:
         raise click.BadParameter("must be YYYY-MM-DD", param_hint="--today") from None
+    wrong = intents_cli.problem(country, language)
+    if wrong is not None:
+        raise click.UsageError(wrong)
     if jsonl:
         intents_cli.stream(sys.stdin, sys.stdout, day)
         return

@@ -6,7 +6,19 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
-from intents import understand
+import phonenumbers
+
+from intents import lexicon, understand
+
+
+def problem(country: Any, language: Any) -> str | None:
+    """What is wrong with a country or language given to `parse`, if anything: an unknown one
+    would be read as none at all, silently."""
+    if country is not None and (not isinstance(country, str) or country.upper() not in phonenumbers.SUPPORTED_REGIONS):
+        return f"country must be an ISO 3166 code such as US or DE, not {country!r}"
+    if language is not None and (not isinstance(language, str) or language.lower() not in lexicon.languages()):
+        return f"language must be one of {', '.join(lexicon.languages())}, not {language!r}"
+    return None
 
 
 def read_line(line: str, default_today: dt.date) -> dict[str, Any]:
@@ -25,10 +37,10 @@ def read_line(line: str, default_today: dt.date) -> dict[str, Any]:
         except ValueError:
             return {"error": "today must be YYYY-MM-DD"}
     country, language = request.get("country"), request.get("language")
-    reading = understand(request["text"], today=today,
-                         country=country if isinstance(country, str) else None,
-                         language=language if isinstance(language, str) else None)
-    return reading.as_dict()
+    wrong = problem(country, language)
+    if wrong is not None:
+        return {"error": wrong}
+    return understand(request["text"], today=today, country=country, language=language).as_dict()
 
 
 def stream(lines: Iterable[str], out: TextIO, today: dt.date | None = None) -> int:

@@ -127,3 +127,15 @@ def test_parse_jsonl_answers_each_line_in_order() -> None:
         {"error": "expected an object with a text string"},
         {"error": "today must be YYYY-MM-DD"},
     ]
+
+
+@pytest.mark.parametrize("option,value,said", [("--country", "XX", "country must be an ISO 3166 code"),
+                                               ("--language", "zz", "language must be one of de, en, es, fr, pt")])
+def test_parse_refuses_a_country_or_language_it_would_silently_ignore(option: str, value: str, said: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "app.cli", "parse", option, value, "can do 3/12"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and said in done.stderr and "Traceback" not in done.stderr
+    lines = json.dumps({"text": "can do 3/12", option.removeprefix("--"): value}) + "\n"
+    answered = subprocess.run([sys.executable, "-m", "app.cli", "parse", "--jsonl"], input=lines,
+                              capture_output=True, text=True, timeout=60)
+    assert said in json.loads(answered.stdout)["error"]

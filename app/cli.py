@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+from redis.exceptions import RedisError
 
 from app.settings import Settings, SettingsError, sandbox_secrets
 
@@ -30,7 +31,28 @@ def _build(settings: Settings) -> Any:
         raise click.ClickException(str(exc)) from None
 
 
-@click.group()
+def _whole_number(name: str, default: int) -> int:
+    """A whole number from the environment (PORT, WEB_CONCURRENCY), or a one-line refusal."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise click.ClickException(f"{name} must be a whole number of 1 or more, not {value!r}")
+    return int(value)
+
+
+class _Commands(click.Group):
+    """Every command ends in one line, not a traceback, when Redis cannot be reached."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except RedisError as exc:
+            raise click.ClickException(f"Redis does not answer ({type(exc).__name__}: {exc}); "
+                                       "is REDIS_URL right, and is Redis running?") from None
+
+
+@click.group(cls=_Commands)
 def main() -> None:
     """tgwa: WhatsApp for OpenText Trading Grid."""
 
@@ -67,7 +89,7 @@ def demo(host: str, port: int) -> None:
 @click.option("--port", default=None, type=int, help="default: $PORT, else 8000")
 def serve(host: str, port: int | None) -> None:
     """The web process, as the Procfile runs it; in embedded mode (no REDIS_URL) it runs the worker too."""
-    port = port or int(os.environ.get("PORT", "8000"))
+    port = port or _whole_number("PORT", 8000)
     _public_url_default(host, port)
     _serve(_settings(), host, port)
 
@@ -92,7 +114,7 @@ def _serve(settings: Settings, host: str, port: int) -> NoReturn:
     read timeout, masked logs, the settings checked once), with WEB_CONCURRENCY workers, one in
     embedded mode (its store lives there); GUNICORN_CMD_ARGS is read by gunicorn itself. The
     settings reach it through the environment."""
-    workers = 1 if settings.embedded else int(os.environ.get("WEB_CONCURRENCY", "2"))
+    workers = 1 if settings.embedded else _whole_number("WEB_CONCURRENCY", 2)
     sys.stdout.flush()
     os.execv(sys.executable, [sys.executable, "-m", "gunicorn", *web_arguments(host, port, workers)])
 

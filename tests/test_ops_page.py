@@ -4,6 +4,8 @@ from __future__ import annotations
 import logging
 import time
 
+import redis
+
 from app import create_app, parked, runtime, store
 from app.logs import MaskingFormatter, mask
 from tests.chat import Chat, event
@@ -99,3 +101,11 @@ def test_the_census_follows_conversations_and_a_recount_forgets_what_expired(cli
     rt.redis.delete(store.conversation_key(MARIA))  # thirty days untouched: it expires
     census.rebuild(rt.redis, threads.decode)
     assert client.get("/ops").get_json()["conversations"] == {}
+
+
+def test_the_overview_with_redis_away_says_so_in_a_503(settings) -> None:  # type: ignore[no-untyped-def]
+    dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, socket_timeout=0.2)
+    app = create_app(rt=runtime.build(settings, connection=dead), start_worker=False)
+    for accept in ("application/json", "text/html"):
+        answer = app.test_client().get("/ops", headers={"Accept": accept})
+        assert answer.status_code == 503 and answer.get_json() == {"error": "the store does not answer; try again shortly"}

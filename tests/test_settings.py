@@ -1,6 +1,7 @@
 """Settings: validated once, one clear line for what is wrong, secrets never shown."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +10,7 @@ import pytest
 
 from app import store
 from app.settings import Settings, SettingsError
-from tests.conftest import REAL, REAL_REDIS_URL
+from tests.conftest import FIXTURES, REAL, REAL_REDIS_URL
 from tests.helpers import at_once
 
 PRODUCTION = {"APP_ENV": "production", "REDIS_URL": "redis://localhost:6379/0", "WHATSAPP_VERIFY_TOKEN": "v",
@@ -96,3 +97,24 @@ def test_redis_max_connections_bounds_what_one_process_opens() -> None:
     answers = at_once(lambda key: connection.blpop([key], 0.1), ["tgwa:test:nothing"] * 10)
     assert answers == [None] * 10
     assert len(connection.connection_pool._connections) == 2
+
+
+CLI_ENV = {"WHATSAPP_APP_SECRET": "x", "WHATSAPP_VERIFY_TOKEN": "x", "WHATSAPP_ACCESS_TOKEN": "x",
+           "WHATSAPP_PHONE_NUMBER_ID": "1", "TRADING_GRID_EVENTS_SECRET": "x"}
+
+
+@pytest.mark.parametrize("command,env,said", [
+    (["serve"], {"PORT": "abc"}, "PORT must be a whole number of 1 or more, not 'abc'"),
+    (["serve", "--port", "8799"], {"WEB_CONCURRENCY": "abc", "REDIS_URL": "redis://127.0.0.1:1/0"},
+     "WEB_CONCURRENCY must be a whole number of 1 or more, not 'abc'"),
+    (["worker"], {"REDIS_URL": "redis://127.0.0.1:1/0"}, "Redis does not answer (ConnectionError"),
+    (["parked", "list"], {"REDIS_URL": "redis://127.0.0.1:1/0"}, "Redis does not answer (ConnectionError"),
+], ids=["port", "web-concurrency", "worker-without-redis", "parked-without-redis"])
+def test_commands_refuse_bad_settings_and_an_absent_redis_in_one_line(command: list[str], env: dict[str, str],
+                                                                      said: str) -> None:
+    environ = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "PORT", "WEB_CONCURRENCY")}
+    done = subprocess.run([sys.executable, "-m", "app.cli", *command], capture_output=True, text=True, timeout=60,
+                          env={**environ, **CLI_ENV, "DIRECTORY_FILE": str(FIXTURES / "directory.yaml"), **env})
+    assert done.returncode == 1, done.stderr
+    assert said in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1

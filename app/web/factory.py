@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask, request
+from redis.exceptions import RedisError
 from werkzeug.exceptions import ClientDisconnected, HTTPException
 
 from app import metrics, runtime
@@ -55,6 +56,13 @@ def create_app(settings: Settings | None = None, rt: Runtime | None = None,
             log.warning("%s %s: the request body stalled; answered 408", request.method, request.path)
             return {"error": "the request body did not arrive in time"}, 408
         return {"error": "the request body ended early"}, 400
+
+    @app.errorhandler(RedisError)
+    def store_away(exc: RedisError) -> tuple[dict[str, Any], int]:
+        """Redis away (restarting, failing over): a passing failure, said as one, not a crash."""
+        log.warning("%s %s: Redis does not answer (%s); answered 503", request.method, request.path,
+                    type(exc).__name__)
+        return {"error": "the store does not answer; try again shortly"}, 503
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> tuple[dict[str, Any], int]:

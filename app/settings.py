@@ -28,6 +28,12 @@ SANDBOX_SIGNING = {"WHATSAPP_VERIFY_TOKEN": "whatsapp_verify_token", "WHATSAPP_A
                    "TRADING_GRID_EVENTS_SECRET": "trading_grid_events_secret"}
 
 
+# What production cannot run without: the store every process shares (the embedded one is lost
+# with its process), the Trading Grid it writes to, Meta's credentials, the directory.
+PRODUCTION_NEEDS = ("REDIS_URL", "TRADING_GRID_URL", "WHATSAPP_VERIFY_TOKEN", "WHATSAPP_APP_SECRET",
+                    "WHATSAPP_ACCESS_TOKEN", "WHATSAPP_PHONE_NUMBER_ID", "TRADING_GRID_EVENTS_SECRET", "DIRECTORY_FILE")
+
+
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message is one line naming it."""
 
@@ -99,12 +105,19 @@ class Settings:
         if app_env not in ("production", "development"):
             raise SettingsError(f"APP_ENV must be 'production' or 'development', not {app_env!r}")
         production = app_env == "production"
+        if production and _flag("SANDBOX", text("SANDBOX")):
+            raise SettingsError("SANDBOX is refused when APP_ENV=production")
+        if production:
+            embedded_grid = _flag("TRADING_GRID_EMBEDDED", text("TRADING_GRID_EMBEDDED"))
+            missing = [name for name in PRODUCTION_NEEDS if text(name) is None
+                       and not (name == "TRADING_GRID_URL" and embedded_grid)]
+            if missing:  # all of them at once: one start to find out, not one each
+                raise SettingsError(f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} required when "
+                                    "APP_ENV=production" + (" (or TRADING_GRID_EMBEDDED=1, to mean the embedded one)"
+                                                            if "TRADING_GRID_URL" in missing else ""))
 
-        def required(name: str) -> str:
-            value = text(name)
-            if value is None and production:
-                raise SettingsError(f"{name} is required when APP_ENV=production")
-            return value or ""
+        def required(name: str) -> str:  # in production (PRODUCTION_NEEDS, checked above)
+            return text(name) or ""
 
         redis_url, queue_url = text("REDIS_URL"), text("REDIS_QUEUE_URL")
         for name, url in (("REDIS_URL", redis_url), ("REDIS_QUEUE_URL", queue_url)):
@@ -136,8 +149,6 @@ class Settings:
         _require_http_url("PUBLIC_URL", public_url)
 
         sandbox = _flag("SANDBOX", text("SANDBOX"))
-        if sandbox and production:
-            raise SettingsError("SANDBOX is refused when APP_ENV=production")
 
         settings = cls(
             app_env=app_env,
@@ -165,11 +176,6 @@ class Settings:
             ops_token=text("OPS_TOKEN") or "",
             public_url=public_url,
         )
-        if production and settings.directory_file is None:
-            raise SettingsError("DIRECTORY_FILE is required when APP_ENV=production")
-        if production and settings.embedded:
-            raise SettingsError("REDIS_URL is required when APP_ENV=production: the embedded store lives inside "
-                                "one process and is lost when it stops")
         return settings
 
 

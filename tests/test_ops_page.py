@@ -37,7 +37,7 @@ def test_the_overview_is_behind_the_token(tmp_path, graph, redis_conn) -> None: 
     assert guarded.get("/ops", headers={"Authorization": "Bearer s3cret-ops"}).status_code == 200
     assert guarded.get("/ops?token=s3cret-ops").status_code == 200
     production = client_with(APP_ENV="production", WHATSAPP_ACCESS_TOKEN="t", WHATSAPP_PHONE_NUMBER_ID="1",
-                             REDIS_URL="redis://127.0.0.1:1/0")  # the connection given is used
+                             REDIS_URL="redis://127.0.0.1:1/0", TRADING_GRID_EMBEDDED="1")  # the connection given is used
     assert production.get("/ops").status_code == 404, "no token in production: no ops page at all"
     assert production.get("/sandbox").status_code == 404
 

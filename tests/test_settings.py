@@ -16,7 +16,7 @@ from tests.helpers import at_once
 PRODUCTION = {"APP_ENV": "production", "REDIS_URL": "redis://localhost:6379/0", "WHATSAPP_VERIFY_TOKEN": "v",
               "WHATSAPP_APP_SECRET": "app-secret-value", "WHATSAPP_ACCESS_TOKEN": "EAAG-token-value",
               "WHATSAPP_PHONE_NUMBER_ID": "1065", "TRADING_GRID_EVENTS_SECRET": "events-secret-value",
-              "DIRECTORY_FILE": "/etc/tgwa/directory.yaml"}
+              "DIRECTORY_FILE": "/etc/tgwa/directory.yaml", "TRADING_GRID_URL": "https://tg.example.com/api"}
 
 
 def test_defaults_need_nothing() -> None:
@@ -28,7 +28,7 @@ def test_defaults_need_nothing() -> None:
 
 @pytest.mark.parametrize("missing", ["WHATSAPP_VERIFY_TOKEN", "WHATSAPP_APP_SECRET", "WHATSAPP_ACCESS_TOKEN",
                                      "WHATSAPP_PHONE_NUMBER_ID", "TRADING_GRID_EVENTS_SECRET", "DIRECTORY_FILE",
-                                     "REDIS_URL"])
+                                     "REDIS_URL", "TRADING_GRID_URL"])
 def test_production_requires_its_settings(missing: str) -> None:
     Settings.from_mapping(PRODUCTION)
     with pytest.raises(SettingsError, match=missing):
@@ -87,7 +87,17 @@ def test_start_up_stops_with_one_line(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "app.cli", "serve"], capture_output=True, text=True,
                           env={"APP_ENV": "production", "PATH": ""}, cwd=tmp_path, timeout=60)
     assert done.returncode != 0
-    assert done.stderr.strip().splitlines() == ["Error: WHATSAPP_VERIFY_TOKEN is required when APP_ENV=production"]
+    assert done.stderr.strip().splitlines() == [
+        "Error: REDIS_URL, TRADING_GRID_URL, WHATSAPP_VERIFY_TOKEN, WHATSAPP_APP_SECRET, WHATSAPP_ACCESS_TOKEN, "
+        "WHATSAPP_PHONE_NUMBER_ID, TRADING_GRID_EVENTS_SECRET, DIRECTORY_FILE are required when APP_ENV=production "
+        "(or TRADING_GRID_EMBEDDED=1, to mean the embedded one)"], "every missing setting at once"
+
+
+def test_production_takes_the_embedded_trading_grid_only_when_told_to() -> None:
+    without = {k: v for k, v in PRODUCTION.items() if k != "TRADING_GRID_URL"}
+    with pytest.raises(SettingsError, match="^TRADING_GRID_URL is required when APP_ENV=production"):
+        Settings.from_mapping(without)
+    assert Settings.from_mapping({**without, "TRADING_GRID_EMBEDDED": "1"}).trading_grid_url is None
 
 
 @pytest.mark.skipif(REAL is None, reason="needs a Redis server: the limit is on real connections")

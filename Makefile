@@ -12,8 +12,9 @@ $(STAMP): pyproject.toml
 .PHONY: demo test test-quick test-fake install screenshots
 install: $(STAMP)
 
+# `make demo PORT=9000` for another port.
 demo: $(STAMP)
-	$(VENV)/bin/tgwa demo
+	$(VENV)/bin/tgwa demo $(if $(PORT),--port $(PORT))
 
 # Real Redis when one answers on 127.0.0.1:6379 (TGWA_TEST_REDIS_URL overrides), else fakeredis.
 test: $(STAMP)

@@ -59,13 +59,14 @@ def main() -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
-def demo(host: str, port: int) -> None:
+@click.option("--port", default=None, type=int, help="default: $PORT, else 8000")
+def demo(host: str, port: int | None) -> None:
     """Everything on this machine: embedded store, embedded Trading Grid, sandbox WhatsApp."""
     from app.demo.seed import seed
     from app.runtime import embedded_case_pages
     from app.tradinggrid.embedded import EmbeddedTradingGrid
 
+    port = port or _whole_number("PORT", 8000)
     _public_url_default(host, port)
     os.environ.update({"APP_ENV": "development", "SANDBOX": "1", "DIRECTORY_FILE": str(DEMO_DIRECTORY),
                        "DATA_DIR": os.environ.get("DATA_DIR", "data/demo")})

@@ -134,3 +134,19 @@ def test_the_sandbox_without_secrets_makes_them_up_and_answers(tmp_path: Path) -
                                                           "TRADING_GRID_EVENTS_SECRET"]
     finally:
         stack.stop([process])
+
+
+def test_the_demo_listens_on_port_and_its_case_links_name_that_port(tmp_path: Path) -> None:
+    port = free_port()
+    environ = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "TRADING_GRID_URL", "PUBLIC_URL")}
+    demo = subprocess.Popen([str(BIN / "tgwa"), "demo"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**environ, "PORT": str(port), "DATA_DIR": str(tmp_path / "demo")})
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_http(f"{base}/healthz")
+        cases = requests.get(f"{base}/sandbox/api/tradinggrid", timeout=10).json()["cases"]
+        assert cases and all(c["thread_url"] == f"http://127.0.0.1:{port}/tradinggrid/cases/{c['id']}" for c in cases)
+        page = requests.get(cases[0]["thread_url"], timeout=10)
+        assert page.status_code == 200 and cases[0]["reference"] in page.text
+    finally:
+        stack.stop([demo])

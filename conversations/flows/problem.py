@@ -8,6 +8,8 @@ opens the case.
 """
 from __future__ import annotations
 
+import re
+
 from transitions import EventData
 
 from app.directory import Contact
@@ -16,6 +18,7 @@ from conversations.flows.base import CONFIRMATION_SECONDS, CONFIRMING_HINTS, CON
 from conversations.threads import Thread
 from conversations.turn import Turn
 from intents import problem_type
+from intents.references import Reference
 
 
 def gather(event: EventData) -> None:
@@ -46,6 +49,16 @@ def ask_confirm(event: EventData) -> None:
                       reference=slots["reference"], details=slots["details"]), ["confirm", "change", "cancel"])
 
 
+def as_written(text: str, ref: Reference) -> str:
+    """The reference as the partner wrote it ("SH-55501", "PO 4410093"), without a word naming its
+    kind before an identifier that stands on its own ("shipment SH-55501")."""
+    written = text[ref.start:ref.end].strip()
+    head, _, tail = written.partition(" ")
+    if tail and re.search(r"[^\W\d_]", tail) and re.search(r"\d", tail) and not re.search(r"\d", head):
+        return tail.strip()
+    return written or ref.value
+
+
 def collect(turn: Turn) -> None:
     """Takes from the message what is still missing: reference, issue type, details."""
     slots = turn.here.slots
@@ -53,8 +66,7 @@ def collect(turn: Turn) -> None:
         slots.pop("details", None)  # what comes now replaces what was said back
     refs = turn.reading.references
     if refs and not slots.get("reference"):
-        first = refs[0]
-        slots["reference"] = first.value if first.kind == "other" else f"{first.kind.upper()} {first.value}"
+        slots["reference"] = as_written(turn.message.text or "", refs[0])
     kind = problem_type(turn.text, turn.language)
     if kind and slots.get("issue_type") in (None, "other"):
         slots["issue_type"] = kind

@@ -290,15 +290,16 @@ def _assignment(rt: Runtime, event: Event, person: Person, lang: str) -> Notice:
 
 
 def _document_uploaded(rt: Runtime, event: Event, person: Person, lang: str) -> Notice:
-    body = say.text(lang, "document_uploaded_ask", document_type=event["document_type"].replace("_", " "),
-                    document_name=event["document_name"], url=event["url"])
-    return Notice(body, ["received"], {"document_type": event["document_type"].replace("_", " "),
-                                       "document_name": event["document_name"], "url": event["url"]},
+    kind = say.term(lang, "document_types", event["document_type"])
+    body = say.text(lang, "document_uploaded_ask", document_type=kind, document_name=event["document_name"],
+                    url=event["url"])
+    return Notice(body, ["received"], {"document_type": kind, "document_name": event["document_name"],
+                                       "url": event["url"]},
                   acks.opening("document", event))
 
 
 def _document_requested(rt: Runtime, event: Event, person: Person, lang: str) -> Notice:
-    kind = event["document_type"].replace("_", " ")
+    kind = say.term(lang, "document_types", event["document_type"])
     due = say.text(lang, "due", date=say.date(event["due_date"], lang)) if event.get("due_date") else ""
     body = say.text(lang, "document_requested_ask", document_type=kind, due=due, url=event["url"])
     return Notice(body, ["done"], {"document_type": kind, "due": due, "url": event["url"]},
@@ -306,14 +307,14 @@ def _document_requested(rt: Runtime, event: Event, person: Person, lang: str) ->
 
 
 def _milestone(rt: Runtime, event: Event, person: Person, lang: str) -> Notice:
-    parts = [f"{event['order_ref']}: {event['milestone'].replace('_', ' ')}.", event.get("details") or "",
-             event.get("url") or ""]
-    return Notice(" ".join(p for p in parts if p), [], {"order_ref": event["order_ref"],
-                  "milestone": event["milestone"].replace("_", " "), "details": event.get("details") or ""})
+    milestone = say.term(lang, "milestones", event["milestone"])
+    parts = [f"{event['order_ref']}: {milestone}.", event.get("details") or "", event.get("url") or ""]
+    return Notice(" ".join(p for p in parts if p), [], {"order_ref": event["order_ref"], "milestone": milestone,
+                                                        "details": event.get("details") or ""})
 
 
 def _onboarding(rt: Runtime, event: Event, person: Person, lang: str) -> Notice:
-    action = event["action"].replace("_", " ")
+    action = say.term(lang, "onboarding_actions", event["action"])
     due = say.text(lang, "due", date=say.date(event["due_date"], lang)) if event.get("due_date") else ""
     body = say.text(lang, "onboarding_ask", action=action, due=due, url=event["url"])
     return Notice(body, ["done", "remind"], {"action": action, "due": due, "url": event["url"]},

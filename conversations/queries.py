@@ -28,7 +28,8 @@ def scope(turn: Turn) -> dict[str, str]:
 
 def status(turn: Turn) -> None:
     refs = turn.reading.references
-    query = " ".join(f"{r.value}" for r in refs) or re.sub(r"^\S+\s*", "", turn.text)
+    written = turn.message.text or ""
+    query = " ".join(written[r.start:r.end] for r in refs) or re.sub(r"^\S+\s*", "", turn.text)  # as they wrote it
     found: list[dict[str, Any]] = []
     candidates: list[dict[str, Any]] | None = None  # the cases the asker may see, fetched once if needed
 

@@ -22,6 +22,7 @@ def _texts(language: str) -> dict[str, Any]:
     merged = {**english, **own}
     for key in ("buttons", "issue_types"):
         merged[key] = {**english[key], **own.get(key, {})}
+    merged["terms"] = {group: {**words, **own.get("terms", {}).get(group, {})} for group, words in english["terms"].items()}
     return merged
 
 
@@ -35,6 +36,12 @@ def button(language: str, key: str) -> str:
 
 def issue(language: str, issue_type: str) -> str:
     return str(_texts(language)["issue_types"].get(issue_type, issue_type.replace("_", " ")))
+
+
+def term(language: str, group: str, value: str) -> str:
+    """A Trading Grid code in words ("goods_dispatched" -> "Ware versandt"): milestones,
+    onboarding_actions, document_types; a code the prompts do not know, with its underscores as spaces."""
+    return str(_texts(language)["terms"].get(group, {}).get(value) or value.replace("_", " "))
 
 
 def date(value: str | dt.date | None, language: str) -> str:

@@ -107,7 +107,7 @@ def test_messages_arriving_while_a_reply_waits_for_its_retry_spend_none_of_its_t
     help_, cases, status = maria.bot
     assert help_.startswith("I'm the Trading Grid assistant"), "answered once each, in the order written"
     assert cases == "No open cases."
-    assert status == "I couldn't find a case for 4410093 that you can see."
+    assert status == "I couldn't find a case for PO-4410093 that you can see.", "as she wrote it"
     assert parked.items(rt.redis) == []
 
 

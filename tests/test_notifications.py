@@ -84,6 +84,7 @@ def test_documents(client, work, graph) -> None:
 def test_milestones_reach_their_subscribers(client, work, graph) -> None:
     event(client, work, "milestone.reached", partner_id="ACME", order_ref="PO-778812", milestone="goods_dispatched")
     assert told(graph) == {JANA}
+    assert "Ware versandt" in json.dumps(graph.sent[0], ensure_ascii=False), "Jana reads German, the milestone too"
     graph.sent.clear()
     event(client, work, "milestone.reached", partner_id="ACME", order_ref="PO-778812", milestone="customs_cleared")
     assert told(graph) == set(), "nobody subscribed to customs_cleared at ACME"

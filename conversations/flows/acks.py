@@ -15,6 +15,7 @@ from transitions import EventData
 
 from app import localtime, queues
 from app.writes import PENDING
+from conversations import say
 from conversations.flows.base import Callback, Flow, turn_of
 from conversations.threads import Thread
 from conversations.turn import Turn
@@ -48,8 +49,17 @@ def make_acknowledged(kind: Kind) -> Callback:
         result = turn.acknowledge(kind.subject_type, slots["subject_id"], kind.response)
         if result is not None:
             turn.reply(turn.say("saving_later", name=turn.first_name) if result == PENDING else
-                       turn.say(kind.thanks, name=turn.first_name, **{k: v for k, v in slots.items() if k != "name"}))
+                       turn.say(kind.thanks, name=turn.first_name, **in_words(turn, slots)))
     return acknowledged
+
+
+def in_words(turn: Turn, slots: dict[str, Any]) -> dict[str, Any]:
+    """The slots a thanks names, Trading Grid's codes said in the person's language."""
+    words = {k: v for k, v in slots.items() if k != "name"}
+    for slot, group in (("action", "onboarding_actions"), ("document_type", "document_types")):
+        if isinstance(words.get(slot), str):
+            words[slot] = say.term(turn.language, group, words[slot])
+    return words
 
 
 def snoozed(event: EventData) -> None:
@@ -101,8 +111,8 @@ SLOTS: dict[str, Callable[[Event], dict[str, Any]]] = {
     "document": lambda e: {"subject_id": e["document_id"], "document_name": e["document_name"],
                            "case_id": e.get("case_id")},
     "document_request": lambda e: {"subject_id": e.get("case_id") or f"{e['partner_id']}:{e['document_type']}",
-                                   "document_type": e["document_type"].replace("_", " "), "case_id": e.get("case_id")},
-    "onboarding": lambda e: {"subject_id": f"{e['partner_id']}:{e['action']}", "action": e["action"].replace("_", " "),
+                                   "document_type": e["document_type"], "case_id": e.get("case_id")},
+    "onboarding": lambda e: {"subject_id": f"{e['partner_id']}:{e['action']}", "action": e["action"],
                              "event_id": e["id"], "remind_every_hours": e.get("remind_every_hours") or 48,
                              "due_date": e.get("due_date")},
 }

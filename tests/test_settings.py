@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -128,3 +129,12 @@ def test_commands_refuse_bad_settings_and_an_absent_redis_in_one_line(command: l
     assert done.returncode == 1, done.stderr
     assert said in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_the_env_example_names_every_setting_of_the_readme_and_loads_as_it_is() -> None:
+    root = Path(__file__).resolve().parents[1]
+    documented = {name for line in (root / "README.md").read_text().splitlines() if line.startswith("| `")
+                  for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", line.split("|")[1])}
+    example = root / ".env.example"
+    assert set(re.findall(r"^([A-Z][A-Z0-9_]+)=", example.read_text(), re.M)) == documented
+    assert Settings.load({}, env_file=example).embedded, "as shipped: the embedded store, nothing required"

@@ -1,13 +1,16 @@
 """POST /webhooks/tradinggrid: timestamped HMAC, the event schema with precise errors, dedupe."""
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
 
-from app import create_app, runtime
+from app import create_app, runtime, store
+from app.events import schema
 from tests.helpers import post_event
 
 NOW = "2026-11-24T09:30:00Z"
@@ -121,3 +124,20 @@ def test_store_down_is_503(settings) -> None:
     dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, socket_timeout=0.2)
     client = create_app(rt=runtime.build(settings, connection=dead), start_worker=False).test_client()
     assert post_event(client, event("milestone.reached")).status_code == 503
+
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples" / "events").glob("*.json"))
+
+
+def test_there_is_an_example_of_every_event_type() -> None:
+    assert sorted(p.stem for p in EXAMPLES) == sorted(schema.SCHEMAS)
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_each_example_event_is_accepted_and_handled(client, work, rt, example: Path) -> None:  # type: ignore[no-untyped-def]
+    """The README's examples (for curl and `tgwa broadcast preview`) are events the webhook takes."""
+    event = json.loads(example.read_text())
+    answer = post_event(client, event)
+    assert answer.status_code == 202, answer.get_json()
+    work()
+    assert rt.redis.hget(store.event_key(event["id"]), "state") == b"done"

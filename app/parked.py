@@ -66,7 +66,7 @@ def retry(rt: Any, item_id: str) -> dict[str, Any] | None:
     payload = item["payload"]
     if item["kind"] == "write":
         rt.queues.enqueue(queues.WRITES, queues.WRITE, payload["operation"], payload["args"],
-                          payload["idempotency_key"], payload.get("notify"))
+                          payload["idempotency_key"], payload.get("notify"), True)  # they were told once
     elif item["kind"] == "send":
         rt.redis.delete(store.outbound_key(str(payload["payload"].get("to", "")), payload["key"]))
         rt.queues.enqueue(queues.OUTBOUND, queues.SEND_MESSAGE, payload["payload"], payload["key"])

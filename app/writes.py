@@ -40,10 +40,11 @@ class Write:
     args: list[Any]        # the port method's arguments before the idempotency key
     key: str               # the idempotency key, the same on every try
     notify: str | None = None  # the wa_id told if Trading Grid refuses it
+    told: bool = False  # they were told of a refusal before (a parked write retried): not again
 
     def as_job(self) -> list[Any]:
-        """The job's arguments (`write_job`), plain JSON, as a parked write keeps them too."""
-        return [self.operation.value, self.args, self.key, self.notify]
+        """The job's arguments (`write_job`), plain JSON."""
+        return [self.operation.value, self.args, self.key, self.notify, self.told]
 
 
 def land(rt: Runtime, write: Write, tell: Callable[[str], None] | None = None,
@@ -66,9 +67,10 @@ def land(rt: Runtime, write: Write, tell: Callable[[str], None] | None = None,
         return PENDING
     except PermanentError as exc:
         log.warning("Trading Grid refused %s (%s); parked", write.key, exc.reason)
-        operation, args, key, notify = write.as_job()
-        parked.park(rt.redis, "write", exc.reason,
-                    {"operation": operation, "args": args, "idempotency_key": key, "notify": notify})
+        parked.park(rt.redis, "write", exc.reason, {"operation": write.operation.value, "args": write.args,
+                                                    "idempotency_key": write.key, "notify": write.notify})
+        if write.told:
+            return None
         person = rt.directory.person(write.notify) if write.notify else None
         body = say.text(person.language if person else "en", "write_failed")
         if tell is not None:
@@ -78,6 +80,8 @@ def land(rt: Runtime, write: Write, tell: Callable[[str], None] | None = None,
         return None
 
 
-def write_job(operation: str, args: list[Any], idempotency_key: str, notify: str | None = None) -> Record | str | None:
-    """A job: a write tried again in the background (also what a parked write is retried as)."""
-    return land(runtime.current(), Write(Operation(operation), args, idempotency_key, notify), retrying=True)
+def write_job(operation: str, args: list[Any], idempotency_key: str, notify: str | None = None,
+              told: bool = False) -> Record | str | None:
+    """A job: a write tried again in the background (also what a parked write is retried as,
+    `told`: its person heard of the refusal already, and is not told again if it fails again)."""
+    return land(runtime.current(), Write(Operation(operation), args, idempotency_key, notify, told), retrying=True)

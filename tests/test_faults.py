@@ -9,6 +9,7 @@ import pytest
 from rq import SimpleWorker
 
 from app import drain, inbox, parked, store
+from conversations import say
 from app.tradinggrid.http import HttpTradingGrid
 from app.tradinggrid.server import create_server
 from tests.chat import Chat, event
@@ -118,3 +119,16 @@ def test_a_notification_refused_for_a_closed_window_goes_out_as_the_template(cli
           reference="PO-1", summary="late", thread_url="https://tg.example.com/x")
     notices = [p for p in graph.sent if p["to"] == MARIA and p["type"] != "text"]
     assert [p["type"] for p in notices] == ["template"]
+
+
+def test_a_refused_write_retried_from_ops_and_refused_again_apologises_once(client, rt, work, graph, grid, faults) -> None:  # type: ignore[no-untyped-def]
+    maria, case = confirm_a_new_date(client, work, graph, grid)
+    faults.fail(422, times=4)  # Trading Grid refuses the change, and again when it is retried
+    maria.taps("Confirm")
+    sorry = say.text("en", "write_failed")
+    assert maria.bot.count(sorry) == 1
+    [item] = [i for i in parked.items(rt.redis) if i["kind"] == "write"]
+    assert client.post(f"/ops/parked/{item['id']}/retry").status_code in (200, 302, 303)
+    time_passes(rt, work)
+    assert maria.bot.count(sorry) == 1, "told once: a person at /ops is on it now"
+    assert [i["kind"] for i in parked.items(rt.redis)] == ["write"], "parked again, for the person"

@@ -1,6 +1,7 @@
 """The `tgwa` command: demo, serve, worker, directory check, parked."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -23,10 +24,29 @@ def _settings(**overrides: str) -> Settings:
         raise click.ClickException(str(exc)) from None
 
 
-def _build(settings: Settings) -> Any:
-    from app import runtime
+def _build(settings: Settings, store_optional: bool = False) -> Any:
+    """The runtime a command works with. Without REDIS_URL the store lives inside the running
+    `tgwa demo` (or `tgwa serve`): the command reaches it there, or says in one line that none
+    runs (a command that can do without the store goes on, and says what it does not know)."""
+    from app import embedded_store, runtime
+
+    connection = None
+    if settings.embedded:
+        found = embedded_store.reach(settings.data_dir, "DATA_DIR" in os.environ)
+        if found is not None:  # the running process's store, its files and (unless given) its directory
+            connection = found.connection
+            settings = dataclasses.replace(settings, data_dir=found.data_dir,
+                                           directory_file=settings.directory_file or found.directory_file)
+        elif not store_optional:
+            raise click.ClickException(
+                f"no tgwa demo or tgwa serve is running with DATA_DIR={settings.data_dir}, and without REDIS_URL "
+                "the store lives inside that process: start `make demo` first (or set DATA_DIR to its folder), "
+                "or set REDIS_URL to your Redis")
+        else:
+            click.echo(f"(no tgwa demo or serve is running with DATA_DIR={settings.data_dir}: "
+                       "who sent STOP there is not known)", err=True)
     try:
-        return runtime.build(settings)
+        return runtime.build(settings, connection=connection)
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -213,7 +233,7 @@ def broadcast_preview(event_file: Path) -> None:
         for problem in problems or [{"field": "type", "message": "must be alert.broadcast"}]:
             click.echo(f"{event_file}: {problem['field']}: {problem['message']}", err=True)
         sys.exit(1)
-    rt = _build(_settings())
+    rt = _build(_settings(), store_optional=True)
     verdicts = notifications.explain_alert(rt, event)
     chosen = [c for c, reason in verdicts if reason is None]
     click.echo(f"{len(chosen)} of {len(verdicts)} contacts would receive \"{event['title']}\":")

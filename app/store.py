@@ -39,13 +39,13 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import fakeredis
 import redis
 import redis.cluster
 from redis._parsers.commands import CommandPolicies, RequestPolicy, ResponsePolicy
 from redis.commands.policies import BasePolicyResolver, PolicyResolver, StaticPolicyResolver
 from redis.exceptions import NoScriptError
 
+from app import embedded_store
 from app.settings import Settings
 
 PREFIX = "tgwa"
@@ -53,10 +53,6 @@ INBOUND_DEDUPE_TTL = 8 * 24 * 3600
 EVENT_DEDUPE_TTL = 30 * 24 * 3600
 CONTACT_LOCK_TTL = 10  # kept up while held by the holder's keeper (app.keeper); a dead holder's lapses
 ARRIVALS_PER_SECOND = 1_000_000  # score = timestamp * this + arrival sequence: stays below 2**53
-
-# One in-process server for embedded mode, shared by every connection of this process.
-_EMBEDDED_SERVER = fakeredis.FakeServer()
-
 
 _TIMEOUTS = {"socket_timeout": 5, "socket_connect_timeout": 2}  # seconds, for every real Redis connection
 
@@ -71,7 +67,7 @@ def connect(settings: Settings) -> redis.Redis:
                                                    policy_resolver=_ScriptsByKeys(StaticPolicyResolver()))
     if settings.redis_url:
         return _server(settings.redis_url, settings)
-    return fakeredis.FakeRedis(server=_EMBEDDED_SERVER)
+    return embedded_store.connection()
 
 
 class _ScriptsByKeys(BasePolicyResolver):

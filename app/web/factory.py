@@ -9,7 +9,7 @@ from flask import Flask, request
 from redis.exceptions import RedisError
 from werkzeug.exceptions import ClientDisconnected, HTTPException
 
-from app import metrics, runtime
+from app import embedded_store, metrics, runtime
 from app.logs import configure_logging
 from app.runtime import Runtime
 from app.settings import Settings
@@ -77,4 +77,6 @@ def create_app(settings: Settings | None = None, rt: Runtime | None = None,
 
     if start_worker if start_worker is not None else rt.settings.embedded:
         EmbeddedWorker(rt.queues).start()
+        if embedded_store.owns(rt.redis):  # this process holds the store: let this machine's CLI reach it
+            embedded_store.share(rt.settings.data_dir, rt.settings.directory_file)
     return app

@@ -4,14 +4,17 @@ docs/screenshots for the README (TGWA_SCREENSHOTS names the folder)."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from app import create_app, runtime
+from app.events import schema
 from tests.conftest import make_settings
 from bench.stack import free_port
 from tests.loopback import serve
@@ -92,6 +95,9 @@ def test_the_ops_page_shows_a_notification_read(sandbox, page, shots) -> None:  
     page.wait_for_selector(".bubble.bot .meta >> text=read")  # her phone reported it read (a status webhook)
     page.goto(f"{url}/ops")
     page.wait_for_selector("#notifications >> text=sent 1 · delivered 1 · read 1 · failed 0")
+    row = page.locator("#notifications tr.notification").first.inner_text()
+    assert "exception.logged" in row and "PO-778812" in row and "Acme Logistics GmbH" in row and "UTC" in row
+    assert "event:" not in row, "what it was about, not its opaque id"
     page.screenshot(path=str(shots / "ops.png"))
     page.wait_for_selector("#conversations >> text=awaiting_info 1")
 
@@ -152,3 +158,52 @@ def test_a_template_shows_its_registered_body_and_buttons_in_the_contacts_langua
     assert page.locator(".bubble.bot .choices button").all_inner_texts() == ["Antworten"]
     page.click(".bubble.bot .choices button:has-text('Antworten')")
     page.wait_for_selector(".bubble.person >> text=Antworten")
+
+
+def test_at_phone_width_the_sandbox_is_one_column_with_tabs_and_messages_show_their_time(sandbox, page, shots) -> None:  # type: ignore[no-untyped-def]
+    url, rt = sandbox
+    rt.tradinggrid.create_case({"partner_id": "GLOBEX", "issue_type": "shipment_delay", "reference": "PO-4410093",
+                                "summary": "Truck broke down near Reno"}, idempotency_key="seed")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{url}/sandbox")
+    assert page.locator("#people").bounding_box()["width"] > 350 and not page.locator("#chat").is_visible()
+    page.click("#tabs button:has-text('Trading Grid')")
+    page.select_option("#event-partner", "GLOBEX")
+    page.click("#fire")
+    page.wait_for_selector("#event-result >> text=sent exception.logged")
+    page.click("#tabs button:has-text('People')")
+    page.click("text=Maria Lopez")  # picking a person opens the chat
+    page.wait_for_selector(".bubble.bot >> text=PO-4410093")
+    assert page.locator("#chat").bounding_box()["width"] > 350 and not page.locator("#people").is_visible()
+    says(page, "can do 12/3/2027")
+    page.wait_for_selector(".bubble.bot >> text=Is that right?")
+    for meta in page.locator(".bubble .meta").all_inner_texts():
+        assert re.match(r"^\d\d:\d\d( |$)", meta), f"a message without its time: {meta!r}"
+    sent = page.evaluate("m => new Date(m * 1000).toLocaleTimeString([], {hour: '2-digit', minute: '2-digit', "
+                         "hour12: false})", int(time.time()))
+    assert any(meta.startswith(sent[:2]) for meta in page.locator(".bubble.person .meta").all_inner_texts())
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, "nothing wider than the phone"
+    page.screenshot(path=str(shots / "sandbox-phone.png"))
+
+
+def test_the_trading_grid_panel_fires_every_event_type_and_says_in_words_why_one_is_refused(sandbox, page) -> None:  # type: ignore[no-untyped-def]
+    url, rt = sandbox
+    page.goto(f"{url}/sandbox")
+    offered = page.locator("#event-type option").all_inner_texts()
+    assert sorted(offered) == sorted(schema.SCHEMAS), "every event type the webhook takes"
+    page.select_option("#event-type", "document.uploaded")
+    page.select_option("#event-partner", "ACME")
+    page.select_option("select[name=assignee_id]", "u.smith")
+    page.click("#fire")
+    page.wait_for_selector("#event-result >> text=sent document.uploaded")
+    page.click("text=Una Smith")
+    page.wait_for_selector(".bubble.bot >> text=packing-list.pdf")  # the approver is asked to review it
+    page.select_option("#event-type", "onboarding.completed")
+    page.click("#fire")
+    page.wait_for_selector("#event-result >> text=sent onboarding.completed")
+    page.select_option("#event-type", "exception.logged")
+    page.fill("input[name=case_id]", "CASE-9999")
+    page.click("#fire")
+    page.wait_for_selector("#event-result.refused")
+    refused = page.inner_text("#event-result")
+    assert refused.startswith("Not sent: there is no case CASE-9999") and "{" not in refused

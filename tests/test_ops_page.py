@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 
 import redis
@@ -109,3 +110,32 @@ def test_the_overview_with_redis_away_says_so_in_a_503(settings) -> None:  # typ
     for accept in ("application/json", "text/html"):
         answer = app.test_client().get("/ops", headers={"Accept": accept})
         assert answer.status_code == 503 and answer.get_json() == {"error": "the store does not answer; try again shortly"}
+
+
+def test_notifications_are_listed_newest_first_with_type_reference_partner_and_when(client, work, graph, rt) -> None:
+    """An operator reads what each notification was about, not its opaque id, newest on top."""
+    event(client, work, "exception.logged", case_id="CASE-1", partner_id="GLOBEX", issue_type="shipment_delay",
+          reference="PO-4410093", summary="late", thread_url="https://tg.example.com/cases/CASE-1")
+    time.sleep(0.01)
+    alert = event(client, work, "alert.broadcast", alert_id="AL-3", category="port_closure", severity="high",
+                  title="Port of Oakland closed", message="No handling today", targeting={"regions": ["NA"]},
+                  requires_ack=False)
+    rows = client.get("/ops").get_json()["notifications"]
+    assert [(r["type"], r["about"], r["for"]) for r in rows] == [
+        ("alert.broadcast", "Port of Oakland closed", "NA"),
+        ("exception.logged", "PO-4410093", "Globex Freight Inc.")]
+    assert rows[0]["purpose"] == f"event:{alert['id']}" and rows[0]["sent_at"] >= rows[1]["sent_at"]
+    assert rows[1]["link"] == "https://tg.example.com/cases/CASE-1" and rows[1]["sent"] == 1
+    page = client.get("/ops", headers={"Accept": "text/html"}).get_data(as_text=True)
+    shown = re.sub(r"<[^>]+>", " ", page)  # the words on the page, not its markup
+    assert shown.index("Port of Oakland closed") < shown.index("PO-4410093") and "event:" not in shown
+
+
+def test_notifications_come_fifty_to_a_page_and_the_rest_on_the_next(client, work, graph, rt) -> None:
+    for n in range(3):
+        event(client, work, "milestone.reached", partner_id="GLOBEX", order_ref=f"PO-{n:03}", milestone="customs_cleared")
+    assert client.get("/ops").get_json()["page"]["per_page"] == 50
+    first, second = (client.get(f"/ops?page={n}&per_page=2").get_json() for n in (1, 2))
+    assert first["totals"]["notifications"] == 3 and first["page"]["last"] == 2
+    assert [r["about"] for r in first["notifications"]] == ["PO-002", "PO-001"]
+    assert [r["about"] for r in second["notifications"]] == ["PO-000"]

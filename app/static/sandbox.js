@@ -56,8 +56,14 @@ function renderBot(m) {
 // message that changed (its status, say), so an open list menu stays open while the chat updates.
 let drawn = new Map();
 
+const TICKS = {sent: "✓", delivered: "✓✓", read: "✓✓ read", failed: "failed"};
+
+function clock(at) {  // the time a message was sent, as the phone shows it (its own time zone)
+  return new Date(at * 1000).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit", hour12: false});
+}
+
 function statusText(m) {
-  return m.status === "read" ? "✓✓ read" : m.status;
+  return m.from === "bot" ? clock(m.at) + " " + (TICKS[m.status] || m.status) : clock(m.at);
 }
 
 function drawMessage(m) {
@@ -69,6 +75,7 @@ function drawMessage(m) {
     return known.node;
   }
   const node = m.from === "bot" ? renderBot(m) : el("div", "bubble person", m.text);
+  if (m.from !== "bot") node.append(el("span", "meta", statusText(m)));
   node.dataset.id = m.id;
   drawn.set(m.id, {signature, node});
   return node;
@@ -118,8 +125,17 @@ document.querySelectorAll(".person").forEach((b) => b.addEventListener("click", 
   $("#messages").replaceChildren();
   $("#chat-title").textContent = b.dataset.name + " (+" + phone + ")";
   $("#text").disabled = $("#send").disabled = false;
+  showTab("chat");
   refresh();
 }));
+
+// At phone width one panel shows at a time, behind tabs; picking a person opens the chat.
+function showTab(name) {
+  document.body.dataset.tab = name;
+  document.querySelectorAll("#tabs button").forEach((t) => t.classList.toggle("active", t.dataset.tab === name));
+}
+document.querySelectorAll("#tabs button").forEach((t) => t.addEventListener("click", () => showTab(t.dataset.tab)));
+showTab("people");
 
 $("#compose").addEventListener("submit", (e) => {
   e.preventDefault();
@@ -128,6 +144,14 @@ $("#compose").addEventListener("submit", (e) => {
   $("#text").value = "";
   post("/sandbox/api/say", {phone, text}).then(refresh);
 });
+
+// Why an event was not sent, in words: the sandbox's own refusal, or each field the webhook named.
+function refusal(r) {
+  if (r.error) return "Not sent: " + r.error;
+  const answer = r.answer || {};
+  const fields = (answer.errors || []).map((e) => (e.field ? e.field + " " : "") + e.message);
+  return "The webhook refused it (" + r.status + "): " + (fields.join("; ") || answer.error || "no reason given");
+}
 
 $("#event-form").addEventListener("submit", (e) => {
   e.preventDefault();
@@ -138,7 +162,9 @@ $("#event-form").addEventListener("submit", (e) => {
   if (type === "case.assigned") { fields.assignee_id = form.get("assignee_id"); delete fields.partner_id; }
   if (type === "document.uploaded") fields.approver_id = form.get("assignee_id");
   post("/sandbox/api/event", {type, fields}).then((r) => {
-    $("#event-result").textContent = r.status === 202 ? "sent " + type + " (" + r.event.id + ")" : JSON.stringify(r.answer || r);
+    const result = $("#event-result");
+    result.className = r.status === 202 ? "" : "refused";
+    result.textContent = r.status === 202 ? "sent " + type + " (" + r.event.id + ")" : refusal(r);
     refresh(); refreshGrid();
   });
 });

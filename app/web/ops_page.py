@@ -6,12 +6,14 @@ in production without OPS_TOKEN it is not served at all."""
 from __future__ import annotations
 
 import hmac
+import json
 import time
 from typing import Any
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
 from app import parked, store
+from app.events import described
 from app.runtime import Runtime
 from conversations import census
 
@@ -58,6 +60,17 @@ def overview() -> Any:
     return data
 
 
+@bp.app_template_filter("when")
+def _when(at: float) -> str:
+    """A moment as an operator reads it in a list: date and time to the minute, in UTC."""
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(at))
+
+
+@bp.app_template_filter("iso")
+def _iso(at: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
+
+
 def _page_args() -> tuple[int, int]:
     def number(name: str, default: int, top: int) -> int:
         try:
@@ -78,11 +91,22 @@ def retry_parked(item_id: str) -> Any:
 
 
 def notifications_sent(rt: Runtime, offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
-    """Notifications (and their reminders), newest first, with how many messages were sent,
-    delivered, read and failed; and how many there are."""
-    purposes = _newest(rt, store.NOTIFICATIONS_INDEX, offset, limit)
+    """Notifications (and their reminders), newest first: the event's type, what it is about, who
+    it was for, when it was first sent, and how many messages were sent, delivered, read and
+    failed; and how many there are."""
+    rt.redis.zremrangebyscore(store.NOTIFICATIONS_INDEX, "-inf", time.time() - store.STATUS_TTL)
+    page = rt.redis.zrevrange(store.NOTIFICATIONS_INDEX, offset, offset + limit - 1, withscores=True)
+    purposes = [member.decode() for member, _ in page]
+    pipe = rt.redis.pipeline(transaction=False)
+    for purpose in purposes:
+        pipe.hget(store.event_key(purpose.split(":", 1)[1]), "payload")
+    events = [json.loads(raw) if raw else {} for raw in (pipe.execute() if purposes else [])]
     counts = _stats(rt, purposes)
-    return rt.redis.zcard(store.NOTIFICATIONS_INDEX), [{"purpose": p, **c} for p, c in zip(purposes, counts)]
+    rows = [{"purpose": purpose, "reminder": purpose.startswith("reminder:"), "type": e.get("type", ""),
+             "about": described.about(e), "for": described.audience(e, rt.directory) if e else "",
+             "link": e.get("thread_url") or e.get("url") or "", "sent_at": int(first_sent), **c}
+            for (_, first_sent), purpose, e, c in zip(page, purposes, events, counts)]
+    return rt.redis.zcard(store.NOTIFICATIONS_INDEX), rows
 
 
 def broadcasts(rt: Runtime, offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:

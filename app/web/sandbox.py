@@ -30,6 +30,9 @@ EVENT_DEFAULTS: dict[str, dict[str, Any]] = {
     "alert.broadcast": {"alert_id": "AL-1", "category": "port_closure", "severity": "high", "title": "Port closure",
                         "message": "Expect 48h delays", "requires_ack": True},
     "onboarding.pending": {"action": "contract_review", "url": "https://tradinggrid.example.com/onboarding"},
+    "onboarding.completed": {"action": "contract_review"},
+    "document.uploaded": {"document_type": "packing_list", "document_name": "packing-list.pdf",
+                          "url": "https://tradinggrid.example.com/documents/new"},
     "case.assigned": {"assignee_id": "u.smith", "escalation_group_id": "escalations", "summary": "Please review"},
 }
 
@@ -139,6 +142,11 @@ def fire_event() -> tuple[dict[str, Any], int]:
     fields = {k: v for k, v in (data.get("fields") or {}).items() if v not in (None, "")}
     event = {"id": f"sandbox-{int(time.time() * 1000)}-{next(_ids)}", "type": kind,
              "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **EVENT_DEFAULTS[kind], **fields}
+    if kind == "document.uploaded":
+        event.setdefault("document_id", f"DOC-{event['id'].split('-', 1)[1]}")
+    if event.get("case_id") and rt.tradinggrid.get_case(str(event["case_id"])) is None:
+        return {"error": f"there is no case {event['case_id']} in the Trading Grid: pick one from the cases below, "
+                         "or leave Case empty for the partner's first open case"}, 400
     _fill_case(rt, event)
     raw = json.dumps(event).encode()
     ts = str(int(time.time()))

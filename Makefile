@@ -24,9 +24,9 @@ test: $(STAMP)
 test-quick: $(STAMP)
 	$(VENV)/bin/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
-# The README's pictures, taken by the browser tests (a plain test run keeps them in a temporary folder).
+# The README's pictures, taken in Chromium from `tgwa demo` as `make demo` runs it (tests/screenshots.py).
 screenshots: $(STAMP)
-	TGWA_SCREENSHOTS=docs/screenshots $(VENV)/bin/python -m pytest tests/test_browser.py
+	$(VENV)/bin/python -m tests.screenshots docs/screenshots
 
 # The same suite forced onto fakeredis, as on a machine with no Redis.
 test-fake: $(STAMP)

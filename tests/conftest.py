@@ -44,7 +44,7 @@ REAL = _real_redis()
 # Modules that start processes, servers or a Redis of their own, or run for minutes: `make
 # test-quick` leaves them out (pytest -m "not slow"); `make test` runs everything.
 SLOW_MODULES = {"test_processes", "test_process_faults", "test_load", "test_cluster", "test_cluster_failover",
-                "test_soak", "test_serving", "test_cli_beside_demo"}
+                "test_soak", "test_serving", "test_cli_beside_demo", "test_screenshots"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,9 +1,7 @@
 """In a real browser (Playwright driving Debian's Chromium): the sandbox chat and Trading Grid
-panel, end to end. Screenshots go to a temporary folder; `make screenshots` puts them in
-docs/screenshots for the README (TGWA_SCREENSHOTS names the folder)."""
+panel, end to end. (The README's pictures are taken from `tgwa demo` itself: tests/screenshots.py.)"""
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import threading
@@ -21,12 +19,6 @@ from tests.loopback import serve
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium here (.ci/run installs Debian's chromium)")
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    """Where screenshots go: the README's folder only when asked for, so a test run changes no tracked file."""
-    return Path(os.environ["TGWA_SCREENSHOTS"]) if os.environ.get("TGWA_SCREENSHOTS") else tmp_path
 
 
 @pytest.fixture
@@ -71,7 +63,7 @@ def says(page, words: str) -> None:  # type: ignore[no-untyped-def]
     page.click("#send")
 
 
-def test_a_partner_answers_a_delay_and_the_case_shows_the_new_date(sandbox, page, shots) -> None:  # type: ignore[no-untyped-def]
+def test_a_partner_answers_a_delay_and_the_case_shows_the_new_date(sandbox, page) -> None:  # type: ignore[no-untyped-def]
     url, rt = sandbox
     case = maria_is_told_of_a_delay(url, rt, page)
     says(page, "truck broke down, can deliver 12/3/2027")
@@ -80,11 +72,10 @@ def test_a_partner_answers_a_delay_and_the_case_shows_the_new_date(sandbox, page
     page.wait_for_selector(f"#cases tr[data-case='{case['id']}'] >> text=2027-12-03")
     page.wait_for_selector("#audit >> text=Maria Lopez")
     page.wait_for_selector(".bubble.bot .meta >> text=read")
-    page.screenshot(path=str(shots / "sandbox-chat.png"))
     assert rt.tradinggrid.get_case(case["id"])["expected_date"] == "2027-12-03"
 
 
-def test_the_ops_page_shows_a_notification_read(sandbox, page, shots) -> None:  # type: ignore[no-untyped-def]
+def test_the_ops_page_shows_a_notification_read(sandbox, page) -> None:  # type: ignore[no-untyped-def]
     url, rt = sandbox
     rt.tradinggrid.create_case({"partner_id": "ACME", "issue_type": "shipment_delay", "reference": "PO-778812",
                                 "summary": "Container held at Hamburg port"}, idempotency_key="seed")
@@ -98,11 +89,10 @@ def test_the_ops_page_shows_a_notification_read(sandbox, page, shots) -> None:  
     row = page.locator("#notifications tr.notification").first.inner_text()
     assert "exception.logged" in row and "PO-778812" in row and "Acme Logistics GmbH" in row and "UTC" in row
     assert "event:" not in row, "what it was about, not its opaque id"
-    page.screenshot(path=str(shots / "ops.png"))
     page.wait_for_selector("#conversations >> text=awaiting_info 1")
 
 
-def test_the_link_in_a_message_opens_the_case_with_its_thread_newest_first(sandbox, page, shots) -> None:  # type: ignore[no-untyped-def]
+def test_the_link_in_a_message_opens_the_case_with_its_thread_newest_first(sandbox, page) -> None:  # type: ignore[no-untyped-def]
     url, rt = sandbox
     case = maria_is_told_of_a_delay(url, rt, page)
     says(page, "can do 12/3/2027")
@@ -115,7 +105,6 @@ def test_the_link_in_a_message_opens_the_case_with_its_thread_newest_first(sandb
     assert page.inner_text("#expected") == "2027-12-03"
     rows = page.locator("#history tr").all_inner_texts()[1:]
     assert "acknowledgment" not in rows[0] and "can do 12/3/2027" in rows[0] and "Maria Lopez" in rows[0]
-    page.screenshot(path=str(shots / "case-page.png"))
     missing = page.goto(f"{url}/tradinggrid/cases/CASE-9999")
     assert missing is not None and missing.status == 404
     assert "no case CASE-9999" in page.inner_text("#missing")
@@ -160,7 +149,7 @@ def test_a_template_shows_its_registered_body_and_buttons_in_the_contacts_langua
     page.wait_for_selector(".bubble.person >> text=Antworten")
 
 
-def test_at_phone_width_the_sandbox_is_one_column_with_tabs_and_messages_show_their_time(sandbox, page, shots) -> None:  # type: ignore[no-untyped-def]
+def test_at_phone_width_the_sandbox_is_one_column_with_tabs_and_messages_show_their_time(sandbox, page) -> None:  # type: ignore[no-untyped-def]
     url, rt = sandbox
     rt.tradinggrid.create_case({"partner_id": "GLOBEX", "issue_type": "shipment_delay", "reference": "PO-4410093",
                                 "summary": "Truck broke down near Reno"}, idempotency_key="seed")
@@ -183,7 +172,6 @@ def test_at_phone_width_the_sandbox_is_one_column_with_tabs_and_messages_show_th
                          "hour12: false})", int(time.time()))
     assert any(meta.startswith(sent[:2]) for meta in page.locator(".bubble.person .meta").all_inner_texts())
     assert page.evaluate("document.documentElement.scrollWidth") <= 390, "nothing wider than the phone"
-    page.screenshot(path=str(shots / "sandbox-phone.png"))
 
 
 def test_the_trading_grid_panel_fires_every_event_type_and_says_in_words_why_one_is_refused(sandbox, page) -> None:  # type: ignore[no-untyped-def]

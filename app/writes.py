@@ -7,7 +7,6 @@ refusal is parked for a person, and the person the write was for is told, in the
 from __future__ import annotations
 
 import dataclasses
-import enum
 import logging
 import time
 from collections.abc import Callable
@@ -15,6 +14,7 @@ from typing import Any
 
 from app import outbound, parked, queues, runtime
 from app.runtime import Runtime
+from app.tradinggrid import bodies
 from app.tradinggrid.port import PermanentError, Record, TransientError
 from app.whatsapp import messages
 from conversations import say
@@ -23,28 +23,18 @@ log = logging.getLogger(__name__)
 PENDING = "pending"  # a write that Trading Grid did not take yet; a job will land it
 
 
-class Operation(enum.Enum):
-    """The writes tgwa makes: each is the Trading Grid port's method of that name."""
-
-    CREATE_CASE = "create_case"
-    UPDATE_CASE = "update_case"
-    ADD_REFERENCE = "add_reference"
-    ADD_COMMENT = "add_comment"
-    CREATE_TASK = "create_task"
-    CREATE_ACKNOWLEDGMENT = "create_acknowledgment"
-
-
 @dataclasses.dataclass(frozen=True)
 class Write:
-    operation: Operation
-    args: list[Any]        # the port method's arguments before the idempotency key
+    """One logical Trading Grid write: what it sends, its key, and who hears if it is refused."""
+
+    body: bodies.Body      # what is written (app.tradinggrid.bodies), the port method it goes to
     key: str               # the idempotency key, the same on every try
-    notify: str | None = None  # the wa_id told if Trading Grid refuses it
+    notify: str | None = None  # the wa_id told if Trading Grid refuses it, in their language
     told: bool = False  # they were told of a refusal before (a parked write retried): not again
 
     def as_job(self) -> list[Any]:
         """The job's arguments (`write_job`), plain JSON."""
-        return [self.operation.value, self.args, self.key, self.notify, self.told]
+        return [self.body.OPERATION, self.body.args(), self.key, self.notify, self.told]
 
 
 def land(rt: Runtime, write: Write, tell: Callable[[str], None] | None = None,
@@ -53,7 +43,7 @@ def land(rt: Runtime, write: Write, tell: Callable[[str], None] | None = None,
     it (parked, and the person told: by `tell` when given, else in a message to `notify`).
     `retrying`: this is that job, and a passing failure raises, for RQ's backoff."""
     try:
-        answer: Record = getattr(rt.tradinggrid, write.operation.value)(*write.args, idempotency_key=write.key)
+        answer: Record = getattr(rt.tradinggrid, write.body.OPERATION)(*write.body.args(), idempotency_key=write.key)
         return answer
     except TransientError as exc:
         if retrying and exc.retry_after is None:
@@ -67,7 +57,7 @@ def land(rt: Runtime, write: Write, tell: Callable[[str], None] | None = None,
         return PENDING
     except PermanentError as exc:
         log.warning("Trading Grid refused %s (%s); parked", write.key, exc.reason)
-        parked.park(rt.redis, "write", exc.reason, {"operation": write.operation.value, "args": write.args,
+        parked.park(rt.redis, "write", exc.reason, {"operation": write.body.OPERATION, "args": write.body.args(),
                                                     "idempotency_key": write.key, "notify": write.notify})
         if write.told:
             return None
@@ -84,4 +74,4 @@ def write_job(operation: str, args: list[Any], idempotency_key: str, notify: str
               told: bool = False) -> Record | str | None:
     """A job: a write tried again in the background (also what a parked write is retried as,
     `told`: its person heard of the refusal already, and is not told again if it fails again)."""
-    return land(runtime.current(), Write(Operation(operation), args, idempotency_key, notify, told), retrying=True)
+    return land(runtime.current(), Write(bodies.read(operation, args), idempotency_key, notify, told), retrying=True)

@@ -17,7 +17,7 @@ from app.directory import Contact, Staff
 from app.runtime import Runtime
 from app.whatsapp import errors, messages
 from app.whatsapp.inbound import InboundMessage
-from app.writes import Operation
+from app.tradinggrid.bodies import NewTask
 from conversations import identity, queries, say, threads, waits
 from conversations.flows import problem
 from conversations.flows.catalog import FLOWS
@@ -216,12 +216,12 @@ def _unplaced(turn: Turn, hint: str) -> None:
         return
     session["unplaced"] = 0
     person = turn.person
-    task = turn.write(Operation.CREATE_TASK, [{
-        "partner_id": person.partner_id if isinstance(person, Contact) else "STAFF",
-        "case_id": turn.thread.slots.get("case_id") if turn.thread else None,
-        "title": turn.say("handoff_task_title", name=person.name, phone=f"+{person.phone}"),
-        "description": turn.say("handoff_task_description", name=person.name,
-                                messages="\n".join(f"- {t}" for t in recent[-UNPLACED_LIMIT:]))}], "handoff")
+    task = turn.write(NewTask(
+        partner_id=person.partner_id if isinstance(person, Contact) else "STAFF",
+        case_id=turn.thread.slots.get("case_id") if turn.thread else None,
+        title=turn.say("handoff_task_title", name=person.name, phone=f"+{person.phone}"),
+        description=turn.say("handoff_task_description", name=person.name,
+                             messages="\n".join(f"- {t}" for t in recent[-UNPLACED_LIMIT:]))), "handoff")
     if task is not None:
         turn.reply(turn.say("handoff"))
 

@@ -13,7 +13,7 @@ from app.directory import Contact, Staff
 from app.runtime import Runtime
 from app.tradinggrid.port import Record
 from app.whatsapp import messages
-from app.writes import Operation
+from app.tradinggrid.bodies import Author, Body, NewAcknowledgment, NewComment
 from app.whatsapp.inbound import InboundMessage
 from conversations import say
 from conversations.threads import Conversation, Thread
@@ -121,21 +121,21 @@ class Turn:
             self.conversation.remember(wamid, self.thread.id)
 
     # -- Trading Grid ----------------------------------------------------------------------
-    def author(self) -> dict[str, str]:
+    def author(self) -> Author:
         kind = "staff" if isinstance(self.person, Staff) else "partner_contact"
         ident = self.person.id if isinstance(self.person, Staff) else self.person.phone
-        return {"kind": kind, "id": ident, "name": self.person.name, "phone": f"+{self.person.phone}"}
+        return Author(kind, ident, self.person.name, f"+{self.person.phone}")
 
     def responded_at(self) -> str:
         moment = dt.datetime.fromtimestamp(self.message.timestamp, dt.timezone.utc)
         return moment.isoformat().replace("+00:00", "Z")
 
-    def write(self, operation: Operation, args: list[Any], action: str) -> Record | str | None:
+    def write(self, body: Body, action: str) -> Record | str | None:
         """One Trading Grid write keyed by this message and `action` (app.writes): its answer,
         PENDING when a job will retry it, or None when Trading Grid refused it (parked, and the
         person told in this turn's reply)."""
         self.wrote = True
-        return writes.land(self.rt, writes.Write(operation, args, f"{self.key_base}:{action}", self.message.sender),
+        return writes.land(self.rt, writes.Write(body, f"{self.key_base}:{action}", self.message.sender),
                            tell=self.reply)
 
     def schedule(self, at: float, job: str, *args: Any, job_id: str) -> None:
@@ -144,11 +144,8 @@ class Turn:
 
     def comment(self, case_id: str, body: str, action: str = "comment") -> Record | str | None:
         """The partner's own words on the case, signed with their name."""
-        return self.write(Operation.ADD_COMMENT, [case_id, {"body": body, "author": self.author(), "source": "whatsapp",
-                                                    "wa_message_id": self.message.id}], action)
+        return self.write(NewComment(case_id, body, self.author(), self.message.id), action)
 
     def acknowledge(self, subject_type: str, subject_id: str, response: str) -> Record | str | None:
-        return self.write(Operation.CREATE_ACKNOWLEDGMENT, [{
-            "subject_type": subject_type, "subject_id": subject_id, "response": response,
-            "responder": self.author(), "responded_at": self.responded_at(), "wa_message_id": self.message.id,
-            "text": self.text or response}], f"ack:{subject_type}")
+        return self.write(NewAcknowledgment(subject_type, subject_id, response, self.author(), self.responded_at(),
+                                            self.message.id, self.text or response), f"ack:{subject_type}")

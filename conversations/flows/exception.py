@@ -14,7 +14,8 @@ from typing import Any
 
 from transitions import EventData
 
-from app.writes import PENDING, Operation
+from app.tradinggrid.bodies import NewExpectedDate, NewReference
+from app.writes import PENDING
 from conversations.flows.base import CONFIRMATION_SECONDS, CONFIRMING_HINTS, CONFIRMING_WAITS_FOR, Flow, turn_of
 from conversations.threads import Thread
 from conversations.turn import Turn
@@ -73,11 +74,10 @@ def save(event: EventData) -> None:
     slots = turn.here.slots
     offer, case_id = slots["proposal"], slots["case_id"]
     if offer["kind"] == "date":
-        result = turn.write(Operation.UPDATE_CASE, [case_id, {"expected_date": offer["value"]}], "expected_date")
+        result = turn.write(NewExpectedDate(case_id, offer["value"]), "expected_date")
         done = turn.say("saved_date", name=turn.first_name, reference=slots["reference"], date=turn.date(offer["value"]))
     elif offer["kind"] == "reference":
-        result = turn.write(Operation.ADD_REFERENCE, [case_id, {"kind": offer["ref_kind"], "value": offer["value"]}],
-                            "reference")
+        result = turn.write(NewReference(case_id, offer["ref_kind"], offer["value"]), "reference")
         done = turn.say("saved_reference", name=turn.first_name, kind=offer["ref_kind"].upper(),
                         value=offer["value"], reference=slots["reference"])
     else:

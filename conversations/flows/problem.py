@@ -13,7 +13,8 @@ import re
 from transitions import EventData
 
 from app.directory import Contact
-from app.writes import PENDING, Operation
+from app.tradinggrid.bodies import NewCase
+from app.writes import PENDING
 from conversations.flows.base import CONFIRMATION_SECONDS, CONFIRMING_HINTS, CONFIRMING_WAITS_FOR, Flow, turn_of
 from conversations.threads import Thread
 from conversations.turn import Turn
@@ -83,9 +84,8 @@ def create(event: EventData) -> None:
     slots, person = turn.here.slots, turn.person
     if not isinstance(person, Contact):  # the router opens problem reports for partner contacts only
         return
-    case = turn.write(Operation.CREATE_CASE, [{"partner_id": person.partner_id, "issue_type": slots.get("issue_type") or "other",
-                                       "reference": slots["reference"], "summary": slots["details"],
-                                       "source": "whatsapp"}], "create_case")
+    case = turn.write(NewCase(person.partner_id, slots.get("issue_type") or "other", slots["reference"],
+                              slots["details"]), "create_case")
     if case is None:
         return
     if case == PENDING:

@@ -12,7 +12,8 @@ from typing import Any
 
 from transitions import EventData
 
-from app.writes import PENDING, Operation
+from app.tradinggrid.bodies import NewTask
+from app.writes import PENDING
 from conversations.flows.base import CONFIRMATION_SECONDS, CONFIRMING_HINTS, CONFIRMING_WAITS_FOR, Flow, turn_of
 from conversations.threads import Thread
 from conversations.turn import Turn
@@ -61,12 +62,12 @@ def proposed(event: EventData) -> None:
     slots = turn.here.slots
     case = turn.rt.tradinggrid.get_case(slots["case_id"]) or {}
     date = slots["counter_date"]
-    task = turn.write(Operation.CREATE_TASK, [{
-        "case_id": slots["case_id"], "partner_id": slots["partner_id"],
-        "title": f"Review date proposed for {slots['reference']}: {turn.date(date)}",
-        "description": f"{turn.person.name} (WhatsApp +{turn.person.phone}) cannot make "
-                       f"{turn.date(slots['proposed_date'])} and proposes {turn.date(date)}: \"{turn.text}\"",
-        "assignee_id": case.get("assignee_id"), "due_date": None}], "task")
+    task = turn.write(NewTask(
+        case_id=slots["case_id"], partner_id=slots["partner_id"],
+        title=f"Review date proposed for {slots['reference']}: {turn.date(date)}",
+        description=f"{turn.person.name} (WhatsApp +{turn.person.phone}) cannot make "
+                    f"{turn.date(slots['proposed_date'])} and proposes {turn.date(date)}: \"{turn.text}\"",
+        assignee_id=case.get("assignee_id")), "task")
     if task is None:
         return
     if not slots.get("rejected"):

@@ -222,7 +222,7 @@ def broadcast() -> None:
 def broadcast_preview(event_file: Path) -> None:
     """Who would receive the alert in EVENT_FILE, and why each other contact would not."""
     from app import notifications
-    from app.events import schema
+    from app.events import schema, types
 
     try:
         event = json.loads(event_file.read_text(encoding="utf-8"))
@@ -234,7 +234,7 @@ def broadcast_preview(event_file: Path) -> None:
             click.echo(f"{event_file}: {problem['field']}: {problem['message']}", err=True)
         sys.exit(1)
     rt = _build(_settings(), store_optional=True)
-    verdicts = notifications.explain_alert(rt, event)
+    verdicts = notifications.explain_alert(rt, types.parse(event))
     chosen = [c for c, reason in verdicts if reason is None]
     click.echo(f"{len(chosen)} of {len(verdicts)} contacts would receive \"{event['title']}\":")
     for contact, reason in verdicts:

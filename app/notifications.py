@@ -17,6 +17,9 @@ from typing import Any
 
 from app import delivery, localtime, outbound, queues, runtime, store
 from app.directory import Contact, Partner, Staff
+from app.events import types
+from app.events.types import (AlertBroadcast, CaseAssigned, DocumentRequested, DocumentUploaded, Event,
+                              ExceptionLogged, MilestoneReached, OnboardingCompleted, OnboardingPending, ScheduleRevised)
 from app.runtime import Runtime
 from app.whatsapp import messages
 from conversations import say, threads
@@ -25,7 +28,6 @@ from conversations.turn import offer, tap_id
 
 log = logging.getLogger(__name__)
 Person = Contact | Staff
-Event = dict[str, Any]
 
 
 @dataclasses.dataclass
@@ -53,7 +55,7 @@ def handle_event(event_id: str) -> None:
     record = rt.redis.hgetall(key)
     if not record or record.get(b"state") != b"pending":
         return
-    handle(rt, json.loads(record[b"payload"]))
+    handle(rt, types.parse(json.loads(record[b"payload"])))
     rt.redis.hset(key, "state", "done")
 
 
@@ -64,11 +66,11 @@ def send_notices(event_id: str, phones: list[str]) -> None:
     if raw is None:
         log.error("event %s is gone; %d recipients not told", event_id, len(phones))
         return
-    send_to(rt, json.loads(raw), phones)
+    send_to(rt, types.parse(json.loads(raw)), phones)
 
 
 def handle(rt: Runtime, event: Event) -> None:
-    if event["type"] == "onboarding.completed":
+    if isinstance(event, OnboardingCompleted):
         _close_onboarding(rt, event)
         return
     people = recipients(rt, event)
@@ -77,34 +79,34 @@ def handle(rt: Runtime, event: Event) -> None:
         send_to(rt, event, [p.phone for p in people])
         return
     pipe = rt.redis.pipeline(transaction=False)
-    pipe.hset(store.broadcast_key(event["id"]), mapping={"total": len(people), "started_at": time.time()})
-    pipe.expire(store.broadcast_key(event["id"]), store.STATUS_TTL)
-    pipe.zadd(store.BROADCASTS_INDEX, {event["id"]: time.time()}, nx=True)
+    pipe.hset(store.broadcast_key(event.id), mapping={"total": len(people), "started_at": time.time()})
+    pipe.expire(store.broadcast_key(event.id), store.STATUS_TTL)
+    pipe.zadd(store.BROADCASTS_INDEX, {event.id: time.time()}, nx=True)
     pipe.execute()
     for start in range(0, len(people), BATCH_SIZE):
         batch = [p.phone for p in people[start:start + BATCH_SIZE]]
-        rt.queues.enqueue(queues.OUTBOUND, send_notices, event["id"], batch)
+        rt.queues.enqueue(queues.OUTBOUND, send_notices, event.id, batch)
 
 
 # -- what comes later (the jobs are app.reminders') -------------------------------------------
 def plan(rt: Runtime, event: Event) -> None:
     """Schedules what an event will need later; called once the event's notices are out."""
-    kind, now = event["type"], time.time()
-    if kind == "alert.broadcast" and event.get("requires_ack") and event.get("ack_deadline"):
-        deadline = dt.datetime.fromisoformat(event["ack_deadline"].replace("Z", "+00:00")).timestamp()
-        rt.queues.enqueue_at(queues.EVENTS, max(deadline, now), queues.ALERT_DEADLINE, event["id"],
-                             job_id=f"alert-deadline-{event['id']}")
-    elif kind == "case.assigned":
-        rt.queues.enqueue_at(queues.EVENTS, now + ASSIGNMENT_ACK_SECONDS, queues.ASSIGNMENT_CHECK, event["id"],
-                             job_id=f"assignment-check-{event['id']}")
+    now = time.time()
+    if isinstance(event, AlertBroadcast) and event.requires_ack and event.ack_deadline:
+        deadline = dt.datetime.fromisoformat(event.ack_deadline.replace("Z", "+00:00")).timestamp()
+        rt.queues.enqueue_at(queues.EVENTS, max(deadline, now), queues.ALERT_DEADLINE, event.id,
+                             job_id=f"alert-deadline-{event.id}")
+    elif isinstance(event, CaseAssigned):
+        rt.queues.enqueue_at(queues.EVENTS, now + ASSIGNMENT_ACK_SECONDS, queues.ASSIGNMENT_CHECK, event.id,
+                             job_id=f"assignment-check-{event.id}")
 
 
-def every(event: Event) -> float:
+def every(event: OnboardingPending) -> float:
     """How often an onboarding step is asked about again."""
-    return 3600 * float(event.get("remind_every_hours") or 48)
+    return 3600 * float(event.remind_every_hours or 48)
 
 
-def plan_onboarding(rt: Runtime, event: Event, phone: str, since: float) -> float:
+def plan_onboarding(rt: Runtime, event: OnboardingPending, phone: str, since: float) -> float:
     """The next reminder to `phone`, one interval after `since`, moved out of its quiet hours."""
     at = localtime.next_waking_moment(phone, since + every(event))
     thread_id = acks.thread_id("onboarding", event)
@@ -113,14 +115,14 @@ def plan_onboarding(rt: Runtime, event: Event, phone: str, since: float) -> floa
         if thread is None or not thread.open:
             return at
         thread.slots["next_reminder_at"] = int(at)
-    rt.queues.enqueue_at(queues.EVENTS, at, queues.REMIND_ONBOARDING, event["id"], phone, int(at),
-                         job_id=f"onboarding-{event['id']}-{phone}-{int(at)}")
+    rt.queues.enqueue_at(queues.EVENTS, at, queues.REMIND_ONBOARDING, event.id, phone, int(at),
+                         job_id=f"onboarding-{event.id}-{phone}-{int(at)}")
     return at
 
 
 def send_to(rt: Runtime, event: Event, phones: list[str]) -> None:
     """Sends the event's notice to each of `phones` (a batch of a fan-out, or all of a small event)."""
-    build = BUILDERS[event["type"]]
+    build = BUILDERS[event.type]
     people = [person for phone in phones if (person := rt.directory.person(phone)) is not None]
     windows = windows_open(rt, [p.phone for p in people])
     if len(people) <= 1:
@@ -136,7 +138,7 @@ def send_to(rt: Runtime, event: Event, phones: list[str]) -> None:
 def _notify(rt: Runtime, event: Event, person: Person, notice: Notice, window: bool) -> None:
     """A first notice: sent, then what it will need later planned (an onboarding reminder)."""
     send(rt, event, person, notice, window=window)
-    if event["type"] == "onboarding.pending" and notice.thread is not None:
+    if isinstance(event, OnboardingPending) and notice.thread is not None:
         plan_onboarding(rt, event, person.phone, since=time.time())
 
 
@@ -161,10 +163,11 @@ def reachable_among(rt: Runtime, people: list[Person]) -> list[Person]:
     return [p for p, gone in zip(opted_in, stopped) if not gone]
 
 
-def _partner_contacts(rt: Runtime, event: Event, role: str) -> list[Person]:
-    partner = rt.directory.partners.get(event.get("partner_id", ""))
+def _partner_contacts(rt: Runtime, event: ExceptionLogged | ScheduleRevised | DocumentRequested | OnboardingPending,
+                      role: str) -> list[Person]:
+    partner = rt.directory.partners.get(event.partner_id)
     if partner is None:
-        log.warning("event %s names unknown partner %s; nobody told", event["id"], event.get("partner_id"))
+        log.warning("event %s names unknown partner %s; nobody told", event.id, event.partner_id)
         return []
     with_role = [c for c in partner.contacts if role in c.roles]  # "if none has it": held, not reachable
     return reachable_among(rt, list(with_role or partner.contacts))
@@ -178,14 +181,14 @@ def _group(rt: Runtime, group_id: str | None) -> list[Person]:
     return reachable_among(rt, list(rt.directory.group_members(group_id or "")))
 
 
-def _alert_targets(rt: Runtime, event: Event) -> list[Person]:
+def _alert_targets(rt: Runtime, event: AlertBroadcast) -> list[Person]:
     return [person for person, reason in explain_alert(rt, event) if reason is None]
 
 
-def explain_alert(rt: Runtime, event: Event) -> list[tuple[Contact, str | None]]:
+def explain_alert(rt: Runtime, event: AlertBroadcast) -> list[tuple[Contact, str | None]]:
     """Every partner contact, and why it would not get the alert (None: it would). All given
     targeting keys must match; any value within a key matches; case does not matter."""
-    targeting = event.get("targeting") or {}
+    targeting = event.targeting.given()
 
     def wanted(key: str) -> set[str] | None:
         values = targeting.get(key)
@@ -224,104 +227,102 @@ def _has_open_case_of(rt: Runtime, partner: Partner, issue_types: set[str]) -> b
 
 
 def recipients(rt: Runtime, event: Event) -> list[Person]:
-    kind = event["type"]
-    if kind == "exception.logged":
-        notify = event.get("notify") or "partner"
-        people = _partner_contacts(rt, event, "exceptions") if notify in ("partner", "both") else []
-        return people + (_group(rt, "support") if notify in ("internal", "both") else [])
-    if kind == "schedule.revised":
+    if isinstance(event, ExceptionLogged):
+        people = _partner_contacts(rt, event, "exceptions") if event.notify in ("partner", "both") else []
+        return people + (_group(rt, "support") if event.notify in ("internal", "both") else [])
+    if isinstance(event, ScheduleRevised):
         return _partner_contacts(rt, event, "exceptions")
-    if kind == "document.uploaded":
-        return _staff(rt, event["approver_id"])
-    if kind == "document.requested":
+    if isinstance(event, DocumentUploaded):
+        return _staff(rt, event.approver_id)
+    if isinstance(event, DocumentRequested):
         return _partner_contacts(rt, event, "documents")
-    if kind == "milestone.reached":
-        partner = rt.directory.partners.get(event["partner_id"])
-        return reachable_among(rt, [c for c in (partner.contacts if partner else ()) if event["milestone"] in c.milestones])
-    if kind == "alert.broadcast":
+    if isinstance(event, MilestoneReached):
+        partner = rt.directory.partners.get(event.partner_id)
+        return reachable_among(rt, [c for c in (partner.contacts if partner else ()) if event.milestone in c.milestones])
+    if isinstance(event, AlertBroadcast):
         return _alert_targets(rt, event)
-    if kind == "onboarding.pending":
+    if isinstance(event, OnboardingPending):
         return _partner_contacts(rt, event, "onboarding")
-    if kind == "case.assigned":
-        assignee = _staff(rt, event["assignee_id"])
-        group = [s for s in _group(rt, event.get("escalation_group_id")) if s not in assignee]
+    if isinstance(event, CaseAssigned):
+        assignee = _staff(rt, event.assignee_id)
+        group = [s for s in _group(rt, event.escalation_group_id) if s not in assignee]
         return assignee + group
     return []
 
 
 # -- what they are sent ----------------------------------------------------------------------
-def _exception(rt: Runtime, event: Event, person: Person, lang: str) -> Notice:
+def _exception(rt: Runtime, event: ExceptionLogged, person: Person, lang: str) -> Notice:
     wanted = {"shipment_delay": "wanted_date", "invoice_mismatch": "wanted_reference",
-              "order_exception": "wanted_reference"}.get(event["issue_type"], "wanted_any")
-    issue = say.issue(lang, event["issue_type"]).capitalize()
-    body = say.text(lang, "exception_ask", issue=issue, reference=event["reference"], summary=event["summary"],
-                    wanted=say.text(lang, wanted)) + f"\n{event['thread_url']}"
-    params = {"issue": issue, "reference": event["reference"], "summary": event["summary"], "url": event["thread_url"]}
+              "order_exception": "wanted_reference"}.get(event.issue_type, "wanted_any")
+    issue = say.issue(lang, event.issue_type).capitalize()
+    body = say.text(lang, "exception_ask", issue=issue, reference=event.reference, summary=event.summary,
+                    wanted=say.text(lang, wanted)) + f"\n{event.thread_url}"
+    params = {"issue": issue, "reference": event.reference, "summary": event.summary, "url": event.thread_url}
     if isinstance(person, Staff):  # the support group is told; partners answer
         return Notice(body, [], params)
-    action = "new_date" if event["issue_type"] == "shipment_delay" else "add_reference"
+    action = "new_date" if event.issue_type == "shipment_delay" else "add_reference"
     return Notice(body, [action], params, exception.opening(event))
 
 
-def _schedule(rt: Runtime, event: Event, person: Person, lang: str) -> Notice:
-    previous = (say.text(lang, "schedule_previous", date=say.date(event["previous_date"], lang))
-                if event.get("previous_date") else "")
-    body = say.text(lang, "schedule_ask", reference=event["reference"], proposed=say.date(event["proposed_date"], lang),
-                    previous=previous) + f"\n{event['thread_url']}"
+def _schedule(rt: Runtime, event: ScheduleRevised, person: Person, lang: str) -> Notice:
+    previous = (say.text(lang, "schedule_previous", date=say.date(event.previous_date, lang))
+                if event.previous_date else "")
+    body = say.text(lang, "schedule_ask", reference=event.reference, proposed=say.date(event.proposed_date, lang),
+                    previous=previous) + f"\n{event.thread_url}"
     return Notice(body, ["accept", "reject", "new_date"],
-                  {"reference": event["reference"], "proposed": say.date(event["proposed_date"], lang) + previous,
-                   "url": event["thread_url"]}, schedule.opening(event))
+                  {"reference": event.reference, "proposed": say.date(event.proposed_date, lang) + previous,
+                   "url": event.thread_url}, schedule.opening(event))
 
 
-def _alert(rt: Runtime, event: Event, person: Person, lang: str) -> Notice:
-    body = say.text(lang, "alert_ask", severity=event["severity"].upper(), title=event["title"], message=event["message"])
-    params = {"severity": event["severity"].upper(), "title": event["title"], "message": event["message"]}
-    if not event.get("requires_ack"):
+def _alert(rt: Runtime, event: AlertBroadcast, person: Person, lang: str) -> Notice:
+    body = say.text(lang, "alert_ask", severity=event.severity.upper(), title=event.title, message=event.message)
+    params = {"severity": event.severity.upper(), "title": event.title, "message": event.message}
+    if not event.requires_ack:
         return Notice(body, [], params)
     return Notice(body, ["acknowledge"], params, acks.opening("alert", event))
 
 
-def _assignment(rt: Runtime, event: Event, person: Person, lang: str) -> Notice:
-    body = say.text(lang, "assignment_ask", case_id=event["case_id"], summary=event["summary"], url=event["thread_url"])
-    params = {"case_id": event["case_id"], "summary": event["summary"], "url": event["thread_url"]}
-    if person.phone != getattr(rt.directory.staff.get(event["assignee_id"]), "phone", None):
+def _assignment(rt: Runtime, event: CaseAssigned, person: Person, lang: str) -> Notice:
+    body = say.text(lang, "assignment_ask", case_id=event.case_id, summary=event.summary, url=event.thread_url)
+    params = {"case_id": event.case_id, "summary": event.summary, "url": event.thread_url}
+    if person.phone != getattr(rt.directory.staff.get(event.assignee_id), "phone", None):
         return Notice(body, [], params)  # the escalation group is told; the assignee answers
     return Notice(body, ["acknowledge"], params, acks.opening("assignment", event))
 
 
-def _document_uploaded(rt: Runtime, event: Event, person: Person, lang: str) -> Notice:
-    kind = say.term(lang, "document_types", event["document_type"])
-    body = say.text(lang, "document_uploaded_ask", document_type=kind, document_name=event["document_name"],
-                    url=event["url"])
-    return Notice(body, ["received"], {"document_type": kind, "document_name": event["document_name"],
-                                       "url": event["url"]},
+def _document_uploaded(rt: Runtime, event: DocumentUploaded, person: Person, lang: str) -> Notice:
+    kind = say.term(lang, "document_types", event.document_type)
+    body = say.text(lang, "document_uploaded_ask", document_type=kind, document_name=event.document_name,
+                    url=event.url)
+    return Notice(body, ["received"], {"document_type": kind, "document_name": event.document_name,
+                                       "url": event.url},
                   acks.opening("document", event))
 
 
-def _document_requested(rt: Runtime, event: Event, person: Person, lang: str) -> Notice:
-    kind = say.term(lang, "document_types", event["document_type"])
-    due = say.text(lang, "due", date=say.date(event["due_date"], lang)) if event.get("due_date") else ""
-    body = say.text(lang, "document_requested_ask", document_type=kind, due=due, url=event["url"])
-    return Notice(body, ["done"], {"document_type": kind, "due": due, "url": event["url"]},
+def _document_requested(rt: Runtime, event: DocumentRequested, person: Person, lang: str) -> Notice:
+    kind = say.term(lang, "document_types", event.document_type)
+    due = say.text(lang, "due", date=say.date(event.due_date, lang)) if event.due_date else ""
+    body = say.text(lang, "document_requested_ask", document_type=kind, due=due, url=event.url)
+    return Notice(body, ["done"], {"document_type": kind, "due": due, "url": event.url},
                   acks.opening("document_request", event))
 
 
-def _milestone(rt: Runtime, event: Event, person: Person, lang: str) -> Notice:
-    milestone = say.term(lang, "milestones", event["milestone"])
-    parts = [f"{event['order_ref']}: {milestone}.", event.get("details") or "", event.get("url") or ""]
-    return Notice(" ".join(p for p in parts if p), [], {"order_ref": event["order_ref"], "milestone": milestone,
-                                                        "details": event.get("details") or ""})
+def _milestone(rt: Runtime, event: MilestoneReached, person: Person, lang: str) -> Notice:
+    milestone = say.term(lang, "milestones", event.milestone)
+    parts = [f"{event.order_ref}: {milestone}.", event.details or "", event.url or ""]
+    return Notice(" ".join(p for p in parts if p), [], {"order_ref": event.order_ref, "milestone": milestone,
+                                                        "details": event.details or ""})
 
 
-def _onboarding(rt: Runtime, event: Event, person: Person, lang: str) -> Notice:
-    action = say.term(lang, "onboarding_actions", event["action"])
-    due = say.text(lang, "due", date=say.date(event["due_date"], lang)) if event.get("due_date") else ""
-    body = say.text(lang, "onboarding_ask", action=action, due=due, url=event["url"])
-    return Notice(body, ["done", "remind"], {"action": action, "due": due, "url": event["url"]},
+def _onboarding(rt: Runtime, event: OnboardingPending, person: Person, lang: str) -> Notice:
+    action = say.term(lang, "onboarding_actions", event.action)
+    due = say.text(lang, "due", date=say.date(event.due_date, lang)) if event.due_date else ""
+    body = say.text(lang, "onboarding_ask", action=action, due=due, url=event.url)
+    return Notice(body, ["done", "remind"], {"action": action, "due": due, "url": event.url},
                   acks.opening("onboarding", event))
 
 
-BUILDERS: dict[str, Callable[[Runtime, Event, Person, str], Notice]] = {
+BUILDERS: dict[str, Callable[..., Notice]] = {  # each takes its own event type
     "exception.logged": _exception, "schedule.revised": _schedule, "alert.broadcast": _alert,
     "case.assigned": _assignment, "document.uploaded": _document_uploaded,
     "document.requested": _document_requested, "milestone.reached": _milestone, "onboarding.pending": _onboarding,
@@ -344,7 +345,7 @@ def payloads(rt: Runtime, event: Event, person: Person, notice: Notice,
              window: bool | None = None) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """What to send, and what to send instead if Meta says the window closed after all."""
     ids = [tap_id(a, notice.thread.id) for a in notice.actions] if notice.thread else []
-    approved = rt.templates.by_notice[notice.template or event["type"]]
+    approved = rt.templates.by_notice[notice.template or event.type]
     template = messages.template(person.phone, approved.name, rt.templates.language_code(person.language),
                                  [notice.params.get(p, "") for p in approved.parameters], ids[:approved.quick_replies])
     if not (window if window is not None else windows_open(rt, [person.phone])[person.phone]):
@@ -358,7 +359,7 @@ def payloads(rt: Runtime, event: Event, person: Person, notice: Notice,
 def send(rt: Runtime, event: Event, person: Person, notice: Notice, key: str | None = None,
          window: bool | None = None) -> str | None:
     """Sends one notice (opening or refreshing its thread); returns the wamid when it left."""
-    key = key or f"event:{event['id']}:{person.phone}"
+    key = key or f"event:{event.id}:{person.phone}"
     payload, fallback = payloads(rt, event, person, notice, window)
     if notice.thread is None:
         return outbound.deliver(rt, payload, key, fallback)
@@ -377,8 +378,8 @@ def send(rt: Runtime, event: Event, person: Person, notice: Notice, key: str | N
     return wamid
 
 
-def _close_onboarding(rt: Runtime, event: Event) -> None:
-    partner = rt.directory.partners.get(event["partner_id"])
+def _close_onboarding(rt: Runtime, event: OnboardingCompleted) -> None:
+    partner = rt.directory.partners.get(event.partner_id)
     thread_id = acks.thread_id("onboarding", event)
     for contact in partner.contacts if partner else ():
         with threads.locked(rt, contact.phone) as conversation:

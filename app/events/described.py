@@ -2,11 +2,10 @@
 would search for), and who it was for."""
 from __future__ import annotations
 
-from typing import Any
-
 from app.directory import Directory
+from app.events.types import AlertBroadcast, CaseAssigned, Event
 
-# The fields that name what an event is about, best first (the schema says which each type has).
+# The fields that name what an event is about, best first (each type has the first, or the next).
 _ABOUT = {
     "exception.logged": ("reference", "case_id"),
     "schedule.revised": ("reference", "case_id"),
@@ -18,25 +17,24 @@ _ABOUT = {
     "onboarding.pending": ("action",),
     "onboarding.completed": ("action",),
 }
-_TARGETS = ("partner_ids", "regions", "product_lines", "roles", "issue_types")
+_WORDS = ("action", "document_type")  # codes shown as words: "contract review", not contract_review
 
 
-def about(event: dict[str, Any]) -> str:
+def about(event: Event) -> str:
     """The reference the event is about ("PO-778812", "Port of Hamburg closed")."""
-    for field in _ABOUT.get(str(event.get("type")), ()):
-        if event.get(field):
-            return str(event[field]).replace("_", " ") if field in ("action", "document_type") else str(event[field])
+    for field in _ABOUT[event.type]:
+        value = getattr(event, field, None)
+        if value:
+            return str(value).replace("_", " ") if field in _WORDS else str(value)
     return ""
 
 
-def audience(event: dict[str, Any], directory: Directory) -> str:
+def audience(event: Event, directory: Directory) -> str:
     """Who it was for: the partner by name, an alert's targeting, an assignment's assignee."""
-    if event.get("partner_id"):
-        partner = directory.partners.get(str(event["partner_id"]))
-        return partner.name if partner else str(event["partner_id"])
-    if event.get("type") == "case.assigned":
-        staff = directory.staff.get(str(event.get("assignee_id")))
-        return staff.name if staff else str(event.get("assignee_id", ""))
-    targeting = event.get("targeting") or {}
-    named = [", ".join(map(str, targeting[k])) for k in _TARGETS if targeting.get(k)]
-    return " · ".join(named) or "every opted-in contact"
+    if isinstance(event, CaseAssigned):
+        staff = directory.staff.get(event.assignee_id)
+        return staff.name if staff else event.assignee_id
+    if isinstance(event, AlertBroadcast):
+        return " · ".join(", ".join(values) for values in event.targeting.given().values()) or "every opted-in contact"
+    partner = directory.partners.get(event.partner_id)
+    return partner.name if partner else event.partner_id

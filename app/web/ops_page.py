@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
 from app import parked, store
-from app.events import described
+from app.events import described, types
 from app.runtime import Runtime
 from conversations import census
 
@@ -100,11 +100,12 @@ def notifications_sent(rt: Runtime, offset: int, limit: int) -> tuple[int, list[
     pipe = rt.redis.pipeline(transaction=False)
     for purpose in purposes:
         pipe.hget(store.event_key(purpose.split(":", 1)[1]), "payload")
-    events = [json.loads(raw) if raw else {} for raw in (pipe.execute() if purposes else [])]
+    events = [types.parse(json.loads(raw)) if raw else None for raw in (pipe.execute() if purposes else [])]
     counts = _stats(rt, purposes)
-    rows = [{"purpose": purpose, "reminder": purpose.startswith("reminder:"), "type": e.get("type", ""),
-             "about": described.about(e), "for": described.audience(e, rt.directory) if e else "",
-             "link": e.get("thread_url") or e.get("url") or "", "sent_at": int(first_sent), **c}
+    rows = [{"purpose": purpose, "reminder": purpose.startswith("reminder:"), "type": e.type if e else "",
+             "about": described.about(e) if e else "", "for": described.audience(e, rt.directory) if e else "",
+             "link": (getattr(e, "thread_url", None) or getattr(e, "url", None) or "") if e else "",
+             "sent_at": int(first_sent), **c}
             for (_, first_sent), purpose, e, c in zip(page, purposes, events, counts)]
     return rt.redis.zcard(store.NOTIFICATIONS_INDEX), rows
 

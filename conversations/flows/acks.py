@@ -14,6 +14,7 @@ from typing import Any
 from transitions import EventData
 
 from app import localtime, queues
+from app.events.types import Event
 from app.writes import PENDING
 from conversations import say
 from conversations.flows.base import Callback, Flow, turn_of
@@ -93,28 +94,27 @@ class AckFlow(Flow):
 
 
 FLOWS = {name: AckFlow(name, kind) for name, kind in KINDS.items()}
-Event = dict[str, Any]
 
 # Each kind's thread: the subject it is named by (a later event about the same subject, or a
 # reminder, finds it by the same id), and what it keeps of the event that opens it.
-THREAD_IDS: dict[str, Callable[[Event], str]] = {
-    "alert": lambda e: f"alert:{e['alert_id']}",
-    "assignment": lambda e: f"assignment:{e['case_id']}",
-    "document": lambda e: f"document:{e['document_id']}",
-    "document_request": lambda e: f"docreq:{e['partner_id']}:{e['document_type']}",
-    "onboarding": lambda e: f"onboarding:{e['partner_id']}:{e['action']}",
+THREAD_IDS: dict[str, Callable[[Any], str]] = {  # each takes its own event type
+    "alert": lambda e: f"alert:{e.alert_id}",
+    "assignment": lambda e: f"assignment:{e.case_id}",
+    "document": lambda e: f"document:{e.document_id}",
+    "document_request": lambda e: f"docreq:{e.partner_id}:{e.document_type}",
+    "onboarding": lambda e: f"onboarding:{e.partner_id}:{e.action}",
 }
-SLOTS: dict[str, Callable[[Event], dict[str, Any]]] = {
-    "alert": lambda e: {"subject_id": e["alert_id"], "title": e["title"], "ack_deadline": e.get("ack_deadline"),
-                        "owner_id": e.get("owner_id")},
-    "assignment": lambda e: {"subject_id": e["case_id"], "case_id": e["case_id"], "assigned_at": time.time()},
-    "document": lambda e: {"subject_id": e["document_id"], "document_name": e["document_name"],
-                           "case_id": e.get("case_id")},
-    "document_request": lambda e: {"subject_id": e.get("case_id") or f"{e['partner_id']}:{e['document_type']}",
-                                   "document_type": e["document_type"], "case_id": e.get("case_id")},
-    "onboarding": lambda e: {"subject_id": f"{e['partner_id']}:{e['action']}", "action": e["action"],
-                             "event_id": e["id"], "remind_every_hours": e.get("remind_every_hours") or 48,
-                             "due_date": e.get("due_date")},
+SLOTS: dict[str, Callable[[Any], dict[str, Any]]] = {
+    "alert": lambda e: {"subject_id": e.alert_id, "title": e.title, "ack_deadline": e.ack_deadline,
+                        "owner_id": e.owner_id},
+    "assignment": lambda e: {"subject_id": e.case_id, "case_id": e.case_id, "assigned_at": time.time()},
+    "document": lambda e: {"subject_id": e.document_id, "document_name": e.document_name,
+                           "case_id": e.case_id},
+    "document_request": lambda e: {"subject_id": e.case_id or f"{e.partner_id}:{e.document_type}",
+                                   "document_type": e.document_type, "case_id": e.case_id},
+    "onboarding": lambda e: {"subject_id": f"{e.partner_id}:{e.action}", "action": e.action,
+                             "event_id": e.id, "remind_every_hours": e.remind_every_hours or 48,
+                             "due_date": e.due_date},
 }
 
 

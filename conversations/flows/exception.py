@@ -14,6 +14,7 @@ from typing import Any
 
 from transitions import EventData
 
+from app.events.types import ExceptionLogged
 from app.tradinggrid.bodies import NewExpectedDate, NewReference
 from app.writes import PENDING
 from conversations.flows.base import CONFIRMATION_SECONDS, CONFIRMING_HINTS, CONFIRMING_WAITS_FOR, Flow, turn_of
@@ -30,9 +31,9 @@ def thread_id(case_id: str) -> str:
     return f"case:{case_id}"
 
 
-def opening(event: dict[str, Any]) -> Thread:
+def opening(event: ExceptionLogged) -> Thread:
     """The thread an `exception.logged` event opens with the partner: the case, waiting for what is missing."""
-    return FLOW.open(thread_id(event["case_id"]), {k: event.get(k) for k in SLOTS})
+    return FLOW.open(thread_id(event.case_id), {k: getattr(event, k) for k in SLOTS})
 
 
 def proposal(turn: Turn) -> dict[str, str] | None:

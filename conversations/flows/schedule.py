@@ -12,6 +12,7 @@ from typing import Any
 
 from transitions import EventData
 
+from app.events.types import ScheduleRevised
 from app.tradinggrid.bodies import NewTask
 from app.writes import PENDING
 from conversations.flows.base import CONFIRMATION_SECONDS, CONFIRMING_HINTS, CONFIRMING_WAITS_FOR, Flow, turn_of
@@ -126,6 +127,6 @@ def thread_id(case_id: str) -> str:
     return f"schedule:{case_id}"
 
 
-def opening(event: dict[str, Any]) -> Thread:
+def opening(event: ScheduleRevised) -> Thread:
     """The thread a `schedule.revised` event opens: the proposed date, waiting for an answer."""
-    return FLOW.open(thread_id(event["case_id"]), {k: event.get(k) for k in SLOTS})
+    return FLOW.open(thread_id(event.case_id), {k: getattr(event, k) for k in SLOTS})

@@ -21,6 +21,7 @@ from app.events import types
 from app.events.types import (AlertBroadcast, CaseAssigned, DocumentRequested, DocumentUploaded, Event,
                               ExceptionLogged, MilestoneReached, OnboardingCompleted, OnboardingPending, ScheduleRevised)
 from app.runtime import Runtime
+from app.tradinggrid import cases as grid_cases
 from app.whatsapp import messages
 from conversations import say, threads
 from conversations.flows import acks, exception, schedule
@@ -223,7 +224,7 @@ def explain_alert(rt: Runtime, event: AlertBroadcast) -> list[tuple[Contact, str
 
 
 def _has_open_case_of(rt: Runtime, partner: Partner, issue_types: set[str]) -> bool:
-    return any(c.get("issue_type") in issue_types for c in rt.tradinggrid.list_cases(partner_id=partner.id, status="open"))
+    return any(c.issue_type in issue_types for c in grid_cases.listed(rt.tradinggrid, partner_id=partner.id, status="open"))
 
 
 def recipients(rt: Runtime, event: Event) -> list[Person]:

@@ -4,11 +4,11 @@ whether a case they may not see exists."""
 from __future__ import annotations
 
 import re
-from typing import Any
-
 from rapidfuzz import fuzz, process, utils
 
 from app.directory import Contact, Staff
+from app.tradinggrid import cases as grid_cases
+from app.tradinggrid.cases import Case
 from conversations.turn import Turn
 from intents import references
 
@@ -16,10 +16,10 @@ LIST_ROWS = 10
 PARTNER_MATCH_CUTOFF = 70
 
 
-def visible(turn: Turn, cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def visible(turn: Turn, cases: list[Case]) -> list[Case]:
     if isinstance(turn.person, Staff):
         return cases
-    return [c for c in cases if c.get("partner_id") == turn.person.partner_id]
+    return [c for c in cases if c.partner_id == turn.person.partner_id]
 
 
 def scope(turn: Turn) -> dict[str, str]:
@@ -30,19 +30,19 @@ def status(turn: Turn) -> None:
     refs = turn.reading.references
     written = turn.message.text or ""
     query = " ".join(written[r.start:r.end] for r in refs) or re.sub(r"^\S+\s*", "", turn.text)  # as they wrote it
-    found: list[dict[str, Any]] = []
-    candidates: list[dict[str, Any]] | None = None  # the cases the asker may see, fetched once if needed
+    found: list[Case] = []
+    candidates: list[Case] | None = None  # the cases the asker may see, fetched once if needed
 
-    def by_reference(typed: str) -> list[dict[str, Any]]:
+    def by_reference(typed: str) -> list[Case]:
         nonlocal candidates
         if candidates is None:
-            candidates = visible(turn, turn.rt.tradinggrid.list_cases(**scope(turn)))
-        matched = references.match(typed, [c["reference"] for c in candidates if c.get("reference")])
-        return [c for c in candidates if c.get("reference") == matched]
+            candidates = visible(turn, grid_cases.listed(turn.rt.tradinggrid, **scope(turn)))
+        matched = references.match(typed, [c.reference for c in candidates if c.reference])
+        return [c for c in candidates if c.reference == matched]
 
     for ref in refs:
         if ref.kind == "case":
-            case = turn.rt.tradinggrid.get_case(f"CASE-{ref.value}" if ref.value.isdigit() else ref.value)
+            case = grid_cases.read(turn.rt.tradinggrid, f"CASE-{ref.value}" if ref.value.isdigit() else ref.value)
             found += visible(turn, [case] if case else [])
         else:
             found += by_reference(ref.value)
@@ -53,9 +53,9 @@ def status(turn: Turn) -> None:
 
 def my_cases(turn: Turn) -> None:
     if isinstance(turn.person, Staff):
-        cases = turn.rt.tradinggrid.list_cases(assignee_id=turn.person.id, status="open")
+        cases = grid_cases.listed(turn.rt.tradinggrid, assignee_id=turn.person.id, status="open")
     else:
-        cases = turn.rt.tradinggrid.list_cases(partner_id=turn.person.partner_id, status="open")
+        cases = grid_cases.listed(turn.rt.tradinggrid, partner_id=turn.person.partner_id, status="open")
     answer(turn, cases, none=turn.say("cases_none"), listing=True)
 
 
@@ -73,38 +73,38 @@ def open_cases(turn: Turn) -> None:
             return
         partner_id = str(best[2])
     else:
-        answer(turn, turn.rt.tradinggrid.list_cases(status="open"), none=turn.say("cases_none"), listing=True)
+        answer(turn, grid_cases.listed(turn.rt.tradinggrid, status="open"), none=turn.say("cases_none"), listing=True)
         return
-    answer(turn, turn.rt.tradinggrid.list_cases(partner_id=partner_id, status="open"),
+    answer(turn, grid_cases.listed(turn.rt.tradinggrid, partner_id=partner_id, status="open"),
            none=turn.say("cases_none"), listing=True)
 
 
 def show(turn: Turn, case_id: str) -> None:
     """A tapped row of a case list."""
-    case = turn.rt.tradinggrid.get_case(case_id)
+    case = grid_cases.read(turn.rt.tradinggrid, case_id)
     answer(turn, visible(turn, [case] if case else []), none=turn.say("status_none", query=case_id))
 
 
-def answer(turn: Turn, cases: list[dict[str, Any]], none: str, listing: bool = False) -> None:
+def answer(turn: Turn, cases: list[Case], none: str, listing: bool = False) -> None:
     if not cases:
         turn.reply(none)
     elif len(cases) == 1:
         turn.reply(describe(turn, cases[0]))
     else:
-        rows = [(f"q|case|{c['id']}", f"{c['id']} {c.get('reference') or ''}".strip(),
-                 f"{turn.say_issue(c.get('issue_type') or 'other')}, {c.get('status')}, "
-                 f"{turn.date(c['expected_date']) if c.get('expected_date') else ''}".rstrip(", "))
+        rows = [(f"q|case|{c.id}", f"{c.id} {c.reference or ''}".strip(),
+                 f"{turn.say_issue(c.issue_type)}, {c.status}, "
+                 f"{turn.date(c.expected_date) if c.expected_date else ''}".rstrip(", "))
                 for c in cases[:LIST_ROWS]]
         body = (turn.say("cases_list", count=len(cases)) if listing else turn.say("status_many", count=len(cases)))
         turn.choose(body, turn.say("cases_button"), rows)
 
 
-def describe(turn: Turn, case: dict[str, Any]) -> str:
-    owner_id = case.get("assignee_id")
+def describe(turn: Turn, case: Case) -> str:
+    owner_id = case.assignee_id
     owner = turn.rt.directory.staff[owner_id].name if owner_id in turn.rt.directory.staff else owner_id
-    partner = turn.rt.directory.partners.get(case.get("partner_id", ""))
-    return turn.say("status_one", case_id=case["id"], reference=case.get("reference") or "-",
-                    status=case.get("status"), issue=turn.say_issue(case.get("issue_type") or "other"),
-                    partner=partner.name if partner else case.get("partner_id"),
+    partner = turn.rt.directory.partners.get(case.partner_id)
+    return turn.say("status_one", case_id=case.id, reference=case.reference or "-",
+                    status=case.status, issue=turn.say_issue(case.issue_type),
+                    partner=partner.name if partner else case.partner_id,
                     owner=owner or turn.say("unknown_value"),
-                    expected=turn.date(case.get("expected_date")), url=case.get("thread_url") or "")
+                    expected=turn.date(case.expected_date), url=case.thread_url or "")

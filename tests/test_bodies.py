@@ -1,10 +1,15 @@
-"""Trading Grid writes are typed inside and plain JSON on the wire: a body goes to a job or the
-parked list as the REST body the README describes and comes back the same."""
+"""Trading Grid is typed inside and plain JSON on the wire: a write's body goes to a job or the
+parked list as the REST body the README describes and comes back the same; a case is read into
+one typed Case."""
 from __future__ import annotations
+
+import dataclasses
 
 import pytest
 
 from app.tradinggrid import bodies
+from app.tradinggrid.cases import Case
+from app.tradinggrid.port import CASE_FIELDS
 from app.tradinggrid.bodies import Author, NewAcknowledgment, NewCase, NewComment, NewExpectedDate, NewReference, NewTask
 
 JANA = Author("partner_contact", "4915123456789", "Jana Weber", "+4915123456789")
@@ -42,3 +47,10 @@ def test_a_body_queued_by_an_older_tgwa_is_still_read() -> None:
 def test_what_is_not_a_write_tgwa_makes_is_refused(operation: str, args: list) -> None:  # type: ignore[type-arg]
     with pytest.raises(ValueError):
         bodies.read(operation, args)
+
+
+def test_a_case_is_read_with_every_field_the_port_names_and_a_short_answer_too() -> None:
+    assert [f.name for f in dataclasses.fields(Case)] == list(CASE_FIELDS)
+    record = {"id": "CASE-1", "partner_id": "ACME", "status": "open", "issue_type": None, "extra": 1}
+    assert Case.of(record) == Case("CASE-1", "ACME", "open")  # a missing issue type reads as "other"
+    assert Case.of({"id": 7}).id == "7"

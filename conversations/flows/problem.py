@@ -14,6 +14,7 @@ from transitions import EventData
 
 from app.directory import Contact
 from app.tradinggrid.bodies import NewCase
+from app.tradinggrid.cases import Case
 from app.writes import PENDING
 from conversations.flows.base import CONFIRMATION_SECONDS, CONFIRMING_HINTS, CONFIRMING_WAITS_FOR, Flow, turn_of
 from conversations.threads import Thread
@@ -92,9 +93,10 @@ def create(event: EventData) -> None:
         turn.reply(turn.say("saving_later", name=turn.first_name))
         return
     assert isinstance(case, dict)
-    slots["case_id"] = case["id"]
-    turn.comment(case["id"], f"{slots['details']} — {turn.person.name} via WhatsApp")
-    turn.reply(turn.say("problem_created", name=turn.first_name, case_id=case["id"], reference=slots["reference"]))
+    created = Case.of(case)
+    slots["case_id"] = created.id
+    turn.comment(created.id, f"{slots['details']} — {turn.person.name} via WhatsApp")
+    turn.reply(turn.say("problem_created", name=turn.first_name, case_id=created.id, reference=slots["reference"]))
 
 
 def cancelled(event: EventData) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 from transitions import EventData
 
 from app.events.types import ScheduleRevised
+from app.tradinggrid import cases as grid_cases
 from app.tradinggrid.bodies import NewTask
 from app.writes import PENDING
 from conversations.flows.base import CONFIRMATION_SECONDS, CONFIRMING_HINTS, CONFIRMING_WAITS_FOR, Flow, turn_of
@@ -61,14 +62,14 @@ def ask_again(event: EventData) -> None:
 def proposed(event: EventData) -> None:
     turn = turn_of(event)
     slots = turn.here.slots
-    case = turn.rt.tradinggrid.get_case(slots["case_id"]) or {}
+    case = grid_cases.read(turn.rt.tradinggrid, slots["case_id"])
     date = slots["counter_date"]
     task = turn.write(NewTask(
         case_id=slots["case_id"], partner_id=slots["partner_id"],
         title=f"Review date proposed for {slots['reference']}: {turn.date(date)}",
         description=f"{turn.person.name} (WhatsApp +{turn.person.phone}) cannot make "
                     f"{turn.date(slots['proposed_date'])} and proposes {turn.date(date)}: \"{turn.text}\"",
-        assignee_id=case.get("assignee_id")), "task")
+        assignee_id=case.assignee_id if case else None), "task")
     if task is None:
         return
     if not slots.get("rejected"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypedDict
 
 from transitions import EventData
 
@@ -17,12 +17,30 @@ from app import localtime, queues
 from app.events.types import Event
 from app.writes import PENDING
 from conversations import say
-from conversations.flows.base import Callback, Flow, turn_of
+from conversations.flows.base import Callback, Flow, slots_of, turn_of
 from conversations.threads import Thread
 from conversations.turn import Turn
 from intents import asks_reminder
 
 SNOOZE_SECONDS = 24 * 3600
+
+
+class Slots(TypedDict, total=False):
+    """What an acknowledgment thread keeps; each kind fills its own (SLOTS below)."""
+
+    subject_id: str               # what the acknowledgment is of, in Trading Grid
+    title: str                    # alert
+    ack_deadline: str | None      # alert
+    owner_id: str | None          # alert: who hears of those who did not answer
+    case_id: str | None           # assignment, document, document request
+    assigned_at: float            # assignment
+    document_name: str            # document
+    document_type: str            # document request
+    action: str                   # onboarding
+    event_id: str                 # onboarding: the event its reminders are planned from
+    remind_every_hours: int       # onboarding
+    due_date: str | None          # onboarding
+    next_reminder_at: int         # onboarding: the one planned reminder still wanted
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,7 +64,7 @@ ANSWERS = frozenset({"acknowledge", "confirm", "accept", "done"})
 def make_acknowledged(kind: Kind) -> Callback:
     def acknowledged(event: EventData) -> None:
         turn = turn_of(event)
-        slots = turn.here.slots
+        slots = slots_of(turn, Slots)
         result = turn.acknowledge(kind.subject_type, slots["subject_id"], kind.response)
         if result is not None:
             turn.reply(turn.say("saving_later", name=turn.first_name) if result == PENDING else
@@ -54,19 +72,20 @@ def make_acknowledged(kind: Kind) -> Callback:
     return acknowledged
 
 
-def in_words(turn: Turn, slots: dict[str, Any]) -> dict[str, Any]:
+def in_words(turn: Turn, slots: Slots) -> dict[str, Any]:
     """The slots a thanks names, Trading Grid's codes said in the person's language."""
-    words = {k: v for k, v in slots.items() if k != "name"}
+    words: dict[str, Any] = {k: v for k, v in slots.items() if k != "name"}
     for slot, group in (("action", "onboarding_actions"), ("document_type", "document_types")):
-        if isinstance(words.get(slot), str):
-            words[slot] = say.term(turn.language, group, words[slot])
+        code = words.get(slot)
+        if isinstance(code, str):
+            words[slot] = say.term(turn.language, group, code)
     return words
 
 
 def snoozed(event: EventData) -> None:
     """'Remind me tomorrow': the next reminder moves to this time tomorrow (or 08:00 after it)."""
     turn = turn_of(event)
-    slots = turn.here.slots
+    slots = slots_of(turn, Slots)
     at = int(localtime.next_waking_moment(turn.person.phone, time.time() + SNOOZE_SECONDS))
     slots["next_reminder_at"] = at
     if slots.get("event_id"):
@@ -104,17 +123,14 @@ THREAD_IDS: dict[str, Callable[[Any], str]] = {  # each takes its own event type
     "document_request": lambda e: f"docreq:{e.partner_id}:{e.document_type}",
     "onboarding": lambda e: f"onboarding:{e.partner_id}:{e.action}",
 }
-SLOTS: dict[str, Callable[[Any], dict[str, Any]]] = {
-    "alert": lambda e: {"subject_id": e.alert_id, "title": e.title, "ack_deadline": e.ack_deadline,
-                        "owner_id": e.owner_id},
-    "assignment": lambda e: {"subject_id": e.case_id, "case_id": e.case_id, "assigned_at": time.time()},
-    "document": lambda e: {"subject_id": e.document_id, "document_name": e.document_name,
-                           "case_id": e.case_id},
-    "document_request": lambda e: {"subject_id": e.case_id or f"{e.partner_id}:{e.document_type}",
-                                   "document_type": e.document_type, "case_id": e.case_id},
-    "onboarding": lambda e: {"subject_id": f"{e.partner_id}:{e.action}", "action": e.action,
-                             "event_id": e.id, "remind_every_hours": e.remind_every_hours or 48,
-                             "due_date": e.due_date},
+SLOTS: dict[str, Callable[[Any], Slots]] = {
+    "alert": lambda e: Slots(subject_id=e.alert_id, title=e.title, ack_deadline=e.ack_deadline, owner_id=e.owner_id),
+    "assignment": lambda e: Slots(subject_id=e.case_id, case_id=e.case_id, assigned_at=time.time()),
+    "document": lambda e: Slots(subject_id=e.document_id, document_name=e.document_name, case_id=e.case_id),
+    "document_request": lambda e: Slots(subject_id=e.case_id or f"{e.partner_id}:{e.document_type}",
+                                        document_type=e.document_type, case_id=e.case_id),
+    "onboarding": lambda e: Slots(subject_id=f"{e.partner_id}:{e.action}", action=e.action, event_id=e.id,
+                                  remind_every_hours=e.remind_every_hours or 48, due_date=e.due_date),
 }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from transitions import EventData, Machine
 
@@ -22,6 +22,14 @@ Callback = Callable[[EventData], None]
 CONFIRMING_WAITS_FOR = {"confirm": "confirming", "cancel": "confirming"}
 CONFIRMING_HINTS = {"confirming": "hint_confirm"}
 CONFIRMATION_SECONDS = 24 * 3600  # a change said back and not confirmed for this long is dropped
+
+S = TypeVar("S")
+
+
+def slots_of(turn: Turn, shape: type[S]) -> S:
+    """The thread's slots as its flow declares them (a TypedDict): the same dict, kept in Redis as
+    JSON, typed for the flow that reads and fills it."""
+    return cast(S, turn.here.slots)
 
 
 class Flow:
@@ -39,7 +47,7 @@ class Flow:
         self.machine = Machine(model=None, states=list(states), transitions=list(transitions), initial=initial,
                                auto_transitions=False, send_event=True)
 
-    def open(self, thread_id: str, slots: dict[str, Any] | None = None, at: float | None = None) -> Thread:
+    def open(self, thread_id: str, slots: Mapping[str, object] | None = None, at: float | None = None) -> Thread:
         """A new thread of this flow, in its first state."""
         moment = at if at is not None else time.time()
         return Thread(id=thread_id, flow=self.name, state=self.initial, slots=dict(slots or {}),

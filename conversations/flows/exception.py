@@ -10,21 +10,40 @@ back what it understood and writes only on confirmation.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from transitions import EventData
 
 from app.events.types import ExceptionLogged
 from app.tradinggrid.bodies import NewExpectedDate, NewReference
 from app.writes import PENDING
-from conversations.flows.base import CONFIRMATION_SECONDS, CONFIRMING_HINTS, CONFIRMING_WAITS_FOR, Flow, turn_of
+from conversations.flows.base import (CONFIRMATION_SECONDS, CONFIRMING_HINTS, CONFIRMING_WAITS_FOR, Flow, slots_of,
+                                     turn_of)
 from conversations.threads import Thread
 from conversations.turn import Turn
 
 WANTED = {"shipment_delay": "wanted_date", "invoice_mismatch": "wanted_reference",
           "order_exception": "wanted_reference", "other": "wanted_any"}
 REFERENCE_KINDS = {"po", "invoice", "asn", "shipment", "container", "awb", "sscc", "other"}
-SLOTS = ("case_id", "partner_id", "reference", "issue_type", "summary", "thread_url")
+
+
+class Proposal(TypedDict, total=False):
+    """What the partner offered, said back and waiting for Confirm."""
+
+    kind: str      # date, reference or comment
+    value: str     # the date (YYYY-MM-DD) or the reference
+    ref_kind: str  # for a reference: po, invoice, ...
+    text: str      # the message as written
+
+
+class Slots(TypedDict, total=False):
+    case_id: str
+    partner_id: str
+    reference: str
+    issue_type: str
+    summary: str
+    thread_url: str
+    proposal: Proposal  # once an offer was said back
 
 
 def thread_id(case_id: str) -> str:
@@ -33,23 +52,25 @@ def thread_id(case_id: str) -> str:
 
 def opening(event: ExceptionLogged) -> Thread:
     """The thread an `exception.logged` event opens with the partner: the case, waiting for what is missing."""
-    return FLOW.open(thread_id(event.case_id), {k: getattr(event, k) for k in SLOTS})
+    return FLOW.open(thread_id(event.case_id), Slots(case_id=event.case_id, partner_id=event.partner_id,
+                                                     reference=event.reference, issue_type=event.issue_type,
+                                                     summary=event.summary, thread_url=event.thread_url))
 
 
-def proposal(turn: Turn) -> dict[str, str] | None:
+def proposal(turn: Turn) -> Proposal | None:
     """What the message offers: a date, else a reference, else (when waiting for info) its words."""
     reading = turn.reading
     if reading.date:
-        return {"kind": "date", "value": reading.date, "text": turn.text}
+        return Proposal(kind="date", value=reading.date, text=turn.text)
     refs = [r for r in reading.references if r.kind in REFERENCE_KINDS]
     if refs:
-        return {"kind": "reference", "ref_kind": refs[0].kind, "value": refs[0].value, "text": turn.text}
+        return Proposal(kind="reference", ref_kind=refs[0].kind, value=refs[0].value, text=turn.text)
     return None
 
 
 def ask_info(event: EventData) -> None:
     turn = turn_of(event)
-    slots = turn.here.slots
+    slots = slots_of(turn, Slots)
     turn.reply(turn.say("exception_ask", issue=turn.say_issue(slots["issue_type"]).capitalize(),
                         reference=slots["reference"], summary=slots["summary"],
                         wanted=turn.say(WANTED.get(slots["issue_type"], "wanted_any"))))
@@ -57,9 +78,9 @@ def ask_info(event: EventData) -> None:
 
 def ask_confirm(event: EventData) -> None:
     turn = turn_of(event)
-    slots = turn.here.slots
-    slots["proposal"] = event.kwargs.get("offer") or slots.get("proposal")
-    offer = slots["proposal"]
+    slots = slots_of(turn, Slots)
+    offer: Proposal = event.kwargs.get("offer") or slots["proposal"]
+    slots["proposal"] = offer
     if offer["kind"] == "date":
         body = turn.say("confirm_date", reference=slots["reference"], date=turn.date(offer["value"]))
     elif offer["kind"] == "reference":
@@ -72,7 +93,7 @@ def ask_confirm(event: EventData) -> None:
 
 def save(event: EventData) -> None:
     turn = turn_of(event)
-    slots = turn.here.slots
+    slots = slots_of(turn, Slots)
     offer, case_id = slots["proposal"], slots["case_id"]
     if offer["kind"] == "date":
         result = turn.write(NewExpectedDate(case_id, offer["value"]), "expected_date")
@@ -123,14 +144,14 @@ class ExceptionFlow(Flow):
         if intent == "cancel":
             return "cancel"
         if turn.here.state == "awaiting_info" and intent == "unknown" and len(turn.text.split()) >= 2:
-            turn.event_kwargs = {"offer": {"kind": "comment", "value": turn.text, "text": turn.text}}
+            turn.event_kwargs = {"offer": Proposal(kind="comment", value=turn.text, text=turn.text)}
             return "info"
         return None
 
 
-def _same(turn: Turn, offer: dict[str, str]) -> bool:
-    current = turn.here.slots.get("proposal") or {}
-    return current.get("kind") == offer["kind"] and current.get("value") == offer["value"]
+def _same(turn: Turn, offer: Proposal) -> bool:
+    current = slots_of(turn, Slots).get("proposal") or Proposal()
+    return current.get("kind") == offer.get("kind") and current.get("value") == offer.get("value")
 
 
 FLOW = ExceptionFlow()

@@ -9,6 +9,7 @@ opens the case.
 from __future__ import annotations
 
 import re
+from typing import TypedDict
 
 from transitions import EventData
 
@@ -16,11 +17,19 @@ from app.directory import Contact
 from app.tradinggrid.bodies import NewCase
 from app.tradinggrid.cases import Case
 from app.writes import PENDING
-from conversations.flows.base import CONFIRMATION_SECONDS, CONFIRMING_HINTS, CONFIRMING_WAITS_FOR, Flow, turn_of
+from conversations.flows.base import (CONFIRMATION_SECONDS, CONFIRMING_HINTS, CONFIRMING_WAITS_FOR, Flow, slots_of,
+                                     turn_of)
 from conversations.threads import Thread
 from conversations.turn import Turn
 from intents import problem_type
 from intents.references import Reference
+
+
+class Slots(TypedDict, total=False):
+    reference: str          # as the partner wrote it
+    details: str            # what went wrong, in their words
+    issue_type: str | None  # read from their words, else other
+    case_id: str            # once the case is created
 
 
 def gather(event: EventData) -> None:
@@ -41,12 +50,12 @@ def ask_reference(event: EventData) -> None:
 
 def ask_details(event: EventData) -> None:
     turn = turn_of(event)
-    turn.reply(turn.say("problem_ask_details", reference=turn.here.slots["reference"]))
+    turn.reply(turn.say("problem_ask_details", reference=slots_of(turn, Slots)["reference"]))
 
 
 def ask_confirm(event: EventData) -> None:
     turn = turn_of(event)
-    slots = turn.here.slots
+    slots = slots_of(turn, Slots)
     turn.ask(turn.say("problem_confirm", issue=turn.say_issue(slots.get("issue_type") or "other"),
                       reference=slots["reference"], details=slots["details"]), ["confirm", "change", "cancel"])
 
@@ -63,7 +72,7 @@ def as_written(text: str, ref: Reference) -> str:
 
 def collect(turn: Turn) -> None:
     """Takes from the message what is still missing: reference, issue type, details."""
-    slots = turn.here.slots
+    slots = slots_of(turn, Slots)
     if turn.here.state == "confirming":
         slots.pop("details", None)  # what comes now replaces what was said back
     refs = turn.reading.references
@@ -82,7 +91,7 @@ def collect(turn: Turn) -> None:
 
 def create(event: EventData) -> None:
     turn = turn_of(event)
-    slots, person = turn.here.slots, turn.person
+    slots, person = slots_of(turn, Slots), turn.person
     if not isinstance(person, Contact):  # the router opens problem reports for partner contacts only
         return
     case = turn.write(NewCase(person.partner_id, slots.get("issue_type") or "other", slots["reference"],
@@ -105,7 +114,7 @@ def cancelled(event: EventData) -> None:
 
 def forget_details(event: EventData) -> None:
     turn = turn_of(event)
-    turn.here.slots.pop("details", None)
+    slots_of(turn, Slots).pop("details", None)
     ask_details(event)
 
 

@@ -8,7 +8,7 @@ or proposes another date, which after confirmation becomes a task for the case o
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from transitions import EventData
 
@@ -16,14 +16,15 @@ from app.events.types import ScheduleRevised
 from app.tradinggrid import cases as grid_cases
 from app.tradinggrid.bodies import NewTask
 from app.writes import PENDING
-from conversations.flows.base import CONFIRMATION_SECONDS, CONFIRMING_HINTS, CONFIRMING_WAITS_FOR, Flow, turn_of
+from conversations.flows.base import (CONFIRMATION_SECONDS, CONFIRMING_HINTS, CONFIRMING_WAITS_FOR, Flow, slots_of,
+                                     turn_of)
 from conversations.threads import Thread
 from conversations.turn import Turn
 
 
 def accepted(event: EventData) -> None:
     turn = turn_of(event)
-    slots = turn.here.slots
+    slots = slots_of(turn, Slots)
     result = turn.acknowledge("schedule", slots["case_id"], "accepted")
     if result is not None:
         turn.reply(turn.say("saving_later", name=turn.first_name) if result == PENDING else
@@ -33,7 +34,7 @@ def accepted(event: EventData) -> None:
 
 def rejected(event: EventData) -> None:
     turn = turn_of(event)
-    slots = turn.here.slots
+    slots = slots_of(turn, Slots)
     slots["rejected"] = True
     if turn.acknowledge("schedule", slots["case_id"], "rejected") is not None and not event.kwargs.get("date"):
         turn.reply(turn.say("schedule_rejected", reference=slots["reference"]))
@@ -41,7 +42,7 @@ def rejected(event: EventData) -> None:
 
 def ask_confirm(event: EventData) -> None:
     turn = turn_of(event)
-    slots = turn.here.slots
+    slots = slots_of(turn, Slots)
     slots["counter_date"] = event.kwargs.get("date") or slots.get("counter_date")
     turn.ask(turn.say("schedule_confirm_date", date=turn.date(slots["counter_date"]), reference=slots["reference"]),
              ["confirm", "change", "cancel"])
@@ -49,19 +50,19 @@ def ask_confirm(event: EventData) -> None:
 
 def ask_date(event: EventData) -> None:
     turn = turn_of(event)
-    turn.reply(turn.say("schedule_rejected", reference=turn.here.slots["reference"]))
+    turn.reply(turn.say("schedule_rejected", reference=slots_of(turn, Slots)["reference"]))
 
 
 def ask_again(event: EventData) -> None:
     turn = turn_of(event)
-    slots = turn.here.slots
+    slots = slots_of(turn, Slots)
     turn.ask(question(turn), ["accept", "reject", "new_date"])
     slots.pop("counter_date", None)
 
 
 def proposed(event: EventData) -> None:
     turn = turn_of(event)
-    slots = turn.here.slots
+    slots = slots_of(turn, Slots)
     case = grid_cases.read(turn.rt.tradinggrid, slots["case_id"])
     date = slots["counter_date"]
     task = turn.write(NewTask(
@@ -79,7 +80,7 @@ def proposed(event: EventData) -> None:
 
 
 def question(turn: Turn) -> str:
-    slots = turn.here.slots
+    slots = slots_of(turn, Slots)
     previous = turn.say("schedule_previous", date=turn.date(slots["previous_date"])) if slots.get("previous_date") else ""
     return turn.say("schedule_ask", reference=slots["reference"], proposed=turn.date(slots["proposed_date"]),
                     previous=previous)
@@ -121,7 +122,15 @@ class ScheduleFlow(Flow):
 FLOW = ScheduleFlow()
 
 
-SLOTS = ("case_id", "partner_id", "reference", "proposed_date", "previous_date", "thread_url")
+class Slots(TypedDict, total=False):
+    case_id: str
+    partner_id: str
+    reference: str
+    proposed_date: str       # what Trading Grid proposes (YYYY-MM-DD)
+    previous_date: str | None
+    thread_url: str
+    counter_date: str | None  # the date the partner offers instead, waiting for Confirm
+    rejected: bool            # the proposal's rejection is written already
 
 
 def thread_id(case_id: str) -> str:
@@ -130,4 +139,6 @@ def thread_id(case_id: str) -> str:
 
 def opening(event: ScheduleRevised) -> Thread:
     """The thread a `schedule.revised` event opens: the proposed date, waiting for an answer."""
-    return FLOW.open(thread_id(event.case_id), {k: getattr(event, k) for k in SLOTS})
+    return FLOW.open(thread_id(event.case_id), Slots(case_id=event.case_id, partner_id=event.partner_id,
+                                                     reference=event.reference, proposed_date=event.proposed_date,
+                                                     previous_date=event.previous_date, thread_url=event.thread_url))

@@ -11,29 +11,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from app import runtime, store
+from app import keyspace, runtime, scripts
 from app.runtime import Runtime
 
 RANKS = {"sent": 1, "delivered": 2, "read": 3, "played": 4, "failed": 5}
 COUNTED = ("delivered", "read")  # "sent" is counted when Meta takes the message; "failed" apart
 FAILED = RANKS["failed"]
-
-# Only what a status needs: the notification to count it for (who and when are in Meta's status).
-RECORD = """
-redis.call('HSET', KEYS[1], 'purpose', ARGV[1])
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-return tonumber(redis.call('HGET', KEYS[1], 'rank') or '0')
-"""
-
-APPLY = """
-local current = tonumber(redis.call('HGET', KEYS[1], 'rank') or '0')
-local rank = tonumber(ARGV[2])
-if current >= 5 or rank <= current then return {'', -1} end
-redis.call('HSET', KEYS[1], 'status', ARGV[1], 'rank', rank, 'status_at', ARGV[3])
-if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'error_code', ARGV[4], 'error_title', ARGV[5]) end
-redis.call('EXPIRE', KEYS[1], ARGV[6])
-return {redis.call('HGET', KEYS[1], 'purpose') or '', current}
-"""
 
 
 def purpose_of(key: str) -> str:
@@ -56,13 +39,13 @@ def record_sent(rt: Runtime, wamid: str, key: str, before: Callable[[Any], Any] 
     def build(pipe: Any) -> None:
         if before is not None:
             before(pipe)
-        store.evalsha(pipe, RECORD, [store.message_key(wamid)], [purpose, store.STATUS_TTL])
-        pipe.hincrby(store.stats_key(purpose), "sent", 1)
-        pipe.expire(store.stats_key(purpose), store.STATUS_TTL)
+        scripts.evalsha(pipe, scripts.RECORD_SENT, [keyspace.message_key(wamid)], [purpose, keyspace.STATUS_TTL])
+        pipe.hincrby(keyspace.stats_key(purpose), "sent", 1)
+        pipe.expire(keyspace.stats_key(purpose), keyspace.STATUS_TTL)
         if purpose != "reply":
-            pipe.zadd(store.NOTIFICATIONS_INDEX, {purpose: time.time()}, nx=True)
+            pipe.zadd(keyspace.NOTIFICATIONS_INDEX, {purpose: time.time()}, nx=True)
 
-    rank = int(store.run(rt.redis, build)[-3 if purpose == "reply" else -4])
+    rank = int(scripts.run(rt.redis, build)[-3 if purpose == "reply" else -4])
     if rank:
         _count(rt, purpose, _reached(0, rank))
 
@@ -77,10 +60,10 @@ def apply(rt: Runtime, status: dict[str, Any]) -> None:
     if rank is None:
         return
     error = status["errors"][0] if status.get("errors") else {}
-    purpose, previous = store.call(
-        rt.redis, APPLY, [store.message_key(status["message_id"])],
+    purpose, previous = scripts.call(
+        rt.redis, scripts.APPLY_STATUS, [keyspace.message_key(status["message_id"])],
         [status["status"], rank, status["timestamp"], str(error.get("code", "")), str(error.get("title", ""))[:200],
-         store.STATUS_TTL])
+         keyspace.STATUS_TTL])
     purpose = purpose.decode() if isinstance(purpose, bytes) else purpose
     if purpose and int(previous) >= 0:
         _count(rt, purpose, _reached(int(previous), rank))
@@ -91,19 +74,19 @@ def _count(rt: Runtime, purpose: str, statuses: list[str]) -> None:
         return
     pipe = rt.redis.pipeline(transaction=False)
     for status in statuses:
-        pipe.hincrby(store.stats_key(purpose), status, 1)
-    pipe.expire(store.stats_key(purpose), store.STATUS_TTL)
+        pipe.hincrby(keyspace.stats_key(purpose), status, 1)
+    pipe.expire(keyspace.stats_key(purpose), keyspace.STATUS_TTL)
     pipe.execute()
 
 
 def stats(rt: Runtime, purpose: str) -> dict[str, int]:
-    raw = rt.redis.hgetall(store.stats_key(purpose))
+    raw = rt.redis.hgetall(keyspace.stats_key(purpose))
     counts = {k.decode(): int(v) for k, v in raw.items()}
     return {s: counts.get(s, 0) for s in ("sent", "delivered", "read", "failed")}
 
 
 def status_of(rt: Runtime, wamid: str) -> dict[str, str]:
-    return {k.decode(): v.decode() for k, v in rt.redis.hgetall(store.message_key(wamid)).items()}
+    return {k.decode(): v.decode() for k, v in rt.redis.hgetall(keyspace.message_key(wamid)).items()}
 
 
 def apply_statuses(statuses: list[dict[str, Any]]) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from redis.exceptions import LockError, RedisError
 
-from app import inbox, keeper, metrics, outbound, pace, parked, queues, ready, runtime, store
+from app import inbox, keeper, keyspace, metrics, outbound, pace, parked, queues, ready, runtime
 from app.whatsapp import messages
 from app.whatsapp.inbound import InboundMessage
 from conversations import router, say
@@ -54,7 +54,7 @@ def drain_ready(token: int) -> int:
                                      job_id=f"drain-retry-{contact}")
     except BaseException:
         with contextlib.suppress(RedisError):
-            rt.redis.zrem(store.DRAINERS, token)  # its lease must not keep a successor away
+            rt.redis.zrem(keyspace.DRAINERS, token)  # its lease must not keep a successor away
         raise
     ready.hand_over(rt, token)
     return handled
@@ -77,14 +77,14 @@ def _drain(rt: Any, contact: str, retry: str | None = None) -> int:
     behind it wait instead of trying it again), MAX_TRIES times at most; any other failure parks
     that message at once, so the contact's next messages are never held up by one that cannot be
     handled."""
-    backing_off = rt.redis.get(store.retry_key(contact))
+    backing_off = rt.redis.get(keyspace.retry_key(contact))
     if backing_off is not None:
         if retry is None or backing_off.decode() != retry:
             return 0  # backing off: the retry job scheduled last takes it (an older one is stale)
-        rt.redis.delete(store.retry_key(contact))  # this is that retry: the backoff is over
+        rt.redis.delete(keyspace.retry_key(contact))  # this is that retry: the backoff is over
     started = time.monotonic()
     # Not thread-local: this process's keeper extends it while the contact is held (app.keeper).
-    lock = rt.redis.lock(store.contact_lock_key(contact), timeout=store.CONTACT_LOCK_TTL, thread_local=False)
+    lock = rt.redis.lock(keyspace.contact_lock_key(contact), timeout=keyspace.CONTACT_LOCK_TTL, thread_local=False)
     if not lock.acquire(blocking=False):
         # Another worker holds the contact and looks at the inbox again before it lets go; in
         # case it just did, this contact is looked at again shortly rather than left behind.
@@ -120,8 +120,8 @@ def _drain(rt: Any, contact: str, retry: str | None = None) -> int:
                         _give_up(rt, json.loads(head.raw), _reason(exc))
                 inbox.done(rt, contact, message_id)
                 handled += 1
-                if time.monotonic() - extended > store.CONTACT_LOCK_TTL / 3:
-                    lock.extend(store.CONTACT_LOCK_TTL, replace_ttl=True)
+                if time.monotonic() - extended > keyspace.CONTACT_LOCK_TTL / 3:
+                    lock.extend(keyspace.CONTACT_LOCK_TTL, replace_ttl=True)
                     extended = time.monotonic()
         finally:
             try:
@@ -144,7 +144,7 @@ def _back_off(rt: Any, contact: str, message_id: str, tries: int, exc: Exception
     token = secrets.token_hex(6)
     pipe = rt.redis.pipeline(transaction=False)
     inbox.stopped(pipe, contact, message_id, _reason(exc))
-    pipe.set(store.retry_key(contact), token, px=int((delay + RETRY_GRACE_SECONDS) * 1000))
+    pipe.set(keyspace.retry_key(contact), token, px=int((delay + RETRY_GRACE_SECONDS) * 1000))
     pipe.execute()
     rt.queues.enqueue_at(queues.INBOUND, time.time() + delay, drain_contact, contact, token,
                          job_id=f"drain-retry-{contact}-{token}")
@@ -173,7 +173,7 @@ def _slow_down(rt: Any, contact: str, wait: float) -> None:
     """A flood: the rest waits its turn (nothing is dropped) and the sender is told, once."""
     at = time.time() + wait
     rt.queues.enqueue_at(queues.INBOUND, at, drain_contact, contact, job_id=f"drain-later-{contact}-{int(at)}")
-    if rt.redis.set(store.slow_down_key(contact), 1, nx=True, ex=store.SLOW_DOWN_NOTICE_SECONDS):
+    if rt.redis.set(keyspace.slow_down_key(contact), 1, nx=True, ex=keyspace.SLOW_DOWN_NOTICE_SECONDS):
         person = rt.directory.person(contact)
         body = say.text(person.language if person else "en", "slow_down")
         outbound.deliver(rt, messages.text(contact, body), f"slowdown:{contact}:{int(time.time())}")

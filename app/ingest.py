@@ -7,7 +7,7 @@ from typing import Any
 
 import functools
 
-from app import inbox, jsonsafe, metrics, outbound, queues, ready, store
+from app import inbox, jsonsafe, keyspace, metrics, outbound, queues, ready, redisline, scripts, store
 from app.groupcommit import GroupCommit
 from app.runtime import Runtime
 from app.whatsapp.inbound import InboundMessage, Notification
@@ -20,7 +20,7 @@ def record_whatsapp(rt: Runtime, note: Notification) -> int:
     of every webhook waiting together in one pipelined round trip."""
     outcomes = group_commit(rt).submit(note.messages) if note.messages else []
     for message, outcome in zip(note.messages, outcomes):
-        if outcome == store.NEW:
+        if outcome == scripts.NEW:
             metrics.labelled(metrics.MESSAGES_IN, message.type).inc()
         else:
             metrics.labelled(metrics.DEDUPE_HITS, "whatsapp").inc()
@@ -29,41 +29,41 @@ def record_whatsapp(rt: Runtime, note: Notification) -> int:
             metrics.labelled(metrics.STATUSES_IN, status.status).inc()
         outbound.note_left(rt, note.statuses)  # at once: a retried send may be waiting for this word
         rt.queues.enqueue(queues.OUTBOUND, queues.APPLY_STATUSES, [s.to_dict() for s in note.statuses])
-    return sum(1 for outcome in outcomes if outcome == store.NEW)
+    return sum(1 for outcome in outcomes if outcome == scripts.NEW)
 
 
 def group_commit(rt: Runtime) -> GroupCommit[list[InboundMessage], list[int]]:
     """This process's group commit of inbound messages (`record_messages`), made on first use and
     kept on the runtime, sent by a Line of its own where the store allows one."""
     if rt.inbound is None:
-        rt.inbound = GroupCommit(functools.partial(record_messages, rt, store.line(rt.redis)))
+        rt.inbound = GroupCommit(functools.partial(record_messages, rt, redisline.line(rt.redis)))
     return rt.inbound
 
 
-def record_messages(rt: Runtime, by: store.Line | None, batches: list[list[InboundMessage]]) -> list[list[int]]:
+def record_messages(rt: Runtime, by: redisline.Line | None, batches: list[list[InboundMessage]]) -> list[list[int]]:
     """Records and dedupes the messages of several webhooks (one script call for all whose keys
     share a Cluster slot: all of them on a single server), marks their contacts ready for a
     drainer (app.ready) and notes when each last wrote (for /ops), all in one pipelined round
     trip (by the Line `by`, if any); only when no drainer is on the work does a second trip
     queue one. Answers each webhook's outcomes
-    (store.NEW or a duplicate), message by message."""
+    (scripts.NEW or a duplicate), message by message."""
     messages = [message for batch in batches for message in batch]
     contacts = list(dict.fromkeys(message.sender for message in messages))
-    groups = store.by_slot(rt.redis, [store.contact_tag(message.sender) for message in messages])
+    groups = store.by_slot(rt.redis, [keyspace.contact_tag(message.sender) for message in messages])
 
     latest: dict[str, int] = {}
     for message in messages:
         latest[message.sender] = max(latest.get(message.sender, 0), message.timestamp)
 
     def build(pipe: Any) -> None:
-        pipe.execute_command("ZADD", store.WINDOWS, "GT", *[v for c, ts in latest.items() for v in (ts, c)])
+        pipe.execute_command("ZADD", keyspace.WINDOWS, "GT", *[v for c, ts in latest.items() for v in (ts, c)])
         for group in groups:
             inbox.record(pipe, [messages[n] for n in group])
         ready.mark(pipe, rt, contacts)
 
-    answers = store.run(rt.redis, build, by)
+    answers = scripts.run(rt.redis, build, by)
     ready.start_drainer(rt, answers[-1])  # its lease is taken: it must start, whatever comes next
-    store.replicated(rt.redis, [store.READY_CONTACTS, *(store.inbox_key(c) for c in contacts)],
+    store.replicated(rt.redis, [keyspace.READY_CONTACTS, *(keyspace.inbox_key(c) for c in contacts)],
                      rt.settings.redis_wait_replicas, rt.settings.redis_wait_timeout_ms)
     outcomes = [0] * len(messages)
     for group, group_answers in zip(groups, answers[1:-1], strict=True):
@@ -78,14 +78,14 @@ def record_messages(rt: Runtime, by: store.Line | None, batches: list[list[Inbou
 
 def record_event(rt: Runtime, event: dict[str, Any]) -> bool:
     """True when the event is new. A duplicate still pending gets its job again (it may be lost)."""
-    outcome = store.call(rt.redis, store.RECORD_EVENT, [store.event_key(event["id"])],
-                         [jsonsafe.dumps(event), store.EVENT_DEDUPE_TTL])
-    store.replicated(rt.redis, [store.event_key(event["id"])], rt.settings.redis_wait_replicas,
+    outcome = scripts.call(rt.redis, scripts.RECORD_EVENT, [keyspace.event_key(event["id"])],
+                         [jsonsafe.dumps(event), keyspace.EVENT_DEDUPE_TTL])
+    store.replicated(rt.redis, [keyspace.event_key(event["id"])], rt.settings.redis_wait_replicas,
                      rt.settings.redis_wait_timeout_ms)
-    if outcome != store.HANDLED_DUPLICATE:
+    if outcome != scripts.HANDLED_DUPLICATE:
         rt.queues.enqueue(queues.EVENTS, queues.HANDLE_EVENT, event["id"])
-    if outcome == store.NEW:
+    if outcome == scripts.NEW:
         metrics.EVENTS_IN.labels(event["type"]).inc()
     else:
         metrics.DEDUPE_HITS.labels("tradinggrid").inc()
-    return outcome == store.NEW
+    return outcome == scripts.NEW

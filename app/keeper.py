@@ -28,7 +28,7 @@ from redis.exceptions import LockError, RedisError
 from redis.lock import Lock
 from rq.scheduler import RQScheduler
 
-from app import store
+from app import keyspace
 from app.queues import Queues
 
 log = logging.getLogger(__name__)
@@ -87,13 +87,13 @@ class Keeper(threading.Thread):
             held = list(_held)
         for lock in held:
             with contextlib.suppress(Exception):  # released meanwhile, or lost: its holder finds out
-                lock.extend(store.CONTACT_LOCK_TTL, replace_ttl=True)
+                lock.extend(keyspace.CONTACT_LOCK_TTL, replace_ttl=True)
 
 
 def upkeep(queues: Queues, worker: Any, tasks: Sequence[Task]) -> bool:
     """One round of the deployment's upkeep, unless another keeper is doing it; True if done here."""
     connection = queues.connection
-    lock = connection.lock(store.UPKEEP_LOCK, timeout=UPKEEP_SECONDS, thread_local=False)
+    lock = connection.lock(keyspace.UPKEEP_LOCK, timeout=UPKEEP_SECONDS, thread_local=False)
     if not lock.acquire(blocking=False):
         return False
     try:
@@ -102,9 +102,9 @@ def upkeep(queues: Queues, worker: Any, tasks: Sequence[Task]) -> bool:
             queue.started_job_registry.cleanup()  # a job whose worker stopped heart-beating: retried
             queue.intermediate_queue.cleanup(worker, queue)  # taken off a queue by a worker that died
         for name, every, task in tasks:
-            last, now = connection.get(store.keeper_ran_key(name)), time.time()
+            last, now = connection.get(keyspace.keeper_ran_key(name)), time.time()
             if last is None or now - float(last) >= every:
-                connection.set(store.keeper_ran_key(name), now, ex=int(every) + 60)
+                connection.set(keyspace.keeper_ran_key(name), now, ex=int(every) + 60)
                 task()
     finally:
         with contextlib.suppress(LockError):  # a round past UPKEEP_SECONDS: another may have begun

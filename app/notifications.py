@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from app import delivery, localtime, outbound, queues, runtime, store
+from app import delivery, keyspace, localtime, outbound, queues, runtime
 from app.directory import Contact, Partner, Staff
 from app.events import types
 from app.events.types import (AlertBroadcast, CaseAssigned, DocumentRequested, DocumentUploaded, Event,
@@ -52,7 +52,7 @@ ASSIGNMENT_ACK_SECONDS = 30 * 60  # a case assignment not acknowledged by then i
 def handle_event(event_id: str) -> None:
     """A job: an accepted Trading Grid event turned into notices, then marked done."""
     rt = runtime.current()
-    key = store.event_key(event_id)
+    key = keyspace.event_key(event_id)
     record = rt.redis.hgetall(key)
     if not record or record.get(b"state") != b"pending":
         return
@@ -63,7 +63,7 @@ def handle_event(event_id: str) -> None:
 def send_notices(event_id: str, phones: list[str]) -> None:
     """A job: one batch of a fanned-out event (a broadcast to many)."""
     rt = runtime.current()
-    raw = rt.redis.hget(store.event_key(event_id), "payload")
+    raw = rt.redis.hget(keyspace.event_key(event_id), "payload")
     if raw is None:
         log.error("event %s is gone; %d recipients not told", event_id, len(phones))
         return
@@ -80,9 +80,9 @@ def handle(rt: Runtime, event: Event) -> None:
         send_to(rt, event, [p.phone for p in people])
         return
     pipe = rt.redis.pipeline(transaction=False)
-    pipe.hset(store.broadcast_key(event.id), mapping={"total": len(people), "started_at": time.time()})
-    pipe.expire(store.broadcast_key(event.id), store.STATUS_TTL)
-    pipe.zadd(store.BROADCASTS_INDEX, {event.id: time.time()}, nx=True)
+    pipe.hset(keyspace.broadcast_key(event.id), mapping={"total": len(people), "started_at": time.time()})
+    pipe.expire(keyspace.broadcast_key(event.id), keyspace.STATUS_TTL)
+    pipe.zadd(keyspace.BROADCASTS_INDEX, {event.id: time.time()}, nx=True)
     pipe.execute()
     for start in range(0, len(people), BATCH_SIZE):
         batch = [p.phone for p in people[start:start + BATCH_SIZE]]
@@ -145,7 +145,7 @@ def _notify(rt: Runtime, event: Event, person: Person, notice: Notice, window: b
 
 def progress(rt: Runtime, event_id: str) -> dict[str, Any]:
     """A broadcast's size and how far it got: sent, delivered, read, failed."""
-    total = rt.redis.hget(store.broadcast_key(event_id), "total")
+    total = rt.redis.hget(keyspace.broadcast_key(event_id), "total")
     return {"total": int(total) if total else None, **delivery.stats(rt, f"event:{event_id}")}
 
 
@@ -160,7 +160,7 @@ def reachable_among(rt: Runtime, people: list[Person]) -> list[Person]:
     opted_in = [p for p in people if not isinstance(p, Contact) or p.opt_in]
     if not opted_in:
         return []
-    stopped = rt.redis.smismember(store.OPTED_OUT, [p.phone for p in opted_in])
+    stopped = rt.redis.smismember(keyspace.OPTED_OUT, [p.phone for p in opted_in])
     return [p for p, gone in zip(opted_in, stopped) if not gone]
 
 
@@ -199,7 +199,7 @@ def explain_alert(rt: Runtime, event: AlertBroadcast) -> list[tuple[Contact, str
     roles, issue_types = wanted("roles"), wanted("issue_types")
     out: list[tuple[Contact, str | None]] = []
     everyone = [c for p in rt.directory.partners.values() for c in p.contacts]
-    stopped = {c.phone for c, gone in zip(everyone, rt.redis.smismember(store.OPTED_OUT, [c.phone for c in everyone])
+    stopped = {c.phone for c, gone in zip(everyone, rt.redis.smismember(keyspace.OPTED_OUT, [c.phone for c in everyone])
                                           if everyone else []) if gone}
     for partner in rt.directory.partners.values():
         reason = None
@@ -336,9 +336,9 @@ def windows_open(rt: Runtime, wa_ids: list[str]) -> dict[str, bool]:
     may be sent: one round trip to Redis for all of them."""
     pipe = rt.redis.pipeline(transaction=False)
     for wa_id in wa_ids:
-        pipe.get(store.last_inbound_key(wa_id))
+        pipe.get(keyspace.last_inbound_key(wa_id))
     now = time.time()
-    return {wa_id: last is not None and now - int(last) < store.WINDOW_SECONDS
+    return {wa_id: last is not None and now - int(last) < keyspace.WINDOW_SECONDS
             for wa_id, last in zip(wa_ids, pipe.execute() if wa_ids else [])}
 
 

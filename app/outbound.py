@@ -15,7 +15,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from app import delivery, metrics, pace, parked, queues, runtime, store
+from app import delivery, keyspace, metrics, pace, parked, queues, runtime, scripts, store
 from app.runtime import Runtime
 from app.whatsapp import errors
 from app.whatsapp.inbound import StatusUpdate
@@ -27,30 +27,6 @@ RECORD_PATIENCE_SECONDS = 30
 # How long after an attempt claimed a send its message's status is awaited before the send is
 # tried again: Meta's `sent` status follows the send call within a second or two.
 DOUBT_SECONDS = 20.0
-
-# Claims a send (KEYS[1], its record) and reserves its moment under the recipient's pair limit
-# (KEYS[2]) in one step. Returns {0, outcome} when an attempt before settled it, {2, claim} when
-# one claimed it and said nothing since (ARGV[5] = '1': take it over regardless), else
-# {1, reserved moment, now}.
-CLAIM = pace.GCRA + """
-local existing = redis.call('GET', KEYS[1])
-if existing and existing ~= 'unsent' then
-  if string.sub(existing, 1, 7) ~= 'sending' then return {0, existing} end
-  if ARGV[5] ~= '1' then return {2, existing} end
-end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-local reserved = reserve(KEYS[2], tonumber(ARGV[3]), tonumber(ARGV[4]))
-return {1, reserved[1], reserved[2]}
-"""
-
-# Meta's status names a send's record: the message left, whatever its sender managed to write.
-LEFT_BEHIND = """
-local value = redis.call('GET', KEYS[1])
-if value and (value == 'unsent' or string.sub(value, 1, 7) == 'sending') then
-  redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL')
-end
-return 0
-"""
 
 
 SETTLED, CLAIMED, IN_DOUBT = 0, 1, 2
@@ -72,8 +48,8 @@ def claim(rt: Runtime, recipient: str, record: str) -> str | float:
 
 def _claim(rt: Runtime, recipient: str, record: str, take_over: bool) -> tuple[int, str | float]:
     interval = int(pace.PAIR_INTERVAL_SECONDS * 1e6)
-    answer = store.call(rt.redis, CLAIM, [record, store.pair_pace_key(recipient)],
-                        [f"{SENDING}{time.time():.3f}", store.OUTBOUND_RECORD_TTL, interval,
+    answer = scripts.call(rt.redis, scripts.CLAIM_SEND, [record, keyspace.pair_pace_key(recipient)],
+                        [f"{SENDING}{time.time():.3f}", keyspace.OUTBOUND_RECORD_TTL, interval,
                          interval * (pace.PAIR_BURST - 1), "1" if take_over else "0"])
     kind = int(answer[0])
     if kind == CLAIMED:
@@ -102,9 +78,9 @@ def _await_word(rt: Runtime, record: str, since: float) -> None:
 def note_left(rt: Runtime, statuses: list[StatusUpdate]) -> None:
     """Fills the records Meta's statuses name (their callback data) that still say `sending` or
     `unsent`: proof the message left, for the attempt after a sender that died too soon to say."""
-    named = [s for s in statuses if store.is_outbound_key(s.callback_data)]
+    named = [s for s in statuses if keyspace.is_outbound_key(s.callback_data)]
     if named:
-        store.run(rt.redis, lambda pipe: [store.evalsha(pipe, LEFT_BEHIND, [str(s.callback_data)],
+        scripts.run(rt.redis, lambda pipe: [scripts.evalsha(pipe, scripts.SEND_LEFT, [str(s.callback_data)],
                                                         [f"{LEFT}{s.message_id}"]) for s in named])
 
 
@@ -114,7 +90,7 @@ def send_now(rt: Runtime, payload: dict[str, Any], key: str,
     refusal is parked with Meta's reason and returns None. `fallback` (a template) is sent instead
     when Meta says the 24-hour window closed after all (131047)."""
     recipient = str(payload.get("to", ""))
-    record = store.outbound_key(recipient, key)
+    record = keyspace.outbound_key(recipient, key)
     claimed = claim(rt, recipient, record)
     if isinstance(claimed, str):
         return _settled(rt, claimed, key, record)
@@ -135,10 +111,10 @@ def send_now(rt: Runtime, payload: dict[str, Any], key: str,
     except errors.GraphError as exc:
         if exc.retryable:
             if exc.http_status is not None:  # Meta answered: it did not take the message
-                rt.redis.set(record, UNSENT, ex=store.OUTBOUND_RECORD_TTL)
+                rt.redis.set(record, UNSENT, ex=keyspace.OUTBOUND_RECORD_TTL)
             raise
         log.warning("send %s refused by Meta: %s", key, exc)
-        rt.redis.set(record, f"failed:{exc.code}", ex=store.OUTBOUND_RECORD_TTL)
+        rt.redis.set(record, f"failed:{exc.code}", ex=keyspace.OUTBOUND_RECORD_TTL)
         delivery.count_refused(rt, key)
         parked.park(rt.redis, "send", str(exc), {"payload": payload, "key": key})
         return None
@@ -164,7 +140,7 @@ def _record(rt: Runtime, wamid: str, key: str, record: str) -> None:
     deadline, pause = time.monotonic() + RECORD_PATIENCE_SECONDS, 0.1
     while True:
         try:
-            delivery.record_sent(rt, wamid, key, before=lambda pipe: pipe.set(record, wamid, ex=store.OUTBOUND_RECORD_TTL))
+            delivery.record_sent(rt, wamid, key, before=lambda pipe: pipe.set(record, wamid, ex=keyspace.OUTBOUND_RECORD_TTL))
             return
         except RedisError as exc:
             if time.monotonic() > deadline:

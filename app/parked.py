@@ -10,7 +10,7 @@ from typing import Any
 
 import redis
 
-from app import inbox, jsonsafe, queues, store
+from app import inbox, jsonsafe, keyspace, queues
 
 
 def park(connection: redis.Redis, kind: str, reason: str, payload: dict[str, Any]) -> str:
@@ -18,42 +18,42 @@ def park(connection: redis.Redis, kind: str, reason: str, payload: dict[str, Any
     now = time.time()
     record = {"id": item_id, "kind": kind, "reason": reason, "payload": payload, "parked_at": now}
     pipe = connection.pipeline(transaction=False)
-    pipe.hset(store.PARKED, item_id, jsonsafe.dumps(record))
-    pipe.zadd(store.PARKED_ORDER, {item_id: now})
+    pipe.hset(keyspace.PARKED, item_id, jsonsafe.dumps(record))
+    pipe.zadd(keyspace.PARKED_ORDER, {item_id: now})
     pipe.execute()
     return item_id
 
 
 def count(connection: redis.Redis) -> int:
-    return int(connection.hlen(store.PARKED))
+    return int(connection.hlen(keyspace.PARKED))
 
 
 def items(connection: redis.Redis, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
     """Parked items, oldest first: all of them, or `limit` from `offset`."""
-    if connection.zcard(store.PARKED_ORDER) != connection.hlen(store.PARKED):
+    if connection.zcard(keyspace.PARKED_ORDER) != connection.hlen(keyspace.PARKED):
         _reindex(connection)
-    ids = connection.zrange(store.PARKED_ORDER, offset, -1 if limit is None else offset + limit - 1)
+    ids = connection.zrange(keyspace.PARKED_ORDER, offset, -1 if limit is None else offset + limit - 1)
     if not ids:
         return []
-    return [json.loads(raw) for raw in connection.hmget(store.PARKED, ids) if raw is not None]
+    return [json.loads(raw) for raw in connection.hmget(keyspace.PARKED, ids) if raw is not None]
 
 
 def _reindex(connection: redis.Redis) -> None:
     """The index again from the items themselves (items parked before it existed)."""
-    records = [json.loads(raw) for raw in connection.hvals(store.PARKED)]
+    records = [json.loads(raw) for raw in connection.hvals(keyspace.PARKED)]
     pipe = connection.pipeline()
-    pipe.delete(store.PARKED_ORDER)
+    pipe.delete(keyspace.PARKED_ORDER)
     if records:
-        pipe.zadd(store.PARKED_ORDER, {r["id"]: r["parked_at"] for r in records})
+        pipe.zadd(keyspace.PARKED_ORDER, {r["id"]: r["parked_at"] for r in records})
     pipe.execute()
 
 
 def take(connection: redis.Redis, item_id: str) -> dict[str, Any] | None:
     """Removes and returns one item, for a retry; None when no such item is parked."""
     pipe = connection.pipeline()
-    pipe.hget(store.PARKED, item_id)
-    pipe.hdel(store.PARKED, item_id)
-    pipe.zrem(store.PARKED_ORDER, item_id)
+    pipe.hget(keyspace.PARKED, item_id)
+    pipe.hdel(keyspace.PARKED, item_id)
+    pipe.zrem(keyspace.PARKED_ORDER, item_id)
     raw, _, _ = pipe.execute()
     return json.loads(raw) if raw else None
 
@@ -68,7 +68,7 @@ def retry(rt: Any, item_id: str) -> dict[str, Any] | None:
         rt.queues.enqueue(queues.WRITES, queues.WRITE, payload["operation"], payload["args"],
                           payload["idempotency_key"], payload.get("notify"), True)  # they were told once
     elif item["kind"] == "send":
-        rt.redis.delete(store.outbound_key(str(payload["payload"].get("to", "")), payload["key"]))
+        rt.redis.delete(keyspace.outbound_key(str(payload["payload"].get("to", "")), payload["key"]))
         rt.queues.enqueue(queues.OUTBOUND, queues.SEND_MESSAGE, payload["payload"], payload["key"])
     else:  # an inbound message: back into its contact's inbox, handled in order with the others
         inbox.requeue(rt, payload)

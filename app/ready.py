@@ -20,57 +20,15 @@ from typing import Any
 
 import redis
 
-from app import queues, store
+from app import keyspace, queues, scripts
 
 WORKERS_TTL_SECONDS = 10  # how long a process trusts its count of live RQ workers
 LEASE_SECONDS = 30  # a drainer not heard of for this long (it died, or waits in RQ's queue) is replaced
 TURN_SECONDS = 5  # a drainer's turn, after which it hands over so other queues' work gets a worker
 LOCKED_RETRY_SECONDS = 0.1  # a contact another worker holds is looked at again this much later
 
-# KEYS: ready, pending, drainers, tokens. ARGV: now, drainers allowed, lease, delay, force,
-# contacts... Marks the contacts ready (an earlier mark stands), and returns a new drainer's
-# token when no drainer holds a lease, or more contacts wait than drainers hold one and fewer
-# than allowed do (one per worker: more would only wait in RQ's queue), or `force` is 1; else 0.
-WAKE = """
-local now = tonumber(ARGV[1])
-for i = 6, #ARGV do
-  redis.call('SADD', KEYS[2], ARGV[i])
-  redis.call('ZADD', KEYS[1], 'NX', now + tonumber(ARGV[4]), ARGV[i])
-end
-if redis.call('ZCARD', KEYS[1]) == 0 then return 0 end
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
-local drainers = redis.call('ZCARD', KEYS[3])
-if ARGV[5] ~= '1' and drainers > 0
-   and (drainers >= tonumber(ARGV[2]) or redis.call('ZCARD', KEYS[1]) <= drainers) then
-  return 0
-end
-local token = redis.call('INCR', KEYS[4])
-redis.call('ZADD', KEYS[3], now + tonumber(ARGV[3]), token)
-return token
-"""
 
-# KEYS: ready, drainers. ARGV: now, token, lease.
-# {1, contact}: take it. {2, seconds}: the next contact is due that much later. {0}: nothing
-# left; the drainer's lease is given up in the same step, so a contact marked after this
-# finds no drainer and queues one.
-NEXT = """
-local now = tonumber(ARGV[1])
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1)
-if #due > 0 then
-  redis.call('ZREM', KEYS[1], due[1])
-  redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[2])
-  return {1, due[1]}
-end
-local later = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-if #later > 0 then
-  redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[2])
-  return {2, tostring(tonumber(later[2]) - now)}
-end
-redis.call('ZREM', KEYS[2], ARGV[2])
-return {0}
-"""
-
-_KEYS = [store.READY_CONTACTS, store.PENDING_CONTACTS, store.DRAINERS, store.DRAINER_TOKENS]
+_KEYS = [keyspace.READY_CONTACTS, keyspace.PENDING_CONTACTS, keyspace.DRAINERS, keyspace.DRAINER_TOKENS]
 
 
 _workers: tuple[float, int] = (0.0, 1)  # (when counted, live RQ workers), per process
@@ -91,7 +49,7 @@ def allowed_drainers(connection: redis.Redis) -> int:
 def mark(client: Any, rt: Any, contacts: list[str], delay: float = 0.0, force: bool = False) -> Any:
     """Queues the wake script on `client` (a pipeline, to share the webhook's round trip);
     its answer is a drainer token to start, or 0. `force`: a drainer whatever the leases say."""
-    return store.evalsha(client, WAKE, _KEYS, [time.time(), allowed_drainers(rt.queues.connection), LEASE_SECONDS,
+    return scripts.evalsha(client, scripts.WAKE, _KEYS, [time.time(), allowed_drainers(rt.queues.connection), LEASE_SECONDS,
                                                delay, int(force), *contacts])
 
 
@@ -104,13 +62,13 @@ def start_drainer(rt: Any, token: int) -> None:
 def wake(rt: Any, contacts: list[str], delay: float = 0.0, force: bool = False) -> None:
     """Marks `contacts` ready (or, with none, only checks that a drainer is on the work there is)
     and queues a drainer when one is wanted."""
-    start_drainer(rt, store.run(rt.redis, lambda client: mark(client, rt, contacts, delay, force))[0])
+    start_drainer(rt, scripts.run(rt.redis, lambda client: mark(client, rt, contacts, delay, force))[0])
 
 
 def next_contact(connection: redis.Redis, token: int) -> tuple[str | None, float | None]:
     """(contact, None) to take; (None, seconds) when the next one is due later; (None, None)
     when nothing is left and the lease is given up."""
-    answer = store.call(connection, NEXT, [store.READY_CONTACTS, store.DRAINERS], [time.time(), token, LEASE_SECONDS])
+    answer = scripts.call(connection, scripts.NEXT_CONTACT, [keyspace.READY_CONTACTS, keyspace.DRAINERS], [time.time(), token, LEASE_SECONDS])
     if answer[0] == 1:
         return answer[1].decode(), None
     if answer[0] == 2:
@@ -120,5 +78,5 @@ def next_contact(connection: redis.Redis, token: int) -> tuple[str | None, float
 
 def hand_over(rt: Any, token: int) -> None:
     """The end of a drainer's turn: gives up its lease and, if work is left, queues a successor."""
-    rt.redis.zrem(store.DRAINERS, token)
+    rt.redis.zrem(keyspace.DRAINERS, token)
     wake(rt, [])

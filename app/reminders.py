@@ -13,7 +13,7 @@ import logging
 import time
 from typing import TypeVar
 
-from app import localtime, notifications, runtime, store
+from app import keyspace, localtime, notifications, runtime
 from app.queues import EVENTS
 from app.events import types
 from app.events.types import AlertBroadcast, CaseAssigned, OnboardingPending
@@ -28,7 +28,7 @@ E = TypeVar("E", bound=types.BaseEvent)
 
 def _event(rt: Runtime, event_id: str, kind: type[E]) -> E | None:
     """The stored event, typed; None when it is gone (or, never expected, of another type)."""
-    raw = rt.redis.hget(store.event_key(event_id), "payload")
+    raw = rt.redis.hget(keyspace.event_key(event_id), "payload")
     event = types.parse(json.loads(raw)) if raw else None
     return event if isinstance(event, kind) else None
 

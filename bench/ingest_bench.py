@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.signatures import sign  # noqa: E402
-from app.store import PREFIX  # noqa: E402
+from app.keyspace import PREFIX  # noqa: E402
 from bench import stack  # noqa: E402
 
 SECRET = "ingest-app-secret"

@@ -25,7 +25,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app import parked, store  # noqa: E402
+from app import keyspace, parked  # noqa: E402
 from bench import stack  # noqa: E402
 from conversations import census, threads  # noqa: E402
 
@@ -38,16 +38,16 @@ def fill(r: redis.Redis, contacts: int) -> None:
     for start in range(0, contacts, 1000):
         pipe = r.pipeline(transaction=False)
         for phone in phones[start:start + 1000]:
-            pipe.set(store.conversation_key(phone), value)
-        pipe.zadd(store.WINDOWS, {phone: int(now) - 60 for phone in phones[start:start + 1000]})
+            pipe.set(keyspace.conversation_key(phone), value)
+        pipe.zadd(keyspace.WINDOWS, {phone: int(now) - 60 for phone in phones[start:start + 1000]})
         pipe.execute()
     census.rebuild(r, threads.decode)
     for n in range(200):
         parked.park(r, "write", f"Trading Grid refused it ({n})", {"n": n})
     pipe = r.pipeline(transaction=False)
     for n in range(100):
-        pipe.hset(store.stats_key(f"event:evt-{n}"), mapping={"sent": 200, "delivered": 150, "read": 90})
-        pipe.zadd(store.NOTIFICATIONS_INDEX, {f"event:evt-{n}": now - n})
+        pipe.hset(keyspace.stats_key(f"event:evt-{n}"), mapping={"sent": 200, "delivered": 150, "read": 90})
+        pipe.zadd(keyspace.NOTIFICATIONS_INDEX, {f"event:evt-{n}": now - n})
     pipe.execute()
 
 

@@ -36,7 +36,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app import store  # noqa: E402
+from app import keyspace  # noqa: E402
 from app.signatures import sign, tradinggrid_payload  # noqa: E402
 from app.tradinggrid.embedded import EmbeddedTradingGrid  # noqa: E402
 from app.tradinggrid.server import create_server  # noqa: E402
@@ -242,7 +242,7 @@ def _soak(own: OwnRedis, faults: Faults, graph: FakeGraph, grid: EmbeddedTrading
     comments = [len(grid.audit(case["id"])["comments"]) for case in cases]
     problems += [_explain_double(graph, told, started, quoted, faults_at)
                  for quoted in [m for m in expected if replies[m] > 1][:3]]
-    parked_items = [json.loads(raw) for raw in redis.Redis.from_url(own.url).hvals(store.PARKED)]
+    parked_items = [json.loads(raw) for raw in redis.Redis.from_url(own.url).hvals(keyspace.PARKED)]
     problems += [f"parked: {item['kind']}: {item['reason']}" for item in parked_items[:3]]
     return Result(messages=total, answered=sum(1 for m in expected if replies[m] == 1),
                   lost=sum(1 for m in expected if replies[m] == 0), doubled=sum(1 for m in expected if replies[m] > 1),

@@ -5,7 +5,7 @@ at 20,000 (it used to read and inflate every conversation, three times, for each
 Each save adds the difference between the threads it loaded and those it writes: usually
 nothing, at most a few counters. A conversation that expires (30 days untouched) takes no part in
 that, so `rebuild` counts everything again from the conversations themselves; the keepers run it
-every REBUILD_EVERY_SECONDS. Its keys are app.store's (CENSUS_STATES, CENSUS_ALERTS,
+every REBUILD_EVERY_SECONDS. Its keys are app.keyspace's (CENSUS_STATES, CENSUS_ALERTS,
 census_ack_key).
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from app import store
+from app import keyspace
 
 REBUILD_EVERY_SECONDS = 3600
 SCAN_BATCH = 500
@@ -38,21 +38,21 @@ def record(pipe: Any, contact: str, before: Snapshot, after: Snapshot) -> bool:
             continue
         changed = True
         if old is not None:
-            pipe.hincrby(store.CENSUS_STATES, "|".join(old), -1)
+            pipe.hincrby(keyspace.CENSUS_STATES, "|".join(old), -1)
             if (alert := _waits_for_ack(thread_id, *old)) is not None:
-                pipe.zrem(store.census_ack_key(alert), contact)
+                pipe.zrem(keyspace.census_ack_key(alert), contact)
         if new is not None:
-            pipe.hincrby(store.CENSUS_STATES, "|".join(new), 1)
+            pipe.hincrby(keyspace.CENSUS_STATES, "|".join(new), 1)
             if (alert := _waits_for_ack(thread_id, *new)) is not None:
-                pipe.zadd(store.census_ack_key(alert), {contact: 0})
-                pipe.zadd(store.CENSUS_ALERTS, {alert: time.time()}, nx=True)
+                pipe.zadd(keyspace.census_ack_key(alert), {contact: 0})
+                pipe.zadd(keyspace.CENSUS_ALERTS, {alert: time.time()}, nx=True)
     return changed
 
 
 def states(connection: Any) -> dict[str, dict[str, int]]:
     """Threads by flow and state (none below zero, none at zero)."""
     out: dict[str, dict[str, int]] = {}
-    for field, count in connection.hgetall(store.CENSUS_STATES).items():
+    for field, count in connection.hgetall(keyspace.CENSUS_STATES).items():
         if int(count) > 0:
             flow, state = field.decode().split("|", 1)
             out.setdefault(flow, {})[state] = int(count)
@@ -62,12 +62,12 @@ def states(connection: Any) -> dict[str, dict[str, int]]:
 def awaiting(connection: Any, offset: int, limit: int) -> tuple[int, list[tuple[str, int, list[str]]]]:
     """How many alerts wait for someone, and for a page of them (newest first): the alert, how
     many have not acknowledged it, and the first `limit` of those contacts."""
-    alerts = [a.decode() for a in connection.zrevrange(store.CENSUS_ALERTS, offset, offset + limit - 1)]
+    alerts = [a.decode() for a in connection.zrevrange(keyspace.CENSUS_ALERTS, offset, offset + limit - 1)]
     pipe = connection.pipeline(transaction=False)
-    pipe.zcard(store.CENSUS_ALERTS)
+    pipe.zcard(keyspace.CENSUS_ALERTS)
     for alert in alerts:
-        pipe.zcard(store.census_ack_key(alert))
-        pipe.zrange(store.census_ack_key(alert), 0, limit - 1)
+        pipe.zcard(keyspace.census_ack_key(alert))
+        pipe.zrange(keyspace.census_ack_key(alert), 0, limit - 1)
     answers = pipe.execute()
     page, stale = [], []
     for n, alert in enumerate(alerts):
@@ -77,7 +77,7 @@ def awaiting(connection: Any, offset: int, limit: int) -> tuple[int, list[tuple[
         else:
             stale.append(alert)
     if stale:  # everyone has answered: the alert leaves the list
-        connection.zrem(store.CENSUS_ALERTS, *stale)
+        connection.zrem(keyspace.CENSUS_ALERTS, *stale)
     return int(answers[0]) - len(stale), page
 
 
@@ -86,25 +86,25 @@ def rebuild(connection: Any, decode: Any) -> None:
     census with what it found: what expired is no longer counted."""
     counts: Counter[str] = Counter()
     waiting: dict[str, list[str]] = {}
-    for key in connection.scan_iter(match=store.conversation_key("*"), count=SCAN_BATCH):
-        contact = key.decode().split("{c:", 1)[1].split("}", 1)[0]
+    for key in connection.scan_iter(match=keyspace.conversation_key("*"), count=SCAN_BATCH):
+        contact = keyspace.contact_of(key.decode())
         for thread_id, thread in decode(connection.get(key)).get("threads", {}).items():
             counts[f"{thread['flow']}|{thread['state']}"] += 1
             if (alert := _waits_for_ack(thread_id, thread["flow"], thread["state"])) is not None:
                 waiting.setdefault(alert, []).append(contact)
-    known = [a.decode() for a in connection.zrange(store.CENSUS_ALERTS, 0, -1)]
+    known = [a.decode() for a in connection.zrange(keyspace.CENSUS_ALERTS, 0, -1)]
     pipe = connection.pipeline(transaction=False)
-    pipe.delete(store.CENSUS_STATES, *[store.census_ack_key(a) for a in set(known) - set(waiting)])
+    pipe.delete(keyspace.CENSUS_STATES, *[keyspace.census_ack_key(a) for a in set(known) - set(waiting)])
     if counts:
-        pipe.hset(store.CENSUS_STATES, mapping=dict(counts))
+        pipe.hset(keyspace.CENSUS_STATES, mapping=dict(counts))
     for alert, contacts in waiting.items():
-        pipe.delete(store.census_ack_key(alert))
-        pipe.zadd(store.census_ack_key(alert), dict.fromkeys(contacts, 0))
-        pipe.zadd(store.CENSUS_ALERTS, {alert: time.time()}, nx=True)
+        pipe.delete(keyspace.census_ack_key(alert))
+        pipe.zadd(keyspace.census_ack_key(alert), dict.fromkeys(contacts, 0))
+        pipe.zadd(keyspace.CENSUS_ALERTS, {alert: time.time()}, nx=True)
     if known:
         gone = set(known) - set(waiting)
         if gone:
-            pipe.zrem(store.CENSUS_ALERTS, *gone)
+            pipe.zrem(keyspace.CENSUS_ALERTS, *gone)
     pipe.execute()
 
 

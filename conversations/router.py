@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 
-from app import localtime, outbound, store
+from app import keyspace, localtime, outbound
 from app.directory import Contact, Staff
 from app.runtime import Runtime
 from app.whatsapp import errors, messages
@@ -122,10 +122,10 @@ def _command(turn: Turn, intent: str) -> None:
             return
         session["opted_ts"] = turn.message.timestamp
     if intent == "stop":
-        turn.rt.redis.sadd(store.OPTED_OUT, turn.message.sender)
+        turn.rt.redis.sadd(keyspace.OPTED_OUT, turn.message.sender)
         turn.reply(turn.say("stopped"))
     elif intent == "start":
-        turn.rt.redis.srem(store.OPTED_OUT, turn.message.sender)
+        turn.rt.redis.srem(keyspace.OPTED_OUT, turn.message.sender)
         turn.reply(turn.say("started"))
     else:
         turn.reply(turn.say("help"))

@@ -11,7 +11,7 @@ import zlib
 from collections.abc import Iterator
 from typing import Any
 
-from app import jsonsafe, keeper, runtime, store
+from app import jsonsafe, keeper, keyspace, runtime
 from conversations import census
 from app.runtime import Runtime
 
@@ -51,10 +51,10 @@ class Conversation:
 
     def remember(self, wamid: str, thread_id: str) -> None:
         """A message we sent for `thread_id`: a reply quoting it continues that thread."""
-        self.sent[store.digest(wamid)] = thread_id
+        self.sent[keyspace.digest(wamid)] = thread_id
 
     def thread_of(self, wamid: str) -> str | None:
-        return self.sent.get(store.digest(wamid))
+        return self.sent.get(keyspace.digest(wamid))
 
 
 # Stored conversations are deflated against this dictionary of what every one of them repeats
@@ -87,7 +87,7 @@ def decode(raw: bytes | None) -> dict[str, Any]:
 
 
 def load(rt: Runtime, contact: str) -> Conversation:
-    data = decode(rt.redis.get(store.conversation_key(contact)))
+    data = decode(rt.redis.get(keyspace.conversation_key(contact)))
     threads = {tid: Thread(id=tid, **fields) for tid, fields in data.get("threads", {}).items()}
     return Conversation(contact, threads, data.get("session", {}), data.get("sent", {}),
                         census.snapshot((t.id, t.flow, t.state) for t in threads.values()))
@@ -99,16 +99,16 @@ def save(rt: Runtime, conversation: Conversation) -> None:
     now = time.time()
     threads = {t.id: {name: value for name, value in dataclasses.asdict(t).items() if name != "id"}
                for t in conversation.threads.values()
-               if t.open or now - t.updated_at <= store.CLOSED_THREAD_KEEP_SECONDS}
+               if t.open or now - t.updated_at <= keyspace.CLOSED_THREAD_KEEP_SECONDS}
     sent = [(wamid, tid) for wamid, tid in conversation.sent.items() if tid in threads][-SENT_KEPT:]
     value = encode({"threads": threads, "session": conversation.session, "sent": dict(sent)})
     kept = census.snapshot((tid, t["flow"], t["state"]) for tid, t in threads.items())
     pipe = rt.redis.pipeline(transaction=False)
-    pipe.set(store.conversation_key(conversation.contact), value, ex=store.CONVERSATION_TTL)
+    pipe.set(keyspace.conversation_key(conversation.contact), value, ex=keyspace.CONVERSATION_TTL)
     if census.record(pipe, conversation.contact, conversation.loaded, kept):
         pipe.execute()  # the census moves in the same round trip
     else:
-        rt.redis.set(store.conversation_key(conversation.contact), value, ex=store.CONVERSATION_TTL)
+        rt.redis.set(keyspace.conversation_key(conversation.contact), value, ex=keyspace.CONVERSATION_TTL)
     conversation.loaded = kept
 
 
@@ -116,7 +116,7 @@ def save(rt: Runtime, conversation: Conversation) -> None:
 def locked(rt: Runtime, contact: str) -> Iterator[Conversation]:
     """The contact's conversation, for code outside the contact's inbox (notifications): the same
     lock the inbox worker holds, so a thread is never opened and answered at the same moment."""
-    lock = rt.redis.lock(store.contact_lock_key(contact), timeout=store.CONTACT_LOCK_TTL,
+    lock = rt.redis.lock(keyspace.contact_lock_key(contact), timeout=keyspace.CONTACT_LOCK_TTL,
                          blocking_timeout=LOCK_WAIT_SECONDS, thread_local=False)
     if not lock.acquire():
         raise TimeoutError(f"contact {contact} stayed locked")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from app import queues, runtime, store
+from app import keyspace, queues, runtime
 from conversations import threads
 from conversations.flows.base import Flow
 from conversations.flows.catalog import FLOWS
@@ -34,7 +34,7 @@ def end(contact: str, thread_id: str, state: str, entry: str) -> bool:
     While messages of the person wait to be handled (an answer given in time, held up by a
     retry), it is looked at again later instead: the answer may be the one waited for."""
     rt = runtime.current()
-    if rt.redis.zcard(store.inbox_key(contact)):
+    if rt.redis.zcard(keyspace.inbox_key(contact)):
         at = time.time() + DEFER_SECONDS
         rt.queues.enqueue_at(queues.EVENTS, at, end, contact, thread_id, state, entry,
                              job_id=f"wait-{contact}-{thread_id}-{entry}-{int(at)}")

@@ -19,7 +19,7 @@ import pytest
 import redis
 from redis.cluster import RedisCluster
 
-from app import runtime, store
+from app import keyspace, runtime
 from bench import stack
 from tests import redis_servers
 from tests.chat import Chat
@@ -149,9 +149,9 @@ def test_a_conversation_runs_with_its_state_on_a_cluster(client, work, graph, gr
     maria.says("can deliver 12/3/2027", message_id="wamid.again")  # Meta delivers it twice
     assert len(grid.audit(case["id"])["comments"]) == 1, "written once"
 
-    slots = {cluster.keyslot(key) for key in cluster.scan_iter(match=store.contact_tag(MARIA) + "*")}
+    slots = {cluster.keyslot(key) for key in cluster.scan_iter(match=keyspace.contact_tag(MARIA) + "*")}
     assert len(slots) == 1, "all of a contact's keys share one slot"
-    assert cluster.get(store.conversation_key(MARIA)), "the conversation is kept on the Cluster"
+    assert cluster.get(keyspace.conversation_key(MARIA)), "the conversation is kept on the Cluster"
 
 
 @needs_redis_server
@@ -159,7 +159,7 @@ def test_contacts_spread_over_every_node(client, work, graph, cluster: RedisClus
     contacts = [f"4477009{n:05d}" for n in range(60)]
     for contact in contacts:
         Chat(client, work, graph, contact).says("help")
-    nodes = {cluster.get_node_from_key(store.inbox_key(contact)).name for contact in contacts}
+    nodes = {cluster.get_node_from_key(keyspace.inbox_key(contact)).name for contact in contacts}
     assert len(nodes) == NODES, "contacts' keys are spread over the whole Cluster"
     for contact in contacts:
         assert graph.texts_to(contact), f"{contact} was answered"
@@ -174,7 +174,7 @@ def test_webhooks_arriving_together_are_recorded_slot_by_slot(client, work, grap
     answers = at_once(lambda body: post_whatsapp(client, body), bodies)
     assert [a.status_code for a in answers] == [200] * len(bodies)
     assert sum(a.get_json()["messages"] for a in answers) == len(contacts), "each copy after the first is a duplicate"
-    assert len({cluster.keyslot(store.contact_tag(c)) for c in contacts}) > 1
+    assert len({cluster.keyslot(keyspace.contact_tag(c)) for c in contacts}) > 1
     work()
     for contact in contacts:
         assert len(graph.texts_to(contact)) == 1, f"{contact} answered once"
@@ -188,7 +188,7 @@ def test_a_notification_and_its_delivery_are_tracked_on_a_cluster(client, work, 
     exception_logged(client, work, new_case(grid, partner="ACME", reference="PO-77"))
     assert jana.last.startswith("[tgwa_exception_logged]")
     assert delivery.status_of(rt, graph.wamids[-1])["purpose"].startswith("event:")
-    [stats] = list(cluster.scan_iter(match=store.stats_key("event:*")))
+    [stats] = list(cluster.scan_iter(match=keyspace.stats_key("event:*")))
     assert int(cluster.hget(stats, "sent")) == 1
 
 
@@ -217,12 +217,12 @@ def test_a_conversation_goes_on_when_its_slot_moves_to_another_node(client, work
     maria.says("can deliver 12/3/2027")
     assert maria.last == "New delivery date for PO-4410093: Fri 3 Dec 2027. Is that right?"
 
-    before, after = _move_slot(cluster, store.conversation_key(MARIA))
+    before, after = _move_slot(cluster, keyspace.conversation_key(MARIA))
     owner = redis.Redis(host=after.split(":")[0], port=int(after.split(":")[1]))
-    assert owner.exists(store.conversation_key(MARIA)), "the conversation moved with its slot"
+    assert owner.exists(keyspace.conversation_key(MARIA)), "the conversation moved with its slot"
 
     maria.taps("Confirm")  # tgwa's client still points at the old node: Redis answers MOVED
     assert grid.get_case(case["id"])["expected_date"] == "2027-12-03"
     assert maria.last == "Thanks Maria! PO-4410093 now shows Fri 3 Dec 2027 in Trading Grid."
     assert len(grid.audit(case["id"])["comments"]) == 1, "written once"
-    assert rt.redis.get_node_from_key(store.conversation_key(MARIA)).name == after != before
+    assert rt.redis.get_node_from_key(keyspace.conversation_key(MARIA)).name == after != before

@@ -12,7 +12,7 @@ import pytest
 import redis
 from redis.cluster import RedisCluster
 
-from app import create_app, runtime, store
+from app import create_app, keyspace, runtime
 from app.worker import run_once
 from tests.chat import Chat
 from tests.test_cluster import NODES, Servers, _wait, cluster, needs_redis_server, rt, running_cluster  # noqa: F401
@@ -41,7 +41,7 @@ def test_a_conversation_goes_on_when_its_node_fails_over_to_the_replica(
     maria.says("can deliver 12/3/2027")
     assert maria.last == "New delivery date for PO-4410093: Fri 3 Dec 2027. Is that right?"
 
-    node = cluster.get_node_from_key(store.conversation_key(MARIA))
+    node = cluster.get_node_from_key(keyspace.conversation_key(MARIA))
     replica_port = _replica_of(redis.Redis(host=node.host, port=node.port))
     servers.processes[node.port].kill()  # at once: whatever the replica has not acknowledged is lost
     servers.processes[node.port].wait()
@@ -52,7 +52,7 @@ def test_a_conversation_goes_on_when_its_node_fails_over_to_the_replica(
     assert maria.last == "Thanks Maria! PO-4410093 now shows Fri 3 Dec 2027 in Trading Grid."
     assert grid.get_case(case["id"])["expected_date"] == "2027-12-03"
     assert len(grid.audit(case["id"])["comments"]) == 1, "written once"
-    assert rt.redis.get_node_from_key(store.conversation_key(MARIA)).port == replica_port
+    assert rt.redis.get_node_from_key(keyspace.conversation_key(MARIA)).port == replica_port
 
 
 @pytest.fixture
@@ -89,7 +89,7 @@ def test_a_step_its_replica_never_saw_is_not_lost_when_the_primary_dies(
     tap = {"from": MARIA, "id": "wamid.confirm.failover", "timestamp": str(maria._next_ts()), "type": "interactive",
            "interactive": {"type": "button_reply", "button_reply": button}}
 
-    node = cluster.get_node_from_key(store.conversation_key(MARIA))
+    node = cluster.get_node_from_key(keyspace.conversation_key(MARIA))
     replica_port = _replica_of(redis.Redis(host=node.host, port=node.port))
     replica_pid = servers.processes[replica_port].pid
     os.kill(replica_pid, signal.SIGSTOP)  # the replica stops acknowledging

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from app import store
+from app import keyspace
 from tests.chat import Chat, event
 from tests.clock import time_passes
 
@@ -337,7 +337,7 @@ def test_a_partner_sees_only_its_own_cases_and_a_stranger_nothing(client, work, 
 def test_stop_start_and_help(client, work, graph, grid, rt, maria) -> None:
     maria.says("STOP")
     assert maria.last == "You won't get any more messages from us. Send START to resume."
-    assert rt.redis.sismember(store.OPTED_OUT, MARIA)
+    assert rt.redis.sismember(keyspace.OPTED_OUT, MARIA)
     sent = len(graph.sent)
     exception_logged(client, work, new_case(grid))
     assert len(graph.sent) == sent, "an opted-out contact gets no notification"

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from app import delivery, outbound, pace, store
+from app import delivery, keyspace, outbound, pace
 from app.whatsapp import errors, messages
 from tests.helpers import envelope, post_whatsapp
 
@@ -19,7 +19,7 @@ def test_sends_are_spaced_evenly_at_the_deployment_rate(rt) -> None:
 
 
 def claim(rt, recipient: str, n: int) -> float:  # type: ignore[no-untyped-def]
-    result = outbound.claim(rt, recipient, store.outbound_key(recipient, f"send-{n}"))
+    result = outbound.claim(rt, recipient, keyspace.outbound_key(recipient, f"send-{n}"))
     assert isinstance(result, float)
     return result
 
@@ -38,14 +38,14 @@ def test_a_schedule_is_kept_only_while_it_binds(rt) -> None:
     thousands leaves no schedule behind once it has passed."""
     claim(rt, "4915123456789", 0)
     pace.sender_wait(rt, "4915123456789")
-    sent_pace = rt.redis.pttl(store.pair_pace_key("4915123456789"))
-    read_pace = rt.redis.pttl(store.sender_pace_key("4915123456789"))
+    sent_pace = rt.redis.pttl(keyspace.pair_pace_key("4915123456789"))
+    read_pace = rt.redis.pttl(keyspace.sender_pace_key("4915123456789"))
     assert 0 < sent_pace <= (pace.PAIR_INTERVAL_SECONDS + 1) * 1000
     assert 0 < read_pace <= (pace.SENDER_INTERVAL_SECONDS + 1) * 1000
 
 
 def test_a_send_claimed_before_returns_its_wamid(rt) -> None:
-    record = store.outbound_key("4915123456789", "event:1:4915123456789")
+    record = keyspace.outbound_key("4915123456789", "event:1:4915123456789")
     rt.redis.set(record, "wamid.sent.before")
     assert outbound.claim(rt, "4915123456789", record) == "wamid.sent.before"
 
@@ -82,7 +82,7 @@ def test_a_reply_whose_sender_died_before_recording_it_is_found_by_metas_status(
     """A worker claimed the reply, Meta took it, the worker died before writing it down. Meta's
     `sent` status carries the send's record as its callback data: the next attempt finds the
     reply sent (and records it), it does not send it again."""
-    record = store.outbound_key(PARTNER, REPLY_KEY)
+    record = keyspace.outbound_key(PARTNER, REPLY_KEY)
     rt.redis.set(record, f"{outbound.SENDING}{time.time():.3f}")  # as the dead worker left it
     assert post_whatsapp(client, envelope(statuses=[
         status("wamid.took", "sent", biz_opaque_callback_data=record)])).status_code == 200
@@ -94,12 +94,12 @@ def test_a_reply_whose_sender_died_before_recording_it_is_found_by_metas_status(
 
 def test_every_send_names_its_record_for_metas_statuses(rt, graph) -> None:
     assert outbound.send_now(rt, messages.text(PARTNER, "Thanks!"), REPLY_KEY) == "wamid.fake.1"
-    assert graph.sent[0]["biz_opaque_callback_data"] == store.outbound_key(PARTNER, REPLY_KEY)
+    assert graph.sent[0]["biz_opaque_callback_data"] == keyspace.outbound_key(PARTNER, REPLY_KEY)
     assert graph.sent[0]["text"]["body"] == "Thanks!"
 
 
 def test_a_claim_that_never_said_how_it_went_is_taken_over_once_metas_status_is_overdue(rt, graph) -> None:
-    record = store.outbound_key(PARTNER, REPLY_KEY)
+    record = keyspace.outbound_key(PARTNER, REPLY_KEY)
     rt.redis.set(record, f"{outbound.SENDING}{time.time() - outbound.DOUBT_SECONDS:.3f}")
     assert outbound.send_now(rt, messages.text(PARTNER, "Thanks!"), REPLY_KEY) == "wamid.fake.1"
     assert len(graph.sent) == 1
@@ -110,13 +110,13 @@ def test_a_send_meta_answered_with_an_error_is_known_unsent_and_tried_again_at_o
     graph.fail_next(503)
     with pytest.raises(errors.Unreachable):
         outbound.send_now(rt, messages.text(PARTNER, "Thanks!"), REPLY_KEY)
-    assert rt.redis.get(store.outbound_key(PARTNER, REPLY_KEY)) == outbound.UNSENT.encode()
+    assert rt.redis.get(keyspace.outbound_key(PARTNER, REPLY_KEY)) == outbound.UNSENT.encode()
     assert outbound.send_now(rt, messages.text(PARTNER, "Thanks!"), REPLY_KEY) == "wamid.fake.1"
     assert len(graph.sent) == 1
 
 
 def test_a_status_naming_something_other_than_a_send_record_changes_nothing(client, rt) -> None:
-    record = store.outbound_key(PARTNER, REPLY_KEY)
+    record = keyspace.outbound_key(PARTNER, REPLY_KEY)
     rt.redis.set(record, "wamid.recorded")
     rt.redis.set("tgwa:settings", "sending:1")
     assert post_whatsapp(client, envelope(statuses=[

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from rq import SimpleWorker
 
-from app import drain, inbox, parked, store
+from app import drain, inbox, keyspace, parked
 from conversations import say
 from app.tradinggrid.http import HttpTradingGrid
 from app.tradinggrid.server import create_server
@@ -101,7 +101,7 @@ def test_messages_arriving_while_a_reply_waits_for_its_retry_spend_none_of_its_t
     time.sleep(1.3)  # the first backoff (about a second) is over, its retry job not yet started
     maria.says("my cases")
     maria.says("status PO-4410093")
-    assert rt.redis.hget(store.inbox_messages_key(MARIA), inbox.tries_field("wamid.first")) == b"1"
+    assert rt.redis.hget(keyspace.inbox_messages_key(MARIA), inbox.tries_field("wamid.first")) == b"1"
     assert drain.drain_contact(MARIA, retry="an-older-retry") == 0, "nor does a retry job that is not the last"
     graph.fail_for(0, 429)
     time_passes(rt, work)

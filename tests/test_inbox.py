@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from app import inbox, store
+from app import inbox, keyspace, scripts
 from app.whatsapp.inbound import InboundMessage
 
 MARIA = "14155550134"
@@ -13,7 +13,7 @@ MARIA = "14155550134"
 
 def arrive(rt, message_id: str, timestamp: int) -> None:  # type: ignore[no-untyped-def]
     message = InboundMessage(id=message_id, sender=MARIA, timestamp=timestamp, type="text", text=message_id)
-    assert store.run(rt.redis, lambda pipe: inbox.record(pipe, [message])) == [[store.NEW]]
+    assert scripts.run(rt.redis, lambda pipe: inbox.record(pipe, [message])) == [[scripts.NEW]]
 
 
 def test_messages_are_taken_in_whatsapp_time_and_a_look_is_not_a_try(rt) -> None:
@@ -30,7 +30,7 @@ def test_messages_are_taken_in_whatsapp_time_and_a_look_is_not_a_try(rt) -> None
     assert last is not None and last.message_id == "wamid.later"
     inbox.done(rt, MARIA, "wamid.later")
     assert inbox.head(rt, MARIA) is None
-    assert not rt.redis.sismember(store.PENDING_CONTACTS, MARIA)
+    assert not rt.redis.sismember(keyspace.PENDING_CONTACTS, MARIA)
 
 
 def test_a_parked_message_put_back_takes_its_place_by_its_own_time(rt) -> None:

@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from rq.registry import ScheduledJobRegistry
 
-from app import parked, store, writes
+from app import keyspace, parked, writes
 from app.queues import WRITES
 from app.tradinggrid.http import HttpTradingGrid
 from app.worker import enqueue_due_retries
@@ -44,7 +44,7 @@ def test_a_refused_write_is_parked_and_the_contact_told_in_her_language(rt, grid
     assert graph.texts_to(JANA)[0].startswith("Entschuldigung")
     case_id = seed_case(grid)
     item["payload"]["args"][0] = case_id  # a person fixed the case id; retry as parked
-    rt.redis.hset(store.PARKED, item["id"], json.dumps(item))
+    rt.redis.hset(keyspace.PARKED, item["id"], json.dumps(item))
     assert parked.retry(rt, item["id"]) is not None
     work()
     assert parked.items(rt.redis) == []

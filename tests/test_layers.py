@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("app", "conversations", "intents")
 FOUNDATION = {"app.settings", "app.store", "app.queues", "app.metrics", "app.logs", "app.runtime", "app.jsonsafe",
               "app.signatures", "app.httpsession", "app.localtime", "app.yamldoc", "app.message_templates",
-              "app.groupcommit", "app.keeper", "app.directory", "app.embedded_store"}
+              "app.groupcommit", "app.keeper", "app.directory", "app.embedded_store",
+              "app.keyspace", "app.scripts", "app.redisline"}
 FOUNDATION_PACKAGES = ("app.tradinggrid", "app.whatsapp", "app.events", "app.demo")
 SURFACES = {"app", "app.cli", "app.worker", "app.serving", "app.jobs"}
 SURFACE_PACKAGES = ("app.web",)

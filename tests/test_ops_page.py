@@ -7,7 +7,7 @@ import time
 
 import redis
 
-from app import create_app, parked, runtime, store
+from app import create_app, keyspace, parked, runtime
 from app.logs import MaskingFormatter, mask
 from tests.chat import Chat, event
 from conversations import census, threads
@@ -63,8 +63,8 @@ def fill(rt, contacts: int, alert: str = "AL-9") -> list[str]:  # type: ignore[n
     for start in range(0, contacts, 1000):
         pipe = rt.redis.pipeline(transaction=False)
         for phone in phones[start:start + 1000]:
-            pipe.set(store.conversation_key(phone), value)
-        pipe.zadd(store.WINDOWS, {phone: int(now) - 60 for phone in phones[start:start + 1000]})
+            pipe.set(keyspace.conversation_key(phone), value)
+        pipe.zadd(keyspace.WINDOWS, {phone: int(now) - 60 for phone in phones[start:start + 1000]})
         pipe.execute()
     census.rebuild(rt.redis, threads.decode)
     return phones
@@ -99,7 +99,7 @@ def test_the_census_follows_conversations_and_a_recount_forgets_what_expired(cli
     maria.taps("Acknowledge")
     overview = client.get("/ops").get_json()
     assert overview["awaiting_ack"] == [] and overview["conversations"] == {"alert": {"done": 1}}
-    rt.redis.delete(store.conversation_key(MARIA))  # thirty days untouched: it expires
+    rt.redis.delete(keyspace.conversation_key(MARIA))  # thirty days untouched: it expires
     census.rebuild(rt.redis, threads.decode)
     assert client.get("/ops").get_json()["conversations"] == {}
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from app import drain, inbox, parked, store
+from app import drain, inbox, keyspace, parked
 from conversations import router, threads
 from tests.helpers import envelope, post_event, post_whatsapp, text
 
@@ -33,7 +33,7 @@ def test_half_an_emoji_is_answered_and_the_next_message_too(client, rt, work, gr
     work()
     replies = graph.texts_to(MARIA)
     assert len(replies) == 2 and replies[1].startswith("I'm the Trading Grid assistant")
-    assert rt.redis.zcard(store.inbox_key(MARIA)) == 0, "nothing is left waiting"
+    assert rt.redis.zcard(keyspace.inbox_key(MARIA)) == 0, "nothing is left waiting"
     assert parked.items(rt.redis) == []
     session = threads.load(rt, MARIA).session
     assert session["recent"] == ["hello \ufffd"], "half a character is the replacement character"
@@ -73,14 +73,14 @@ def test_a_message_whose_handling_fails_is_parked_told_and_the_next_answered(cli
     assert told.startswith('Entschuldigung, bei Ihrer Nachricht "boom" ist etwas schiefgegangen.')
     assert graph.sent[0]["context"] == {"message_id": "wamid.boom"}
     assert helped.startswith("Ich bin der Trading-Grid-Assistent")
-    assert rt.redis.hlen(store.inbox_messages_key(JANA)) == 0, "no counters left behind"
+    assert rt.redis.hlen(keyspace.inbox_messages_key(JANA)) == 0, "no counters left behind"
 
 
 def test_a_message_taken_too_often_is_parked_with_its_last_reason(client, rt, work, graph) -> None:
     now = int(time.time())
     post_whatsapp(client, envelope(text(MARIA, "help", message_id="wamid.stuck", timestamp=now - 2)))
     post_whatsapp(client, envelope(text(MARIA, "my cases", timestamp=now - 1)))
-    messages = store.inbox_messages_key(MARIA)
+    messages = keyspace.inbox_messages_key(MARIA)
     # As if ten workers had each died while handling it, the last after Trading Grid timed out:
     rt.redis.hset(messages, mapping={inbox.tries_field("wamid.stuck"): drain.MAX_TRIES,
                                      inbox.why_field("wamid.stuck"): "TransientError: Trading Grid timed out"})
@@ -90,7 +90,7 @@ def test_a_message_taken_too_often_is_parked_with_its_last_reason(client, rt, wo
     replies = graph.texts_to(MARIA)
     assert replies[0].startswith('Sorry, something went wrong with your message "help".')
     assert len(replies) == 2, "the next message is answered"
-    assert rt.redis.zcard(store.inbox_key(MARIA)) == 0
+    assert rt.redis.zcard(keyspace.inbox_key(MARIA)) == 0
 
 
 def test_a_parked_message_retried_is_handled_afresh(client, rt, work, graph, monkeypatch) -> None:

@@ -1,5 +1,5 @@
-"""The parts of redis-py that app/store.py leans on beyond its public API, checked against the
-redis-py installed: pyproject.toml pins the minor release they were written for, and an upgrade
+"""The parts of redis-py that app/store.py and app/scripts.py lean on beyond its public API,
+checked against the redis-py installed: pyproject.toml pins the minor release they were written for, and an upgrade
 that moves them fails here, by name, before it fails in a Cluster (tests/test_cluster.py)."""
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def test_scripts_are_routed_by_their_keys_and_other_commands_as_redis_py_routes_
 
 
 def test_a_cluster_client_keeps_its_policy_resolver_where_the_store_hands_it_to_pipelines() -> None:
-    """RedisCluster.pipeline() does not pass the client's resolver on: app.store.run does, by the
+    """RedisCluster.pipeline() does not pass the client's resolver on: app.scripts.run does, by the
     private attribute both objects keep it in."""
     assert "policy_resolver" in inspect.signature(redis.cluster.RedisCluster.__init__).parameters
     assert "self._policy_resolver" in inspect.getsource(redis.cluster.RedisCluster.__init__)

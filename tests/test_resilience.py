@@ -6,7 +6,7 @@ import time
 
 from flask import Flask
 
-from app import drain, inbox, pace, store, writes
+from app import drain, inbox, keyspace, pace, writes
 from app.queues import INBOUND, WRITES
 from app.tradinggrid.http import HttpTradingGrid
 from tests.chat import Chat
@@ -27,7 +27,7 @@ def test_a_message_whose_drain_job_was_lost_is_picked_up_by_the_sweep(client, rt
     assert inbox.sweep_inboxes() == 1
     work()
     assert len(graph.texts_to(MARIA)) == 1
-    assert not rt.redis.sismember(store.PENDING_CONTACTS, MARIA)
+    assert not rt.redis.sismember(keyspace.PENDING_CONTACTS, MARIA)
 
 
 def test_a_flooding_number_waits_its_turn_and_is_told_once(client, rt, work, graph) -> None:
@@ -38,7 +38,7 @@ def test_a_flooding_number_waits_its_turn_and_is_told_once(client, rt, work, gra
     replies = graph.texts_to(MARIA)
     slow_down = [r for r in replies if "faster than I can read" in r]
     assert len(slow_down) == 1
-    handled, waiting = len(replies) - 1, rt.redis.zcard(store.inbox_key(MARIA))
+    handled, waiting = len(replies) - 1, rt.redis.zcard(keyspace.inbox_key(MARIA))
     assert handled >= pace.SENDER_BURST and waiting > 0, "a burst is fine; the rest waits its turn"
     assert handled + waiting == pace.SENDER_BURST + 10, "nothing is dropped"
 
@@ -88,7 +88,7 @@ def test_a_turn_that_fails_half_way_is_retried_from_where_it_was(client, rt, wor
     real = rt.tradinggrid
     rt.tradinggrid = HttpTradingGrid("http://127.0.0.1:1")  # Trading Grid is down
     maria.says(f"status {case['id']}")  # a read that cannot be answered now
-    assert rt.redis.zcard(store.inbox_key(MARIA)) == 1, "the message waits for the retry"
+    assert rt.redis.zcard(keyspace.inbox_key(MARIA)) == 1, "the message waits for the retry"
     rt.tradinggrid = real
     time_passes(rt, work, rounds=1, seconds=60)  # its retry job (a minute, not her day to confirm)
     assert maria.last.startswith(case["id"])

@@ -6,22 +6,22 @@ from typing import Any
 
 import pytest
 
-from app import store
+from app import redisline, scripts
 
 COUNT = "return redis.call('INCRBY', KEYS[1], ARGV[1])"
 
 
-def send(rt: Any, by: store.Line | None) -> list[Any]:
+def send(rt: Any, by: redisline.Line | None) -> list[Any]:
     def build(pipe: Any) -> None:
         pipe.execute_command("INCR", "tgwa:test:plain")  # as the Line takes commands
-        store.evalsha(pipe, COUNT, ["tgwa:test:scripted"], [10])
+        scripts.evalsha(pipe, COUNT, ["tgwa:test:scripted"], [10])
         pipe.execute_command("INCR", "tgwa:test:plain")  # as the Line takes commands
-    return store.run(rt.redis, build, by)
+    return scripts.run(rt.redis, build, by)
 
 
 @pytest.mark.parametrize("path", ["pipeline", "line"])
 def test_a_script_redis_forgot_is_loaded_and_sent_again_alone(rt, path: str) -> None:
-    by = store.line(rt.redis) if path == "line" else None
+    by = redisline.line(rt.redis) if path == "line" else None
     if path == "line" and by is None:
         pytest.skip("the embedded store has no socket for a Line; the pipeline case covers it")
     assert send(rt, by) == [1, 10, 2]

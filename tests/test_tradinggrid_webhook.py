@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import redis
 
-from app import create_app, runtime, store
+from app import create_app, keyspace, runtime
 from app.events import schema
 from tests.helpers import post_event
 
@@ -140,4 +140,4 @@ def test_each_example_event_is_accepted_and_handled(client, work, rt, example: P
     answer = post_event(client, event)
     assert answer.status_code == 202, answer.get_json()
     work()
-    assert rt.redis.hget(store.event_key(event["id"]), "state") == b"done"
+    assert rt.redis.hget(keyspace.event_key(event["id"]), "state") == b"done"

@@ -8,7 +8,7 @@ import time
 
 import redis
 
-from app import create_app, runtime, store
+from app import create_app, keyspace, runtime
 from conversations import say
 from app.signatures import sign
 from tests.conftest import APP_SECRET, VERIFY_TOKEN
@@ -137,7 +137,7 @@ def test_each_message_is_processed_once_however_often_it_arrives(client, rt, wor
     assert post_whatsapp(client, body).status_code == 200  # days later, after handling
     work()
     assert len(graph.texts_to(JANA)) == 1
-    assert rt.redis.ttl(store.seen_key(JANA, "wamid.once")) > 7 * 24 * 3600
+    assert rt.redis.ttl(keyspace.seen_key(JANA, "wamid.once")) > 7 * 24 * 3600
 
 
 def test_concurrent_duplicates_are_recorded_once(client, rt, work, graph) -> None:
@@ -187,7 +187,7 @@ def test_statuses_only_move_forward(client, rt, work) -> None:
     post_whatsapp(client, envelope(statuses=[status("read")]))
     post_whatsapp(client, envelope(statuses=[status("delivered"), status("sent")]))
     work()
-    assert rt.redis.hget(store.message_key("wamid.out2"), "status") == b"read"
+    assert rt.redis.hget(keyspace.message_key("wamid.out2"), "status") == b"read"
 
 
 def test_a_sender_known_only_by_user_id_is_answered(client, work, graph) -> None:

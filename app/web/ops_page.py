@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
-from app import parked, store
+from app import keyspace, parked
 from app.events import described, types
 from app.runtime import Runtime
 from conversations import census
@@ -50,7 +50,7 @@ def overview() -> Any:
     window_total, window_page = windows(rt, offset, per_page)
     totals = {"parked": parked_total, "notifications": sent_total, "broadcasts": broadcast_total,
               "awaiting_ack": ack_total, "windows": window_total}
-    data = {"conversations": census.states(rt.redis), "waiting_contacts": rt.redis.scard(store.PENDING_CONTACTS),
+    data = {"conversations": census.states(rt.redis), "waiting_contacts": rt.redis.scard(keyspace.PENDING_CONTACTS),
             "parked": parked.items(rt.redis, offset, per_page), "broadcasts": broadcast_page,
             "notifications": sent, "awaiting_ack": acks, "windows": window_page, "totals": totals,
             "page": {"number": number, "per_page": per_page,
@@ -94,12 +94,12 @@ def notifications_sent(rt: Runtime, offset: int, limit: int) -> tuple[int, list[
     """Notifications (and their reminders), newest first: the event's type, what it is about, who
     it was for, when it was first sent, and how many messages were sent, delivered, read and
     failed; and how many there are."""
-    rt.redis.zremrangebyscore(store.NOTIFICATIONS_INDEX, "-inf", time.time() - store.STATUS_TTL)
-    page = rt.redis.zrevrange(store.NOTIFICATIONS_INDEX, offset, offset + limit - 1, withscores=True)
+    rt.redis.zremrangebyscore(keyspace.NOTIFICATIONS_INDEX, "-inf", time.time() - keyspace.STATUS_TTL)
+    page = rt.redis.zrevrange(keyspace.NOTIFICATIONS_INDEX, offset, offset + limit - 1, withscores=True)
     purposes = [member.decode() for member, _ in page]
     pipe = rt.redis.pipeline(transaction=False)
     for purpose in purposes:
-        pipe.hget(store.event_key(purpose.split(":", 1)[1]), "payload")
+        pipe.hget(keyspace.event_key(purpose.split(":", 1)[1]), "payload")
     events = [types.parse(json.loads(raw)) if raw else None for raw in (pipe.execute() if purposes else [])]
     counts = _stats(rt, purposes)
     rows = [{"purpose": purpose, "reminder": purpose.startswith("reminder:"), "type": e.type if e else "",
@@ -107,31 +107,31 @@ def notifications_sent(rt: Runtime, offset: int, limit: int) -> tuple[int, list[
              "link": (getattr(e, "thread_url", None) or getattr(e, "url", None) or "") if e else "",
              "sent_at": int(first_sent), **c}
             for (_, first_sent), purpose, e, c in zip(page, purposes, events, counts)]
-    return rt.redis.zcard(store.NOTIFICATIONS_INDEX), rows
+    return rt.redis.zcard(keyspace.NOTIFICATIONS_INDEX), rows
 
 
 def broadcasts(rt: Runtime, offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
     """Fanned-out events, newest first: recipients, and how far the sending got."""
-    event_ids = _newest(rt, store.BROADCASTS_INDEX, offset, limit)
+    event_ids = _newest(rt, keyspace.BROADCASTS_INDEX, offset, limit)
     pipe = rt.redis.pipeline(transaction=False)
     for event_id in event_ids:
-        pipe.hget(store.broadcast_key(event_id), "total")
+        pipe.hget(keyspace.broadcast_key(event_id), "total")
     totals = pipe.execute()
     counts = _stats(rt, [f"event:{e}" for e in event_ids])
     page = [{"event_id": e, "total": int(t) if t else None, **c} for e, t, c in zip(event_ids, totals, counts)]
-    return rt.redis.zcard(store.BROADCASTS_INDEX), page
+    return rt.redis.zcard(keyspace.BROADCASTS_INDEX), page
 
 
 def _newest(rt: Runtime, index: str, offset: int, limit: int) -> list[str]:
     """A page of an index, newest first, once what outlived its counts is trimmed."""
-    rt.redis.zremrangebyscore(index, "-inf", time.time() - store.STATUS_TTL)
+    rt.redis.zremrangebyscore(index, "-inf", time.time() - keyspace.STATUS_TTL)
     return [member.decode() for member in rt.redis.zrevrange(index, offset, offset + limit - 1)]
 
 
 def _stats(rt: Runtime, purposes: list[str]) -> list[dict[str, int]]:
     pipe = rt.redis.pipeline(transaction=False)
     for purpose in purposes:
-        pipe.hgetall(store.stats_key(purpose))
+        pipe.hgetall(keyspace.stats_key(purpose))
     return [{s: int(raw.get(s.encode(), 0)) for s in ("sent", "delivered", "read", "failed")}
             for raw in (pipe.execute() if purposes else [])]
 
@@ -146,11 +146,11 @@ def awaiting_ack(rt: Runtime, offset: int, limit: int) -> tuple[int, list[dict[s
 def windows(rt: Runtime, offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
     """Who wrote within 24 hours (free-form messages allowed), latest first, and how many did."""
     now = time.time()
-    rt.redis.zremrangebyscore(store.WINDOWS, "-inf", now - store.WINDOW_SECONDS)
-    page = rt.redis.zrevrange(store.WINDOWS, offset, offset + limit - 1, withscores=True)
+    rt.redis.zremrangebyscore(keyspace.WINDOWS, "-inf", now - keyspace.WINDOW_SECONDS)
+    page = rt.redis.zrevrange(keyspace.WINDOWS, offset, offset + limit - 1, withscores=True)
     out = [{"contact": _name(rt, contact.decode()), "phone": contact.decode(), "last_message": int(last),
-            "open_for_minutes": max(0, int((int(last) + store.WINDOW_SECONDS - now) // 60))} for contact, last in page]
-    return rt.redis.zcard(store.WINDOWS), out
+            "open_for_minutes": max(0, int((int(last) + keyspace.WINDOW_SECONDS - now) // 60))} for contact, last in page]
+    return rt.redis.zcard(keyspace.WINDOWS), out
 
 
 def _name(rt: Runtime, contact: str) -> str:

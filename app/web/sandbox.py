@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, render_template, request
 
-from app import jsonsafe, store
+from app import jsonsafe, keyspace
 from app.directory import Contact
 from app.runtime import Runtime
 from app.signatures import sign, tradinggrid_payload
@@ -59,12 +59,12 @@ def _people(rt: Runtime) -> list[Any]:
 def chat(phone: str) -> dict[str, Any]:
     """Both sides of one person's chat, oldest first, with each bot message's delivery status."""
     rt = _rt()
-    said = [json.loads(raw) for raw in rt.redis.lrange(store.SANDBOX_SAID, 0, -1)]
-    sent = [json.loads(raw) for raw in rt.redis.lrange(store.SANDBOX_OUTBOX, 0, -1)]
+    said = [json.loads(raw) for raw in rt.redis.lrange(keyspace.SANDBOX_SAID, 0, -1)]
+    sent = [json.loads(raw) for raw in rt.redis.lrange(keyspace.SANDBOX_OUTBOX, 0, -1)]
     items = [{"from": "person", "at": s["at"], "id": s["id"], "text": s["text"]} for s in said if s["to"] == phone]
     for message in sent:
         if message["payload"].get("to") == phone:
-            status = rt.redis.hget(store.message_key(message["id"]), "status")
+            status = rt.redis.hget(keyspace.message_key(message["id"]), "status")
             items.append({"from": "bot", "at": message["at"], "id": message["id"], "payload": message["payload"],
                           "status": status.decode() if status else "sent", **_as_registered(rt, message["payload"])})
     return {"phone": phone, "messages": sorted(items, key=lambda m: m["at"])}
@@ -120,7 +120,7 @@ def tap() -> tuple[dict[str, Any], int]:
 def read(phone: str) -> tuple[dict[str, Any], int]:
     """The person's phone reports what it showed: every bot message delivered and read."""
     rt = _rt()
-    wamids = [m["id"] for m in (json.loads(raw) for raw in rt.redis.lrange(store.SANDBOX_OUTBOX, 0, -1))
+    wamids = [m["id"] for m in (json.loads(raw) for raw in rt.redis.lrange(keyspace.SANDBOX_OUTBOX, 0, -1))
               if m["payload"].get("to") == phone]
     now = str(int(time.time()))
     statuses = [{"id": w, "status": s, "timestamp": now, "recipient_id": phone} for w in wamids
@@ -187,7 +187,7 @@ def tradinggrid() -> dict[str, Any]:
 @bp.get("/sandbox/api/outbox")
 def outbox() -> dict[str, object]:
     rt = _rt()
-    return {"outbox": [json.loads(raw) for raw in rt.redis.lrange(store.SANDBOX_OUTBOX, -200, -1)]}
+    return {"outbox": [json.loads(raw) for raw in rt.redis.lrange(keyspace.SANDBOX_OUTBOX, -200, -1)]}
 
 
 def _message(phone: str, kind: str, fields: dict[str, Any]) -> dict[str, Any]:
@@ -214,6 +214,6 @@ def _deliver(phone: str, message: dict[str, Any], shown: str) -> tuple[dict[str,
     rt = _rt()
     person = rt.directory.person(phone)
     answer = _post_whatsapp(_envelope({"messages": [message]}, person.name if person else None, phone))
-    rt.redis.rpush(store.SANDBOX_SAID, jsonsafe.dumps({"to": phone, "id": message["id"], "text": shown,
+    rt.redis.rpush(keyspace.SANDBOX_SAID, jsonsafe.dumps({"to": phone, "id": message["id"], "text": shown,
                                                              "at": time.time()}))
     return {"id": message["id"], "webhook": answer.status_code}, 200

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 import redis
 import urllib3
 
-from app import httpsession, jsonsafe, store
+from app import httpsession, jsonsafe, keyspace
 from app.whatsapp import errors
 
 TIMEOUT = urllib3.Timeout(connect=3.05, read=15)
@@ -55,7 +55,7 @@ class SandboxTransport:
             return {"success": True}
         wamid = f"wamid.sandbox.{uuid.uuid4().hex}"
         record = {"id": wamid, "at": time.time(), "payload": payload}
-        self._redis.rpush(store.SANDBOX_OUTBOX, jsonsafe.dumps(record))
+        self._redis.rpush(keyspace.SANDBOX_OUTBOX, jsonsafe.dumps(record))
         return {"messaging_product": "whatsapp", "contacts": [{"input": payload.get("to"), "wa_id": payload.get("to")}],
                 "messages": [{"id": wamid}]}
 

@@ -10,7 +10,7 @@ back what it understood and writes only on confirmation.
 """
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import TypedDict
 
 from transitions import EventData
 

@@ -8,7 +8,7 @@ or proposes another date, which after confirmation becomes a task for the case o
 """
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import TypedDict
 
 from transitions import EventData
 

@@ -1,0 +1,298 @@
+"""Lua in Redis: every script the bot runs, side by side, and the one way they are run.
+
+Each script does in one step what must not be seen half done by another worker (a message
+recorded and queued, a send claimed and its moment reserved, a status kept only if it is further
+along). Their keys share one Redis Cluster slot (see app.keyspace). They run by their hash
+(`evalsha`), queued on the caller's pipeline or group commit with its other commands; `run`
+loads them again when Redis restarted and forgot them.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import redis
+import redis.cluster
+from redis.exceptions import NoScriptError
+
+from app.redisline import Line
+
+# What recording a message or an event answers.
+NEW, PENDING_DUPLICATE, HANDLED_DUPLICATE = 1, 2, 0
+
+
+# The inbox (app.inbox), and Trading Grid events (app.ingest).
+
+# KEYS: seen, inbox and msgs of each message, three by three. ARGV: dedupe TTL, arrivals per
+# second, then the id, WhatsApp timestamp and stored JSON of each message, three by three. One
+# answer a message: 1 new (recorded), 2 a duplicate still waiting in the inbox, 0 already handled.
+# (The webhook marks the contact ready whichever it is.) Several messages to a call, because a
+# script call costs Redis more than the commands in it; their keys must share a Cluster slot.
+RECORD_INBOUND = """
+local ttl, per_second, answers = ARGV[1], tonumber(ARGV[2]), {}
+for first = 1, #KEYS, 3 do
+  local seen, inbox, msgs = KEYS[first], KEYS[first + 1], KEYS[first + 2]
+  local id, timestamp, message = ARGV[first + 2], ARGV[first + 3], ARGV[first + 4]
+  local answer = 0
+  if redis.call('SET', seen, '1', 'NX', 'EX', ttl) then
+    local seq = redis.call('HINCRBY', msgs, '#seq', 1) % per_second
+    redis.call('HSET', msgs, id, message)
+    redis.call('ZADD', inbox, tonumber(timestamp) * per_second + seq, id)
+    answer = 1
+  elseif redis.call('ZSCORE', inbox, id) then
+    answer = 2
+  end
+  answers[#answers + 1] = answer
+end
+return answers
+"""
+
+# KEYS: inbox, msgs, last_in. ARGV: arrivals per second, window seconds. The contact's next
+# message as {id, parsed message, tries, why} (the message is false when it went missing), or {}
+# when the inbox is empty; the 24-hour window is reckoned from its timestamp. `tries` counts this
+# one: a message whose handling never finished (its worker died, or the failure could not even be
+# recorded) comes back with a higher count each time, and `why` is the last passing failure.
+NEXT_MESSAGE = """
+local head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if #head == 0 then
+  redis.call('DEL', KEYS[2])  -- nothing waits: the arrival counter starts again
+  return {}
+end
+local raw = redis.call('HGET', KEYS[2], head[1])
+if raw then
+  redis.call('SET', KEYS[3], math.floor(tonumber(head[2]) / tonumber(ARGV[1])), 'EX', ARGV[2])
+end
+local tries = redis.call('HINCRBY', KEYS[2], '#tries:' .. head[1], 1)
+return {head[1], raw, tries, redis.call('HGET', KEYS[2], '#why:' .. head[1])}
+"""
+
+# KEYS: inbox, msgs. ARGV: arrivals per second, id, WhatsApp timestamp, stored JSON. A message
+# back from the parked list, in its place by its own time: first of its second, since anything of
+# the same second still waiting arrived after it (it was parked long before).
+REQUEUE = """
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[4])
+redis.call('HDEL', KEYS[2], '#tries:' .. ARGV[2], '#why:' .. ARGV[2])
+redis.call('ZADD', KEYS[1], tonumber(ARGV[3]) * tonumber(ARGV[1]), ARGV[2])
+return 1
+"""
+
+# KEYS: the event's key. ARGV: its payload, dedupe TTL. Answers as RECORD_INBOUND's: 1 new,
+# 2 a duplicate still pending, 0 already handled.
+RECORD_EVENT = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  if redis.call('HGET', KEYS[1], 'state') == 'pending' then return 2 end
+  return 0
+end
+redis.call('HSET', KEYS[1], 'payload', ARGV[1], 'state', 'pending')
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+
+
+# Pace (app.pace) and sends (app.outbound).
+
+# The cell rate algorithm, in Redis's own clock (the one clock every worker shares): reserves the
+# first moment that keeps `interval` between moments on average, with bursts of up to
+# tolerance/interval + 1. Times in microseconds. A key lives a second past its moment: once that
+# is past, no key and an old one mean the same, so a recipient's pace costs no memory for long.
+GCRA = """
+local function reserve(key, interval, tolerance)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  local tat = tonumber(redis.call('GET', key) or '0')
+  local slot = math.max(now, tat - tolerance)
+  local next_tat = math.max(tat, slot) + interval
+  redis.call('SET', key, string.format('%d', next_tat), 'PX', math.floor((next_tat - now) / 1000) + 1000)
+  return {string.format('%d', slot), string.format('%d', now)}
+end
+"""
+
+# Returns {reserved moment, now}.
+RESERVE = GCRA + "return reserve(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))"
+
+# Like `reserve`, but takes the moment only when it is now: a sender over its rate is not given
+# a place in line, it is told how long until it has one. Returns microseconds to wait (0: go).
+ALLOW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval, tolerance = tonumber(ARGV[1]), tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat - tolerance > now then return tat - tolerance - now end
+local next_tat = math.max(tat, now) + interval
+redis.call('SET', KEYS[1], string.format('%d', next_tat), 'PX', math.floor((next_tat - now) / 1000) + 1000)
+return 0
+"""
+
+# Claims a send (KEYS[1], its record) and reserves its moment under the recipient's pair limit
+# (KEYS[2]) in one step. Returns {0, outcome} when an attempt before settled it, {2, claim} when
+# one claimed it and said nothing since (ARGV[5] = '1': take it over regardless), else
+# {1, reserved moment, now}.
+CLAIM_SEND = GCRA + """
+local existing = redis.call('GET', KEYS[1])
+if existing and existing ~= 'unsent' then
+  if string.sub(existing, 1, 7) ~= 'sending' then return {0, existing} end
+  if ARGV[5] ~= '1' then return {2, existing} end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+local reserved = reserve(KEYS[2], tonumber(ARGV[3]), tonumber(ARGV[4]))
+return {1, reserved[1], reserved[2]}
+"""
+
+# Meta's status names a send's record: the message left, whatever its sender managed to write.
+SEND_LEFT = """
+local value = redis.call('GET', KEYS[1])
+if value and (value == 'unsent' or string.sub(value, 1, 7) == 'sending') then
+  redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL')
+end
+return 0
+"""
+
+
+# Delivery statuses (app.delivery).
+
+# Only what a status needs: the notification to count it for (who and when are in Meta's status).
+RECORD_SENT = """
+redis.call('HSET', KEYS[1], 'purpose', ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return tonumber(redis.call('HGET', KEYS[1], 'rank') or '0')
+"""
+
+# KEYS: the message. ARGV: status, its rank, when, error code, error title, TTL. Keeps the status
+# only when it is further along than the one kept (failed is final): {purpose, the rank before},
+# else {'', -1}.
+APPLY_STATUS = """
+local current = tonumber(redis.call('HGET', KEYS[1], 'rank') or '0')
+local rank = tonumber(ARGV[2])
+if current >= 5 or rank <= current then return {'', -1} end
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'rank', rank, 'status_at', ARGV[3])
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'error_code', ARGV[4], 'error_title', ARGV[5]) end
+redis.call('EXPIRE', KEYS[1], ARGV[6])
+return {redis.call('HGET', KEYS[1], 'purpose') or '', current}
+"""
+
+
+# Drainers (app.ready).
+
+# KEYS: ready, pending, drainers, tokens. ARGV: now, drainers allowed, lease, delay, force,
+# contacts... Marks the contacts ready (an earlier mark stands), and returns a new drainer's
+# token when no drainer holds a lease, or more contacts wait than drainers hold one and fewer
+# than allowed do (one per worker: more would only wait in RQ's queue), or `force` is 1; else 0.
+WAKE = """
+local now = tonumber(ARGV[1])
+for i = 6, #ARGV do
+  redis.call('SADD', KEYS[2], ARGV[i])
+  redis.call('ZADD', KEYS[1], 'NX', now + tonumber(ARGV[4]), ARGV[i])
+end
+if redis.call('ZCARD', KEYS[1]) == 0 then return 0 end
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+local drainers = redis.call('ZCARD', KEYS[3])
+if ARGV[5] ~= '1' and drainers > 0
+   and (drainers >= tonumber(ARGV[2]) or redis.call('ZCARD', KEYS[1]) <= drainers) then
+  return 0
+end
+local token = redis.call('INCR', KEYS[4])
+redis.call('ZADD', KEYS[3], now + tonumber(ARGV[3]), token)
+return token
+"""
+
+# KEYS: ready, drainers. ARGV: now, token, lease.
+# {1, contact}: take it. {2, seconds}: the next contact is due that much later. {0}: nothing
+# left; the drainer's lease is given up in the same step, so a contact marked after this
+# finds no drainer and queues one.
+NEXT_CONTACT = """
+local now = tonumber(ARGV[1])
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1)
+if #due > 0 then
+  redis.call('ZREM', KEYS[1], due[1])
+  redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[2])
+  return {1, due[1]}
+end
+local later = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if #later > 0 then
+  redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[2])
+  return {2, tostring(tonumber(later[2]) - now)}
+end
+redis.call('ZREM', KEYS[2], ARGV[2])
+return {0}
+"""
+
+
+_SCRIPTS: dict[str, str] = {}  # sha1 -> script text, of every script this process has run
+_SHAS: dict[str, str] = {}  # script text -> sha1
+
+
+def evalsha(client: Any, script: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+    """Queues (on a pipeline) or runs `script` by its hash: no text sent, and unlike redis-py's
+    Script objects no SCRIPT EXISTS round trip per pipeline. Sent as a raw command, which redis-py
+    also routes in a Redis Cluster pipeline (by the keys, which share one slot). `run` loads the
+    scripts Redis lost and sends those commands again."""
+    sha = _SHAS.get(script)
+    if sha is None:
+        sha = _SHAS[script] = hashlib.sha1(script.encode()).hexdigest()
+        _SCRIPTS[sha] = script
+    return client.execute_command("EVALSHA", sha, len(keys), *keys, *args)
+
+
+
+class _Noted:
+    """A pipeline as `build` sees it: each command goes on the pipeline, and those sent raw (the
+    EVALSHAs) are noted by their place in it, to be sent again if Redis forgot a script."""
+
+    def __init__(self, pipe: Any) -> None:
+        self.pipe = pipe
+        self.commands: dict[int, tuple[Any, ...]] = {}
+
+    def execute_command(self, *command: Any) -> Any:
+        self.commands[len(self.pipe)] = command
+        return self.pipe.execute_command(*command)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.pipe, name)
+
+
+class _Queued:
+    """Stands in for a pipeline when the commands go by a Line: `build` queues on it alike."""
+
+    def __init__(self) -> None:
+        self.commands: list[tuple[Any, ...]] = []
+
+    def execute_command(self, *command: Any) -> None:
+        self.commands.append(command)
+
+
+def run(connection: Any, build: Callable[[Any], Any], by: Line | None = None) -> list[Any]:
+    """What `build` queues on a pipeline, sent in one round trip (one per node of a Cluster), by
+    `by` when given; raises the first error. If Redis restarted and forgot the scripts, the
+    EVALSHAs that failed (and only they: the other commands ran) are sent again once the scripts
+    are loaded."""
+    if by is not None:
+        queued = _Queued()
+        build(queued)
+        sent: Any = queued.commands
+        answers = by.send(sent)
+    else:
+        pipe = connection.pipeline(transaction=False)
+        if isinstance(connection, redis.cluster.RedisCluster):
+            # RedisCluster.pipeline() does not hand on the client's policy resolver (redis-py 8.1),
+            # without which each EVALSHA costs a COMMAND GETKEYS round trip (see _ScriptsByKeys).
+            pipe._policy_resolver = connection._policy_resolver
+        noted = _Noted(pipe)
+        build(noted)
+        sent = noted.commands
+        answers = pipe.execute(raise_on_error=False)
+    lost = [n for n, answer in enumerate(answers) if isinstance(answer, NoScriptError)]
+    if lost:
+        for script in list(_SCRIPTS.values()):
+            connection.script_load(script)
+        for n in lost:
+            answers[n] = connection.execute_command(*sent[n])
+    for answer in answers:
+        if isinstance(answer, Exception):
+            raise answer
+    return answers
+
+
+def call(connection: Any, script: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+    """One script's answer, run as `evalsha` runs it (and loaded again if Redis forgot it)."""
+    return run(connection, lambda pipe: evalsha(pipe, script, keys, args))[0]

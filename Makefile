@@ -22,7 +22,7 @@ test: $(STAMP)
 
 # Everything but the slow tests (processes, servers, Redis of their own, the soak): the quick loop.
 test-quick: $(STAMP)
-	$(VENV)/bin/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -m "not slow" -n 4 $(PYTEST_ARGS)
 
 # The README's pictures, taken in Chromium from `tgwa demo` as `make demo` runs it (tests/screenshots.py).
 screenshots: $(STAMP)

@@ -19,7 +19,9 @@ from tests.fake_graph import PHONE_NUMBER_ID, TOKEN, FakeGraph
 from tests.loopback import serve
 
 FIXTURES = Path(__file__).parent / "fixtures"
-REAL_REDIS_URL = os.environ.get("TGWA_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# One database per pytest-xdist worker (`make test-quick` runs two): each flushes only its own.
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+REAL_REDIS_URL = os.environ.get("TGWA_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{15 - _WORKER}")
 APP_SECRET, VERIFY_TOKEN, EVENTS_SECRET = "test-app-secret", "test-verify-token", "test-events-secret"
 
 

@@ -38,4 +38,9 @@ def start_replica(port: int, folder: Path, primary_port: int, *options: str, tim
             process.kill()
             raise AssertionError(f"the replica on port {port} did not come online")
         time.sleep(0.05)
+    primary.set("tgwa-test:replica-ready", 1)  # and acknowledges what it was sent: WAIT can count on it
+    if int(primary.execute_command("WAIT", 1, int(timeout * 1000))) < 1:
+        process.kill()
+        raise AssertionError(f"the replica on port {port} did not acknowledge a write")
+    primary.delete("tgwa-test:replica-ready")
     return process

@@ -282,7 +282,7 @@ def test_with_wait_replicas_meta_hears_200_only_once_a_replica_holds_the_message
     servers.append(redis_servers.start_replica(replica_port, tmp_path / "replica", primary_port))
     try:
         settings = make_settings(tmp_path, graph.url, tradinggrid_url, REDIS_URL=f"redis://127.0.0.1:{primary_port}/0",
-                                 REDIS_WAIT_REPLICAS="1", REDIS_WAIT_TIMEOUT_MS="300")
+                                 REDIS_WAIT_REPLICAS="1", REDIS_WAIT_TIMEOUT_MS="1000")
         client = create_app(rt=runtime.build(settings), start_worker=False).test_client()
         assert post_whatsapp(client, envelope(text(MARIA, "help"))).status_code == 200
         os.kill(servers[1].pid, signal.SIGSTOP)

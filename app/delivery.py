@@ -7,12 +7,20 @@ script on the message's own key, so counts move once per message and never backw
 """
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypedDict
 
-from app import keyspace, runtime, scripts
+from app import jsonsafe, keyspace, queues, runtime, scripts
 from app.runtime import Runtime
+
+class Sent(TypedDict):
+    """What a send carried, kept with its message so that a later failure can send it again."""
+
+    payload: dict[str, Any]
+    fallback: dict[str, Any] | None
+
 
 RANKS = {"sent": 1, "delivered": 2, "read": 3, "played": 4, "failed": 5}
 COUNTED = ("delivered", "read")  # "sent" is counted when Meta takes the message; "failed" apart
@@ -31,7 +39,7 @@ def _reached(previous: int, rank: int) -> list[str]:
     return [s for s in COUNTED if previous < min(RANKS[s], 3) <= min(rank, 3)]
 
 
-def record_sent(rt: Runtime, wamid: str, key: str, before: Callable[[Any], Any] | None = None) -> None:
+def record_sent(rt: Runtime, wamid: str, key: str, sent: Sent, before: Callable[[Any], Any] | None = None) -> None:
     """Notes what a sent message was for and counts it as sent, in one round trip with what
     `before` queues; statuses that arrived before this record are counted then."""
     purpose = purpose_of(key)
@@ -39,7 +47,8 @@ def record_sent(rt: Runtime, wamid: str, key: str, before: Callable[[Any], Any] 
     def build(pipe: Any) -> None:
         if before is not None:
             before(pipe)
-        scripts.evalsha(pipe, scripts.RECORD_SENT, [keyspace.message_key(wamid)], [purpose, keyspace.STATUS_TTL])
+        scripts.evalsha(pipe, scripts.RECORD_SENT, [keyspace.message_key(wamid)],
+                        [purpose, keyspace.STATUS_TTL, key, jsonsafe.dumps(sent)])
         pipe.hincrby(keyspace.stats_key(purpose), "sent", 1)
         pipe.expire(keyspace.stats_key(purpose), keyspace.STATUS_TTL)
         if purpose != "reply":
@@ -67,6 +76,27 @@ def apply(rt: Runtime, status: dict[str, Any]) -> None:
     purpose = purpose.decode() if isinstance(purpose, bytes) else purpose
     if purpose and int(previous) >= 0:
         _count(rt, purpose, _reached(int(previous), rank))
+        if rank == FAILED:
+            _failed_later(rt, status["message_id"], error)
+
+
+def _failed_later(rt: Runtime, wamid: str, error: dict[str, Any]) -> None:
+    """Meta took the message and failed it afterwards: what the send's answer would have led to
+    (app.send_failures) follows from the status alike, with what was sent."""
+    record = rt.redis.hmget(keyspace.message_key(wamid), "key", "sent")
+    if not record[0] or not record[1]:
+        return  # sent before messages kept what they were: counted as failed, as then
+    sent = json.loads(record[1])
+    rt.queues.enqueue(queues.OUTBOUND, queues.SEND_FAILED, sent["payload"], record[0].decode(), sent.get("fallback"),
+                      failure(error))
+
+
+def failure(error: dict[str, Any]) -> dict[str, Any]:
+    """Meta's error, as the failure handling reads it: code, title, details."""
+    details = error.get("error_data", {}).get("details") if isinstance(error.get("error_data"), dict) else None
+    code = error.get("code")
+    return {"code": code if isinstance(code, int) else None, "title": str(error.get("title") or error.get("message") or ""),
+            "details": str(details or "")}
 
 
 def _count(rt: Runtime, purpose: str, statuses: list[str]) -> None:

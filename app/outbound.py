@@ -15,7 +15,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from app import delivery, keyspace, metrics, pace, parked, queues, runtime, scripts, store
+from app import delivery, keyspace, metrics, pace, queues, runtime, scripts, store
 from app.runtime import Runtime
 from app.whatsapp import errors
 from app.whatsapp.inbound import StatusUpdate
@@ -87,13 +87,13 @@ def note_left(rt: Runtime, statuses: list[StatusUpdate]) -> None:
 def send_now(rt: Runtime, payload: dict[str, Any], key: str,
              fallback: dict[str, Any] | None = None) -> str | None:
     """Sends unless already sent; returns the wamid. Retryable GraphErrors propagate; a permanent
-    refusal is parked with Meta's reason and returns None. `fallback` (a template) is sent instead
+    refusal goes to app.send_failures (Meta's code says what follows) and returns None. `fallback` (a template) is sent instead
     when Meta says the 24-hour window closed after all (131047)."""
     recipient = str(payload.get("to", ""))
     record = keyspace.outbound_key(recipient, key)
     claimed = claim(rt, recipient, record)
     if isinstance(claimed, str):
-        return _settled(rt, claimed, key, record)
+        return _settled(rt, claimed, key, record, {"payload": payload, "fallback": fallback})
     # The claim must survive a failover before the message leaves, or a replayed turn sends it twice.
     store.replicated(rt.redis, [record], rt.settings.redis_wait_replicas, rt.settings.redis_wait_timeout_ms)
     if claimed > 0:
@@ -109,38 +109,40 @@ def send_now(rt: Runtime, payload: dict[str, Any], key: str,
             payload = fallback
             wamid = rt.whatsapp.send({**payload, CALLBACK_FIELD: record})
     except errors.GraphError as exc:
-        if exc.retryable:
+        if exc.retryable and errors.action(exc.code) is not errors.Action.RETRY_HOURS_LATER:
             if exc.http_status is not None:  # Meta answered: it did not take the message
                 rt.redis.set(record, UNSENT, ex=keyspace.OUTBOUND_RECORD_TTL)
             raise
         log.warning("send %s refused by Meta: %s", key, exc)
         rt.redis.set(record, f"failed:{exc.code}", ex=keyspace.OUTBOUND_RECORD_TTL)
         delivery.count_refused(rt, key)
-        parked.park(rt.redis, "send", str(exc), {"payload": payload, "key": key})
+        failure = {"code": exc.code, "title": exc.message, "details": exc.details or ""}
+        rt.queues.enqueue(queues.OUTBOUND, queues.SEND_FAILED, payload, key, fallback, failure)
         return None
-    _record(rt, wamid, key, record)
+    _record(rt, wamid, key, record, {"payload": payload, "fallback": fallback})
     metrics.MESSAGES_OUT.labels(payload.get("type", "unknown")).inc()
     return wamid
 
 
-def _settled(rt: Runtime, outcome: str, key: str, record: str) -> str:
+def _settled(rt: Runtime, outcome: str, key: str, record: str, sent: delivery.Sent) -> str:
     """The wamid of a send an earlier attempt made; recorded now if only Meta's status knew it."""
     if not outcome.startswith(LEFT):
         return outcome
     wamid = outcome[len(LEFT):]
     log.warning("send %s had left as %s, which only Meta's status said; not sent again", key, wamid)
-    _record(rt, wamid, key, record)
+    _record(rt, wamid, key, record, sent)
     return wamid
 
 
-def _record(rt: Runtime, wamid: str, key: str, record: str) -> None:
+def _record(rt: Runtime, wamid: str, key: str, record: str, sent: delivery.Sent) -> None:
     """Notes that the message left. It did, whatever Redis does now: were this to fail and the
     turn be retried, the message would go out twice; so a Redis that is away (restarting, failing
     over) is waited for, up to RECORD_PATIENCE_SECONDS, before the failure is given up to the caller."""
     deadline, pause = time.monotonic() + RECORD_PATIENCE_SECONDS, 0.1
     while True:
         try:
-            delivery.record_sent(rt, wamid, key, before=lambda pipe: pipe.set(record, wamid, ex=keyspace.OUTBOUND_RECORD_TTL))
+            delivery.record_sent(rt, wamid, key, sent,
+                                 before=lambda pipe: pipe.set(record, wamid, ex=keyspace.OUTBOUND_RECORD_TTL))
             return
         except RedisError as exc:
             if time.monotonic() > deadline:

@@ -13,8 +13,9 @@ import redis
 from app import inbox, jsonsafe, keyspace, queues
 
 
-def park(connection: redis.Redis, kind: str, reason: str, payload: dict[str, Any]) -> str:
-    item_id = uuid.uuid4().hex[:12]
+def park(connection: redis.Redis, kind: str, reason: str, payload: dict[str, Any], item_id: str | None = None) -> str:
+    """Parks the work; parking again under the same `item_id` (a job run twice) is one item."""
+    item_id = item_id or uuid.uuid4().hex[:12]
     now = time.time()
     record = {"id": item_id, "kind": kind, "reason": reason, "payload": payload, "parked_at": now}
     pipe = connection.pipeline(transaction=False)

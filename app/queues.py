@@ -28,6 +28,7 @@ DRAIN_READY = "app.drain.drain_ready"            # a drainer taking ready contac
 DRAIN_CONTACT = "app.drain.drain_contact"        # one contact's messages: a retry, a flood's next turn
 SEND_MESSAGE = "app.outbound.send_message"       # a send retried after a passing failure
 APPLY_STATUSES = "app.delivery.apply_statuses"   # Meta's statuses of sent messages
+SEND_FAILED = "app.send_failures.act"            # a send Meta refused, or failed later: what follows
 HANDLE_EVENT = "app.notifications.handle_event"  # a Trading Grid event, into notices
 SEND_NOTICES = "app.notifications.send_notices"  # one batch of a fanned-out event
 WRITE = "app.writes.write_job"                   # a Trading Grid write retried in the background
@@ -35,7 +36,7 @@ REMIND_ONBOARDING = "app.reminders.remind_onboarding"
 ALERT_DEADLINE = "app.reminders.alert_deadline"
 ASSIGNMENT_CHECK = "app.reminders.assignment_check"
 END_WAIT = "conversations.waits.end"             # a confirmation unanswered for too long, dropped
-JOBS = (DRAIN_READY, DRAIN_CONTACT, SEND_MESSAGE, APPLY_STATUSES, HANDLE_EVENT, SEND_NOTICES, WRITE,
+JOBS = (DRAIN_READY, DRAIN_CONTACT, SEND_MESSAGE, APPLY_STATUSES, SEND_FAILED, HANDLE_EVENT, SEND_NOTICES, WRITE,
         REMIND_ONBOARDING, ALERT_DEADLINE, ASSIGNMENT_CHECK, END_WAIT)
 # Backoff for transient failures: about 4 hours in all before a job is given up to the failed list.
 BACKOFF = [1, 2, 5, 10, 30, 60, 120, 300] + [600] * 22

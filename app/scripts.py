@@ -151,9 +151,11 @@ return 0
 
 # Delivery statuses (app.delivery).
 
-# Only what a status needs: the notification to count it for (who and when are in Meta's status).
+# KEYS: the message. ARGV: purpose, TTL, idempotency key, what was sent (JSON). What a status
+# needs: the notification to count it for, and, should it fail later, what to send again (who and
+# when are in Meta's status). Returns the furthest status that arrived before this record.
 RECORD_SENT = """
-redis.call('HSET', KEYS[1], 'purpose', ARGV[1])
+redis.call('HSET', KEYS[1], 'purpose', ARGV[1], 'key', ARGV[3], 'sent', ARGV[4])
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 return tonumber(redis.call('HGET', KEYS[1], 'rank') or '0')
 """

@@ -9,6 +9,8 @@ from app import delivery, keyspace, outbound, pace
 from app.whatsapp import errors, messages
 from tests.helpers import envelope, post_whatsapp
 
+SENT: delivery.Sent = {"payload": messages.text("4915123456789", "Your delivery is confirmed."), "fallback": None}
+
 
 def test_sends_are_spaced_evenly_at_the_deployment_rate(rt) -> None:
     slots = [pace.global_slot(rt)[0] for _ in range(200)]  # as many workers asking at once
@@ -55,13 +57,13 @@ def status(wamid: str, name: str, **extra) -> dict:  # type: ignore[no-untyped-d
 
 
 def test_statuses_count_once_per_message_whatever_their_order(client, rt, work) -> None:
-    delivery.record_sent(rt, "wamid.a", "event:evt-1:4915123456789")
+    delivery.record_sent(rt, "wamid.a", "event:evt-1:4915123456789", SENT)
     post_whatsapp(client, envelope(statuses=[status("wamid.b", "read")]))  # before its send is recorded
     work()
-    delivery.record_sent(rt, "wamid.b", "event:evt-1:4915111112222")
+    delivery.record_sent(rt, "wamid.b", "event:evt-1:4915111112222", SENT)
     post_whatsapp(client, envelope(statuses=[status("wamid.a", "delivered"), status("wamid.a", "read"),
                                              status("wamid.a", "delivered"), status("wamid.b", "delivered")]))
-    delivery.record_sent(rt, "wamid.c", "event:evt-1:4915100000000")
+    delivery.record_sent(rt, "wamid.c", "event:evt-1:4915100000000", SENT)
     post_whatsapp(client, envelope(statuses=[status("wamid.c", "failed", errors=[
         {"code": 131026, "title": "Message undeliverable"}]), status("wamid.c", "read")]))
     work()

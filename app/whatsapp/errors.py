@@ -1,6 +1,9 @@
-"""Graph API errors as types, by Meta's error code, so callers decide by kind, not by number."""
+"""Graph API errors as types, by Meta's error code, so callers decide by kind, not by number;
+and what each code leads to (WHAT_TO_DO), whether Meta says it in a send's answer or later, in a
+`failed` status."""
 from __future__ import annotations
 
+import enum
 from typing import Any
 
 
@@ -38,7 +41,13 @@ class WindowClosed(GraphError):
 
 
 class Undeliverable(GraphError):
-    """131026: the number cannot receive this message (not on WhatsApp, old app, blocked)."""
+    """131026, 131021: the person cannot receive this message (not on WhatsApp, an old app,
+    blocked, or the recipient is the sender)."""
+
+
+class UserLimited(GraphError):
+    """131049, 130472: Meta holds back business messages to this person for now (its per-user
+    marketing limit, an experiment): only trying hours later may work."""
 
 
 class TemplateParamsMismatch(GraphError):
@@ -61,9 +70,38 @@ class SpamRateLimited(GraphError):
 
 BY_CODE: dict[int, type[GraphError]] = {
     4: RateLimited, 80007: RateLimited, 130429: RateLimited, 131056: PairRateLimited,
-    131047: WindowClosed, 131026: Undeliverable, 132000: TemplateParamsMismatch,
+    131047: WindowClosed, 131026: Undeliverable, 131021: Undeliverable, 132000: TemplateParamsMismatch,
     132001: TemplateNotFound, 190: AccessTokenInvalid, 131048: SpamRateLimited,
+    131049: UserLimited, 130472: UserLimited, 131000: Unreachable, 131016: Unreachable,
 }
+
+
+class Action(enum.Enum):
+    """What a refused or failed send leads to."""
+
+    RESEND_AS_TEMPLATE = "resent as its template, once"
+    TELL_OWNER = "the case's owner is told the person cannot be reached"
+    RETRY_HOURS_LATER = "tried again hours later"
+    PACE = "spaced out and tried again"
+    RETRY = "tried again with backoff"
+    PARK = "parked with Meta's reason"
+
+
+# One table for the send's answer and for a later `failed` status alike.
+WHAT_TO_DO: dict[int, Action] = {
+    131047: Action.RESEND_AS_TEMPLATE,  # the 24-hour window closed: only a template may go
+    131026: Action.TELL_OWNER, 131021: Action.TELL_OWNER,  # cannot receive: a person must reach them
+    131049: Action.RETRY_HOURS_LATER, 130472: Action.RETRY_HOURS_LATER,  # Meta's per-user limits
+    131048: Action.RETRY_HOURS_LATER,  # the number's quality limit
+    131056: Action.PACE,  # the pair rate: this one recipient, too fast
+    130429: Action.RETRY, 4: Action.RETRY, 80007: Action.RETRY,  # throughput and rate limits
+    131000: Action.RETRY, 131016: Action.RETRY,  # something went wrong on Meta's side
+}
+
+
+def action(code: int | None) -> Action:
+    """What to do about a send Meta refused or failed with `code`: anything unknown is parked."""
+    return WHAT_TO_DO.get(code if code is not None else -1, Action.PARK)
 
 
 def from_response(http_status: int, body: Any) -> GraphError:

@@ -25,9 +25,12 @@ from conversations.turn import Turn, offered, parse_tap, tap_id
 from intents import references, understand
 
 log = logging.getLogger(__name__)
-# Nothing a person expects an answer to: reactions, revoked or edited messages, orders we
-# do not take, and notices about the account itself.
+# Nothing a person expects an answer to: reactions (but those that acknowledge, below), revoked
+# or edited messages, orders we do not take, and notices about the account itself.
 SILENT_TYPES = frozenset({"reaction", "revoke", "edit", "order", "system", "request_welcome"})
+# A reaction that says "seen, OK" to a message asking for an acknowledgment is that acknowledgment.
+ACK_REACTIONS = frozenset({"👍", "✅", "👌"})
+_EMOJI_MODIFIERS = dict.fromkeys([0xFE0F, *range(0x1F3FB, 0x1F400)])  # variation selector, skin tones
 UNPLACED_LIMIT = 3
 RECENT_KEPT = 5
 
@@ -36,6 +39,9 @@ def handle(rt: Runtime, message: InboundMessage) -> None:
     if message.type == "system":
         if (message.system or {}).get("type") == "user_changed_number":
             identity.apply_number_change(rt, message)
+        return
+    if message.type == "reaction":
+        _reacted(rt, message)
         return
     if message.type in SILENT_TYPES:
         return
@@ -61,6 +67,25 @@ def _answer(rt: Runtime, message: InboundMessage) -> None:
     waits.tell(turn)  # a confirmation that ran out while they were away: first things first
     dispatch(turn)
     threads.save(rt, conversation)  # not when the turn failed: its retry starts from the same state
+
+
+def _reacted(rt: Runtime, message: InboundMessage) -> None:
+    """👍 ✅ 👌 on a message whose thread waits for an acknowledgment acknowledges it, and is said
+    back as a tap would be; any other reaction, or one on anything else, is left alone."""
+    reaction = message.reaction or {}
+    emoji = str(reaction.get("emoji") or "").translate(_EMOJI_MODIFIERS)
+    person = identity.person(rt, message.sender) if emoji in ACK_REACTIONS else None
+    if person is None:
+        return
+    conversation = threads.load(rt, message.sender)
+    thread_id = conversation.thread_of(str(reaction.get("message_id") or ""))
+    thread = conversation.threads.get(thread_id or "")
+    if thread is None or not thread.open or "acknowledge" not in offered(thread):
+        return
+    turn = _turn(rt, conversation, person, message)
+    turn.thread, turn.action = thread, "acknowledge"
+    _run(turn)
+    threads.save(rt, conversation)
 
 
 def _turn(rt: Runtime, conversation: threads.Conversation, person: Contact | Staff, message: InboundMessage,

@@ -52,6 +52,12 @@ class Chat:
                                            "button": {"payload": button_payload, "text": label}})
         raise AssertionError(f"no button {label!r} in what {self.phone} was sent: {self.bot}")
 
+    def reacts(self, emoji: str, to: str) -> str:
+        """Reacts with `emoji` to the message `to` (a wamid of the bot's), as WhatsApp sends it."""
+        n = self._next_ts()
+        return self._post({"from": self.phone, "id": f"wamid.reaction.{n}", "timestamp": str(n), "type": "reaction",
+                           "reaction": {"message_id": to, "emoji": emoji}})
+
     def sends_tap(self, button_id: str, title: str = "Confirm") -> str:
         """A button reply with any id at all, as a forged or very old tap would carry."""
         n = self._next_ts()

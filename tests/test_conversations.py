@@ -249,6 +249,22 @@ def test_an_alert_is_acknowledged_with_one_tap(client, work, graph, grid) -> Non
     assert (ack["subject_type"], ack["response"]) == ("alert", "acknowledged")
 
 
+def test_a_thumbs_up_on_an_alert_is_its_acknowledgment_and_other_reactions_are_not(client, work, graph, grid) -> None:
+    jana = Chat(client, work, graph, JANA)
+    event(client, work, "alert.broadcast", alert_id="AL-8", category="port_closure", severity="critical",
+          title="Port of Hamburg closed", message="Storm surge, expect 48h delays",
+          targeting={"regions": ["emea"]}, requires_ack=True)
+    alert, told = jana.last_message_id(), len(jana.bot)
+    jana.reacts("😮", to=alert)
+    assert len(jana.bot) == told and grid.audit("AL-8")["acknowledgments"] == [], "a gasp acknowledges nothing"
+    jana.reacts("👍🏽", to=alert)
+    [ack] = grid.audit("AL-8")["acknowledgments"]
+    assert (ack["subject_type"], ack["response"]) == ("alert", "acknowledged")
+    assert jana.bot[told:] == ['Danke Jana, Ihre Kenntnisnahme von "Port of Hamburg closed" ist vermerkt.']
+    jana.reacts("✅", to=alert)  # again: already acknowledged, nothing more is written or said
+    assert len(grid.audit("AL-8")["acknowledgments"]) == 1 and len(jana.bot) == told + 1
+
+
 def test_staff_acknowledge_an_assignment_and_a_document(client, work, graph, grid) -> None:
     ravi = Chat(client, work, graph, RAVI)
     event(client, work, "case.assigned", case_id="CASE-1042", assignee_id="r.patel", summary="Delay on PO-778812",

@@ -10,6 +10,7 @@ thread nothing has changed since it was written; one that newer messages overtoo
 moved on, a later STOP or START, a thread to choose) is not acted on, and the person is told."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from app import keyspace, localtime, outbound
@@ -42,6 +43,9 @@ def handle(rt: Runtime, message: InboundMessage) -> None:
         return
     if message.type == "reaction":
         _reacted(rt, message)
+        return
+    if message.type == "edit":
+        _edited(rt, message)
         return
     if message.type in SILENT_TYPES:
         return
@@ -84,6 +88,22 @@ def _reacted(rt: Runtime, message: InboundMessage) -> None:
         return
     turn = _turn(rt, conversation, person, message)
     turn.thread, turn.action = thread, "acknowledge"
+    _run(turn)
+    threads.save(rt, conversation)
+
+
+def _edited(rt: Runtime, message: InboundMessage) -> None:
+    """An edited message whose thread still waits for a confirmation is read again, as a
+    correction, and said back; an edit of anything already settled is left alone."""
+    person = identity.person(rt, message.sender) if message.text else None
+    if person is None:
+        return
+    conversation = threads.load(rt, message.sender)
+    thread = conversation.threads.get(conversation.thread_of(message.edits or "") or "")
+    if thread is None or not thread.open or not FLOWS[thread.flow].awaits(thread, "confirm"):
+        return
+    turn = _turn(rt, conversation, person, dataclasses.replace(message, type="text"), thread)
+    turn.thread = thread
     _run(turn)
     threads.save(rt, conversation)
 
@@ -208,6 +228,7 @@ def _run(turn: Turn) -> None:
     flow = FLOWS[turn.thread.flow]
     trigger = flow.event(turn)
     if trigger is not None and flow.fire(turn, trigger):
+        turn.conversation.remember(turn.message.id, turn.thread.id)  # an edit of it comes back here
         turn.thread.updated_at = max(turn.thread.updated_at, turn.message.timestamp)
         turn.conversation.session["unplaced"] = 0
         waits.begin(turn, flow)

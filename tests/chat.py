@@ -52,6 +52,13 @@ class Chat:
                                            "button": {"payload": button_payload, "text": label}})
         raise AssertionError(f"no button {label!r} in what {self.phone} was sent: {self.bot}")
 
+    def edits(self, message_id: str, body: str) -> str:
+        """Changes the text of a message they sent, as WhatsApp delivers an edit."""
+        n = self._next_ts()
+        return self._post({"from": self.phone, "id": f"wamid.edit.{n}", "timestamp": str(n), "type": "edit",
+                           "edit": {"original_message_id": message_id,
+                                    "message": {"type": "text", "text": {"body": body}}}})
+
     def reacts(self, emoji: str, to: str) -> str:
         """Reacts with `emoji` to the message `to` (a wamid of the bot's), as WhatsApp sends it."""
         n = self._next_ts()

@@ -70,6 +70,20 @@ def test_a_new_date_is_said_back_confirmed_and_written_once(client, work, graph,
     assert comment["source"] == "whatsapp" and comment["wa_message_id"] == tap
 
 
+def test_an_edited_date_while_the_confirmation_waits_is_a_correction(client, work, graph, grid, maria) -> None:
+    case = new_case(grid)
+    exception_logged(client, work, case)
+    first = maria.says("can deliver 12/3/2027")
+    assert maria.last == "New delivery date for PO-4410093: Fri 3 Dec 2027. Is that right?"
+    maria.edits(first, "can deliver 12/4/2027")
+    assert maria.last == "New delivery date for PO-4410093: Sat 4 Dec 2027. Is that right?"
+    maria.taps("Confirm")
+    assert grid.get_case(case["id"])["expected_date"] == "2027-12-04"
+    replies = len(maria.bot)
+    maria.edits(first, "can deliver 12/9/2027")  # settled: an edit now changes nothing
+    assert len(maria.bot) == replies and grid.get_case(case["id"])["expected_date"] == "2027-12-04"
+
+
 def test_typing_yes_counts_as_confirm_and_a_redelivered_tap_writes_nothing_twice(client, work, graph, grid, maria) -> None:
     case = new_case(grid)
     exception_logged(client, work, case)

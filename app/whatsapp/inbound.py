@@ -34,6 +34,7 @@ class InboundMessage:
     media: dict[str, Any] | None = None
     location: dict[str, Any] | None = None
     reaction: dict[str, Any] | None = None
+    edits: str | None = None         # an edit: the id of the message it changes (its text is the new one)
     system: dict[str, Any] | None = None
     errors: tuple[dict[str, Any], ...] = ()
     phone_number_id: str | None = None
@@ -166,6 +167,12 @@ def _parse_message(raw: Any, names: dict[str, str], phone_number_id: str | None)
                               if k in body}
     elif kind == "reaction":
         fields["reaction"] = {"message_id": _text(body.get("message_id")), "emoji": _text(body.get("emoji"))}
+    elif kind == "edit":
+        fields["edits"] = _text(body.get("original_message_id"))
+        changed = body.get("message") if isinstance(body.get("message"), dict) else {}
+        inner = changed.get(_text(changed.get("type")) or "")
+        inner = inner if isinstance(inner, dict) else {}
+        fields["text"] = _text(inner.get("body")) or _text(inner.get("caption"))
     elif kind == "system":
         fields["system"] = {"type": _text(body.get("type")), "new_wa_id": _text(body.get("wa_id")),
                             "body": _text(body.get("body"))}

@@ -36,13 +36,13 @@ def status(turn: Turn) -> None:
     def by_reference(typed: str) -> list[Case]:
         nonlocal candidates
         if candidates is None:
-            candidates = visible(turn, grid_cases.listed(turn.rt.tradinggrid, **scope(turn)))
+            candidates = visible(turn, turn.ask_grid(grid_cases.listed, **scope(turn)))
         matched = references.match(typed, [c.reference for c in candidates if c.reference])
         return [c for c in candidates if c.reference == matched]
 
     for ref in refs:
         if ref.kind == "case":
-            case = grid_cases.read(turn.rt.tradinggrid, f"CASE-{ref.value}" if ref.value.isdigit() else ref.value)
+            case = turn.ask_grid(grid_cases.read, f"CASE-{ref.value}" if ref.value.isdigit() else ref.value)
             found += visible(turn, [case] if case else [])
         else:
             found += by_reference(ref.value)
@@ -53,9 +53,9 @@ def status(turn: Turn) -> None:
 
 def my_cases(turn: Turn) -> None:
     if isinstance(turn.person, Staff):
-        cases = grid_cases.listed(turn.rt.tradinggrid, assignee_id=turn.person.id, status="open")
+        cases = turn.ask_grid(grid_cases.listed, assignee_id=turn.person.id, status="open")
     else:
-        cases = grid_cases.listed(turn.rt.tradinggrid, partner_id=turn.person.partner_id, status="open")
+        cases = turn.ask_grid(grid_cases.listed, partner_id=turn.person.partner_id, status="open")
     answer(turn, cases, none=turn.say("cases_none"), listing=True)
 
 
@@ -73,15 +73,15 @@ def open_cases(turn: Turn) -> None:
             return
         partner_id = str(best[2])
     else:
-        answer(turn, grid_cases.listed(turn.rt.tradinggrid, status="open"), none=turn.say("cases_none"), listing=True)
+        answer(turn, turn.ask_grid(grid_cases.listed, status="open"), none=turn.say("cases_none"), listing=True)
         return
-    answer(turn, grid_cases.listed(turn.rt.tradinggrid, partner_id=partner_id, status="open"),
+    answer(turn, turn.ask_grid(grid_cases.listed, partner_id=partner_id, status="open"),
            none=turn.say("cases_none"), listing=True)
 
 
 def show(turn: Turn, case_id: str) -> None:
     """A tapped row of a case list."""
-    case = grid_cases.read(turn.rt.tradinggrid, case_id)
+    case = turn.ask_grid(grid_cases.read, case_id)
     answer(turn, visible(turn, [case] if case else []), none=turn.say("status_none", query=case_id))
 
 

@@ -2,17 +2,19 @@
 ways to reply and to write to Trading Grid, each exactly once however often the turn is replayed."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Sequence
-from typing import Any
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from app import outbound, queues, writes
 from app.directory import Contact, Staff
 from app.runtime import Runtime
-from app.tradinggrid.port import Record
-from app.whatsapp import messages
+from app.tradinggrid.port import Record, TradingGrid
+from app.whatsapp import errors, messages
 from app.tradinggrid.bodies import Author, Body, NewAcknowledgment, NewComment
 from app.whatsapp.inbound import InboundMessage
 from conversations import say
@@ -50,6 +52,11 @@ def parse_tap(reply_id: str | None) -> tuple[str, str] | None:
     return None
 
 
+TYPING_AFTER_SECONDS = 1.0
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
 @dataclasses.dataclass
 class Turn:
     rt: Runtime
@@ -65,6 +72,7 @@ class Turn:
     event_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)  # what the trigger carries
     key_base: str = ""  # what replies and writes are keyed by; the message id unless replayed
     late_since: int | None = None  # when a message that arrived after a newer one was written
+    typing_shown: bool = False  # the person was shown "typing…" while Trading Grid took its time
 
     def __post_init__(self) -> None:
         self.key_base = self.key_base or self.message.id
@@ -135,8 +143,35 @@ class Turn:
         PENDING when a job will retry it, or None when Trading Grid refused it (parked, and the
         person told in this turn's reply)."""
         self.wrote = True
-        return writes.land(self.rt, writes.Write(body, f"{self.key_base}:{action}", self.message.sender),
-                           tell=self.reply)
+        with self.typing():
+            return writes.land(self.rt, writes.Write(body, f"{self.key_base}:{action}", self.message.sender),
+                               tell=self.reply)
+
+    def ask_grid(self, question: Callable[Concatenate[TradingGrid, P], R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """A question to Trading Grid (`question` takes the port first), while the person may be
+        shown "typing…"."""
+        with self.typing():
+            return question(self.rt.tradinggrid, *args, **kwargs)
+
+    @contextlib.contextmanager
+    def typing(self) -> Iterator[None]:
+        """Should Trading Grid take more than TYPING_AFTER_SECONDS, the person sees "typing…", as
+        from someone about to answer (once a turn; Meta shows it until the reply, or 25 s)."""
+        timer = threading.Timer(TYPING_AFTER_SECONDS, self._show_typing)
+        timer.daemon = True
+        if not self.typing_shown:
+            timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
+
+    def _show_typing(self) -> None:
+        try:
+            self.rt.whatsapp.typing(self.message.id)
+            self.typing_shown = True
+        except errors.GraphError as exc:  # a courtesy, like blue ticks: never in the answer's way
+            log.info("could not show typing for %s: %s", self.message.id, exc)
 
     def schedule(self, at: float, job: str, *args: Any, job_id: str) -> None:
         """Work for later (a reminder), by its dotted path (app.queues); the same `job_id` is one job."""

@@ -28,6 +28,7 @@ class FakeGraph:
         self.wamids: list[str] = []  # the id Meta gave each of `sent`, in the same order
         self.sent_at: list[float] = []  # when each of `sent` arrived (unix seconds)
         self.read_receipts: list[str] = []
+        self.typing: list[str] = []  # messages whose sender was shown "typing…"
         self._failures: list[tuple[int, int | None, float]] = []
         self.down: tuple[float, int, int | None] = (0.0, 0, None)  # until when, HTTP status, Meta's code
         self._ids = itertools.count(1)
@@ -109,6 +110,8 @@ class FakeGraph:
             payload = request.get_json()
             if payload.get("status") == "read":
                 self.read_receipts.append(payload["message_id"])
+                if payload.get("typing_indicator") == {"type": "text"}:
+                    self.typing.append(payload["message_id"])
                 return jsonify(success=True)
             wamid = f"wamid.fake.{next(self._ids)}"
             with self._lock:

@@ -69,6 +69,19 @@ def test_trading_grid_slower_than_the_timeout_still_lands_once(client, rt, work,
     assert len(patches) >= 2, "it was retried; the Idempotency-Key made the retry land nothing twice"
 
 
+def test_while_trading_grid_takes_its_time_the_partner_sees_typing(client, rt, work, graph, grid, faults) -> None:  # type: ignore[no-untyped-def]
+    maria, case = confirm_a_new_date(client, work, graph, grid)
+    assert graph.typing == [], "a quick Trading Grid shows nothing"
+    faults.delay = 1.5
+    tap = maria.taps("Confirm")
+    faults.delay = 0
+    assert graph.typing == [tap], "shown once, for the message being answered"
+    assert maria.last == "Thanks Maria! PO-4410093 now shows Fri 3 Dec 2027 in Trading Grid."
+    written_once(grid, case)
+    question = maria.says(f"status {case['id']}")
+    assert graph.typing == [tap] and question in graph.read_receipts
+
+
 def test_trading_grid_asking_to_wait_is_answered_later(client, rt, work, graph, grid, faults) -> None:  # type: ignore[no-untyped-def]
     maria, case = confirm_a_new_date(client, work, graph, grid)
     faults.fail(429, times=2, retry_after="20")

@@ -74,3 +74,8 @@ class WhatsApp:
 
     def mark_read(self, message_id: str) -> None:
         self.transport.post({"messaging_product": "whatsapp", "status": "read", "message_id": message_id})
+
+    def typing(self, message_id: str) -> None:
+        """Marks the message read and shows "typing…" to its sender, until the reply (or 25 s)."""
+        self.transport.post({"messaging_product": "whatsapp", "status": "read", "message_id": message_id,
+                             "typing_indicator": {"type": "text"}})

@@ -63,7 +63,7 @@ def ask_again(event: EventData) -> None:
 def proposed(event: EventData) -> None:
     turn = turn_of(event)
     slots = slots_of(turn, Slots)
-    case = grid_cases.read(turn.rt.tradinggrid, slots["case_id"])
+    case = turn.ask_grid(grid_cases.read, slots["case_id"])
     date = slots["counter_date"]
     task = turn.write(NewTask(
         case_id=slots["case_id"], partner_id=slots["partner_id"],

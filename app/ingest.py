@@ -7,7 +7,7 @@ from typing import Any
 
 import functools
 
-from app import inbox, jsonsafe, keyspace, metrics, outbound, queues, ready, redisline, scripts, store
+from app import inbox, jsonsafe, keyspace, metrics, outbound, queues, ready, redisline, scripts, store, template_status
 from app.groupcommit import GroupCommit
 from app.runtime import Runtime
 from app.whatsapp.inbound import InboundMessage, Notification
@@ -29,6 +29,8 @@ def record_whatsapp(rt: Runtime, note: Notification) -> int:
             metrics.labelled(metrics.STATUSES_IN, status.status).inc()
         outbound.note_left(rt, note.statuses)  # at once: a retried send may be waiting for this word
         rt.queues.enqueue(queues.OUTBOUND, queues.APPLY_STATUSES, [s.to_dict() for s in note.statuses])
+    if note.templates:
+        template_status.record(rt.redis, note.templates)
     return sum(1 for outcome in outcomes if outcome == scripts.NEW)
 
 

@@ -23,6 +23,7 @@ Cluster slot and the Lua scripts (app.scripts) may touch them together.
 | `tgwa:event:<id>` | hash | 30 days | Trading Grid event dedupe, payload and state (pending/done) |
 | `tgwa:{ready}:pending`, `:contacts`, `:drainers`, `:tokens` | set, zset, zset, counter | none | contacts with an inbox; contacts ready for a drainer; drainer leases; drainer tokens (app.ready) |
 | `tgwa:optout` | set | none | contacts who sent STOP |
+| `tgwa:templates` | hash | none | what Meta last said of each template, by name and language: status, category, reason, from its template webhooks (app.template_status) |
 | `tgwa:moved` | hash | none | `user_changed_number`: new wa_id -> the number the directory knows |
 | `tgwa:windows` | zset | trimmed to 24 h by /ops | contact -> when they last wrote: who is inside the 24-hour window, a page at a time |
 | `tgwa:parked`, `tgwa:index:parked` | hash, zset | none | parked work by id, and its ids by when parked |
@@ -130,6 +131,7 @@ def conversation_key(contact: str) -> str:
     return f"{contact_tag(contact)}:conv"
 
 
+TEMPLATE_STATUS = f"{PREFIX}:templates"  # hash: "<name>|<language code>" -> what Meta last said of it (JSON)
 OPTED_OUT = f"{PREFIX}:optout"  # contacts who sent STOP: no business-initiated message reaches them
 CONVERSATION_TTL = 30 * 24 * 3600
 CLOSED_THREAD_KEEP_SECONDS = 7 * 24 * 3600  # a late tap on a finished thread still gets "already done"

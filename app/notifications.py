@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from app import delivery, keyspace, localtime, outbound, queues, runtime
+from app import delivery, keyspace, localtime, outbound, parked, queues, runtime, template_status
 from app.directory import Contact, Partner, Staff
 from app.events import types
 from app.events.types import (AlertBroadcast, CaseAssigned, DocumentRequested, DocumentUploaded, Event,
@@ -342,26 +342,47 @@ def windows_open(rt: Runtime, wa_ids: list[str]) -> dict[str, bool]:
             for wa_id, last in zip(wa_ids, pipe.execute() if wa_ids else [])}
 
 
+class TemplateBarred(Exception):
+    """The window is closed and the notice's template may not be sent (Meta paused or disabled it)."""
+
+    def __init__(self, reason: str, template: dict[str, Any]) -> None:
+        super().__init__(reason)
+        self.template = template  # what to send once Meta allows it again (the parked list retries it)
+
+
 def payloads(rt: Runtime, event: Event, person: Person, notice: Notice,
              window: bool | None = None) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """What to send, and what to send instead if Meta says the window closed after all."""
+    """What to send, and what to send instead if Meta says the window closed after all (not a
+    template Meta has paused or disabled: TemplateBarred when that is all that could go)."""
     ids = [tap_id(a, notice.thread.id) for a in notice.actions] if notice.thread else []
     approved = rt.templates.by_notice[notice.template or event.type]
-    template = messages.template(person.phone, approved.name, rt.templates.language_code(person.language),
+    code = rt.templates.language_code(person.language)
+    template = messages.template(person.phone, approved.name, code,
                                  [notice.params.get(p, "") for p in approved.parameters], ids[:approved.quick_replies])
+    barred = template_status.unusable(rt.redis, approved.name, code)
     if not (window if window is not None else windows_open(rt, [person.phone])[person.phone]):
+        if barred:
+            raise TemplateBarred(f"{barred}, and the 24-hour window is closed", template)
         return template, None
+    fallback = None if barred else template
     if ids:
         choices = [(i, say.button(person.language, a)) for i, a in zip(ids, notice.actions)]
-        return messages.buttons(person.phone, notice.body, choices), template
-    return messages.text(person.phone, notice.body), template
+        return messages.buttons(person.phone, notice.body, choices), fallback
+    return messages.text(person.phone, notice.body), fallback
 
 
 def send(rt: Runtime, event: Event, person: Person, notice: Notice, key: str | None = None,
          window: bool | None = None) -> str | None:
     """Sends one notice (opening or refreshing its thread); returns the wamid when it left."""
     key = key or f"event:{event.id}:{person.phone}"
-    payload, fallback = payloads(rt, event, person, notice, window)
+    try:
+        payload, fallback = payloads(rt, event, person, notice, window)
+    except TemplateBarred as exc:
+        log.warning("notice %s not sent: %s", key, exc)
+        delivery.count_refused(rt, key)
+        parked.park(rt.redis, "send", str(exc), {"payload": exc.template, "key": key},
+                    item_id=f"barred-{keyspace.digest(key)}")
+        return None
     if notice.thread is None:
         return outbound.deliver(rt, payload, key, fallback)
     offer(notice.thread, notice.actions)

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
-from app import keyspace, parked
+from app import keyspace, parked, template_status
 from app.events import described, types
 from app.runtime import Runtime
 from conversations import census
@@ -53,6 +53,7 @@ def overview() -> Any:
     data = {"conversations": census.states(rt.redis), "waiting_contacts": rt.redis.scard(keyspace.PENDING_CONTACTS),
             "parked": parked.items(rt.redis, offset, per_page), "broadcasts": broadcast_page,
             "notifications": sent, "awaiting_ack": acks, "windows": window_page, "totals": totals,
+            "templates": templates(rt),
             "page": {"number": number, "per_page": per_page,
                      "last": max(1, -(-max(totals.values()) // per_page))}}
     if request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":
@@ -88,6 +89,21 @@ def retry_parked(item_id: str) -> Any:
         abort(404)
     token = request.args.get("token")
     return redirect(url_for("ops_page.overview", **({"token": token} if token else {})))
+
+
+def templates(rt: Runtime) -> list[dict[str, Any]]:
+    """Each approved template in each language, with what Meta last said of it: its status
+    (APPROVED until Meta says otherwise), its category, and the category it had before Meta moved it."""
+    said = template_status.known(rt.redis)
+    rows = []
+    for notice, template in rt.templates.by_notice.items():
+        for code in sorted(set(rt.templates.languages.values())):
+            state = said.get(template_status.field(template.name, code), {})
+            rows.append({"notice": notice, "name": template.name, "language": code,
+                         "status": state.get("status") or "APPROVED", "reason": state.get("reason"),
+                         "category": state.get("category"), "previous_category": state.get("previous_category"),
+                         "usable": state.get("status") not in template_status.UNUSABLE})
+    return rows
 
 
 def notifications_sent(rt: Runtime, offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:

@@ -75,10 +75,23 @@ class StatusUpdate:
         return dataclasses.asdict(self)
 
 
+@dataclasses.dataclass(frozen=True)
+class TemplateUpdate:
+    """Meta's word on one of our templates: a new status (APPROVED, PAUSED, DISABLED, ...) or a
+    new category (UTILITY, MARKETING, AUTHENTICATION)."""
+
+    name: str
+    language: str
+    status: str | None = None
+    category: str | None = None
+    reason: str | None = None
+
+
 @dataclasses.dataclass
 class Notification:
     messages: list[InboundMessage] = dataclasses.field(default_factory=list)
     statuses: list[StatusUpdate] = dataclasses.field(default_factory=list)
+    templates: list[TemplateUpdate] = dataclasses.field(default_factory=list)
     errors: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     ignored: list[str] = dataclasses.field(default_factory=list)
 
@@ -97,11 +110,32 @@ def parse_notification(body: Any) -> Notification:
         for change in changes:
             if not isinstance(change, dict) or not isinstance(change.get("value"), dict):
                 result.ignored.append("change without a value object")
+            elif change.get("field") in TEMPLATE_FIELDS:
+                update = _parse_template_update(change["value"])
+                if isinstance(update, str):
+                    result.ignored.append(update)
+                else:
+                    result.templates.append(update)
             elif change.get("field") != "messages":
                 result.ignored.append(f"field {change.get('field')!r} is not handled")
             else:
                 _parse_messages_value(change["value"], result)
     return result
+
+
+TEMPLATE_FIELDS = ("message_template_status_update", "template_category_update")
+
+
+def _parse_template_update(value: dict[str, Any]) -> TemplateUpdate | str:
+    name, language = _text(value.get("message_template_name")), _text(value.get("message_template_language"))
+    if not name or not language:
+        return "template update without a name or language"
+    status = _text(value.get("event"))
+    category = _text(value.get("new_category")) or _text(value.get("message_template_category"))
+    rejection = value.get("rejection_info") if isinstance(value.get("rejection_info"), dict) else {}
+    reason = _text(rejection.get("reason")) or _text(value.get("reason"))
+    return TemplateUpdate(name, language, status.upper() if status else None, category.upper() if category else None,
+                          None if reason in (None, "NONE") else reason)
 
 
 def _parse_messages_value(value: dict[str, Any], result: Notification) -> None:

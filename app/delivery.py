@@ -74,10 +74,36 @@ def apply(rt: Runtime, status: dict[str, Any]) -> None:
         [status["status"], rank, status["timestamp"], str(error.get("code", "")), str(error.get("title", ""))[:200],
          keyspace.STATUS_TTL])
     purpose = purpose.decode() if isinstance(purpose, bytes) else purpose
+    if purpose and status.get("billable"):
+        _bill(rt, status["message_id"], purpose, str(status.get("category") or "unknown"), int(status["timestamp"]))
     if purpose and int(previous) >= 0:
         _count(rt, purpose, _reached(int(previous), rank))
         if rank == FAILED:
             _failed_later(rt, status["message_id"], error)
+
+
+def _bill(rt: Runtime, wamid: str, purpose: str, category: str, at: int) -> None:
+    """Counts a billable message once (each of its statuses carries the same pricing), by the
+    month Meta priced it in, what it was for (a reply, or the notice's event type) and Meta's category."""
+    if not rt.redis.hsetnx(keyspace.message_key(wamid), "billed", 1):
+        return
+    kind = "reply"
+    if purpose != "reply":
+        raw = rt.redis.hget(keyspace.event_key(purpose.split(":", 1)[1]), "payload")
+        kind = str(json.loads(raw).get("type")) if raw else "notification"
+    month = time.strftime("%Y-%m", time.gmtime(at or time.time()))
+    pipe = rt.redis.pipeline(transaction=False)
+    pipe.hincrby(keyspace.billing_key(month), f"{kind}|{category.lower()}", 1)
+    pipe.expire(keyspace.billing_key(month), keyspace.BILLING_TTL)
+    pipe.execute()
+
+
+def billed(rt: Runtime, month: str) -> list[dict[str, Any]]:
+    """Billable messages in `month` (YYYY-MM), by what they were for and category, most first."""
+    counts = rt.redis.hgetall(keyspace.billing_key(month))
+    rows = [{"kind": k.decode().split("|")[0], "category": k.decode().split("|")[1], "messages": int(v)}
+            for k, v in counts.items()]
+    return sorted(rows, key=lambda r: (-r["messages"], r["kind"]))
 
 
 def _failed_later(rt: Runtime, wamid: str, error: dict[str, Any]) -> None:

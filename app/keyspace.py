@@ -23,6 +23,7 @@ Cluster slot and the Lua scripts (app.scripts) may touch them together.
 | `tgwa:event:<id>` | hash | 30 days | Trading Grid event dedupe, payload and state (pending/done) |
 | `tgwa:{ready}:pending`, `:contacts`, `:drainers`, `:tokens` | set, zset, zset, counter | none | contacts with an inbox; contacts ready for a drainer; drainer leases; drainer tokens (app.ready) |
 | `tgwa:optout` | set | none | contacts who sent STOP |
+| `tgwa:billing:<YYYY-MM>` | hash | 400 days | billable messages that month (UTC) by what they were for and Meta's pricing category (app.delivery) |
 | `tgwa:templates` | hash | none | what Meta last said of each template, by name and language: status, category, reason, from its template webhooks (app.template_status) |
 | `tgwa:moved` | hash | none | `user_changed_number`: new wa_id -> the number the directory knows |
 | `tgwa:windows` | zset | trimmed to 24 h by /ops | contact -> when they last wrote: who is inside the 24-hour window, a page at a time |
@@ -154,6 +155,14 @@ def stats_key(purpose: str) -> str:
     """`tgwa:stats:<purpose>`: per notification or broadcast, how many messages were sent,
     delivered, read and failed."""
     return f"{PREFIX}:stats:{purpose}"
+
+
+BILLING_TTL = 400 * 24 * 3600  # a year of months, and a little
+
+
+def billing_key(month: str) -> str:
+    """`tgwa:billing:<YYYY-MM>`: "<kind>|<category>" -> billable messages that month."""
+    return f"{PREFIX}:billing:{month}"
 
 
 def broadcast_key(event_id: str) -> str:

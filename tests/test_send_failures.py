@@ -109,3 +109,26 @@ def test_an_unknown_code_is_parked_with_metas_title_and_details(client, work, gr
     [item] = parked.items(rt.redis)
     assert item["kind"] == "send" and item["reason"] == "135000: Generic user error: unexpected parameter"
     assert item["payload"]["payload"]["to"] == MARIA
+
+
+def priced(client, work, wamid: str, status: str, billable: bool, category: str) -> None:  # type: ignore[no-untyped-def]
+    """Meta's status with its pricing block, as every status of a priced message carries it."""
+    body = {"id": wamid, "status": status, "timestamp": str(int(time.time())), "recipient_id": MARIA,
+            "pricing": {"billable": billable, "pricing_model": "PMP", "category": category, "type": "regular"}}
+    assert post_whatsapp(client, envelope(statuses=[body])).status_code == 200
+    work()
+
+
+def test_ops_counts_billable_messages_this_month_by_what_they_were_for(client, work, graph) -> None:
+    delay(client, work)
+    notice = graph.wamids[-1]
+    for status in ("sent", "delivered", "read"):  # each status carries the pricing: counted once
+        priced(client, work, notice, status, True, "utility")
+    maria = Chat(client, work, graph, MARIA)
+    maria.says("help")
+    priced(client, work, graph.wamids[-1], "sent", False, "service")  # inside the window: free
+    month = time.strftime("%Y-%m", time.gmtime())
+    billable = client.get("/ops").get_json()["billable"]
+    assert billable == {"month": month, "by_kind": [{"kind": "exception.logged", "category": "utility", "messages": 1}]}
+    page = client.get("/ops", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert f"Billable messages in {month}" in page and "exception.logged" in page

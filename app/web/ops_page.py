@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
-from app import keyspace, parked, template_status
+from app import delivery, keyspace, parked, template_status
 from app.events import described, types
 from app.runtime import Runtime
 from conversations import census
@@ -48,12 +48,14 @@ def overview() -> Any:
     broadcast_total, broadcast_page = broadcasts(rt, offset, per_page)
     ack_total, acks = awaiting_ack(rt, offset, per_page)
     window_total, window_page = windows(rt, offset, per_page)
+    month = time.strftime("%Y-%m", time.gmtime())  # UTC, as Meta bills
     totals = {"parked": parked_total, "notifications": sent_total, "broadcasts": broadcast_total,
               "awaiting_ack": ack_total, "windows": window_total}
     data = {"conversations": census.states(rt.redis), "waiting_contacts": rt.redis.scard(keyspace.PENDING_CONTACTS),
             "parked": parked.items(rt.redis, offset, per_page), "broadcasts": broadcast_page,
             "notifications": sent, "awaiting_ack": acks, "windows": window_page, "totals": totals,
             "templates": templates(rt),
+            "billable": {"month": month, "by_kind": delivery.billed(rt, month)},
             "page": {"number": number, "per_page": per_page,
                      "last": max(1, -(-max(totals.values()) // per_page))}}
     if request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":

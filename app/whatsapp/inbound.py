@@ -70,6 +70,8 @@ class StatusUpdate:
     timestamp: int
     errors: tuple[dict[str, Any], ...] = ()
     callback_data: str | None = None
+    billable: bool | None = None  # Meta's `pricing` block: whether the message is charged...
+    category: str | None = None   # ...and as what (utility, marketing, service, authentication)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -226,11 +228,14 @@ def _parse_status(raw: Any) -> StatusUpdate | str:
     recipient = _text(raw.get("recipient_id")) or _text(raw.get("recipient_user_id"))
     if not message_id or not status or not recipient:
         return "status without id, status or recipient"
+    pricing = raw.get("pricing") if isinstance(raw.get("pricing"), dict) else {}
     return StatusUpdate(
         message_id=message_id, status=status.lower(), recipient=recipient,
         timestamp=_timestamp(raw.get("timestamp")),
         errors=tuple(e for e in _list(raw.get("errors")) if isinstance(e, dict)),
         callback_data=_text(raw.get("biz_opaque_callback_data")),
+        billable=pricing["billable"] if isinstance(pricing.get("billable"), bool) else None,
+        category=_text(pricing.get("category")),
     )
 
 

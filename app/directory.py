@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ class Contact:
     opt_in: bool
     milestones: tuple[str, ...]
     kind: str = "partner_contact"
+    user_id: str | None = None  # Meta's business-scoped user id, where it is known
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,6 +51,7 @@ class Staff:
     teams: tuple[str, ...]
     language: str = "en"
     kind: str = "staff"
+    user_id: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,9 +88,11 @@ class Directory:
 
     @functools.cached_property
     def _by_phone(self) -> dict[str, Contact | Staff]:
+        """Everyone by phone, and by business-scoped user id where the directory gives one."""
         people: dict[str, Contact | Staff] = {s.phone: s for s in self.staff.values()}
         for partner in self.partners.values():
             people.update({c.phone: c for c in partner.contacts})
+        people.update({p.user_id: p for p in list(people.values()) if p.user_id})
         return people
 
 
@@ -190,6 +195,15 @@ def _read(path: Path) -> tuple[Directory | None, list[Problem]]:
 def _build(data: dict[str, Any], r: _Reader) -> Directory:
     phones: dict[str, str] = {}
 
+    def user_id(item: dict[str, Any], path: str) -> str | None:
+        raw = item.get("user_id")
+        if raw is None:
+            return None
+        if not isinstance(raw, str) or not re.fullmatch(r"[A-Z]{2}\.[A-Za-z0-9.]{5,100}", raw):
+            r.problem(f"{path}.user_id", f"{raw!r} is not a business-scoped user id (like US.13491208655302741918)")
+            return None
+        return raw
+
     def phone(item: dict[str, Any], path: str, country: str | None) -> str:
         raw = item.get("phone")
         digits = normalise_phone(raw, country)
@@ -224,7 +238,7 @@ def _build(data: dict[str, Any], r: _Reader) -> Directory:
             contacts.append(Contact(
                 partner_id=pid, name=r.text(c, cpath, "name"), phone=phone(c, cpath, country or None),
                 roles=r.words(c, cpath, "roles", ROLES), language=language, opt_in=opt_in is True,
-                milestones=r.words(c, cpath, "milestones", MILESTONES)))
+                milestones=r.words(c, cpath, "milestones", MILESTONES), user_id=user_id(c, cpath)))
         partners[pid] = Partner(
             id=pid, name=r.text(item, path, "name"), region=r.text(item, path, "region", required=False),
             country=country, product_lines=r.words(item, path, "product_lines", None), contacts=tuple(contacts))
@@ -236,7 +250,7 @@ def _build(data: dict[str, Any], r: _Reader) -> Directory:
             r.problem(f"{path}.id", f"staff id {sid!r} is used twice")
         staff[sid] = Staff(id=sid, name=r.text(item, path, "name"), phone=phone(item, path, None),
                            teams=r.words(item, path, "teams", None),
-                           language=str(item.get("language") or "en").lower())
+                           language=str(item.get("language") or "en").lower(), user_id=user_id(item, path))
 
     groups: dict[str, tuple[str, ...]] = {}
     for path, item in r.items(data, "groups"):

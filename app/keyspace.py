@@ -26,6 +26,7 @@ Cluster slot and the Lua scripts (app.scripts) may touch them together.
 | `tgwa:billing:<YYYY-MM>` | hash | 400 days | billable messages that month (UTC) by what they were for and Meta's pricing category (app.delivery) |
 | `tgwa:templates` | hash | none | what Meta last said of each template, by name and language: status, category, reason, from its template webhooks (app.template_status) |
 | `tgwa:moved` | hash | none | `user_changed_number`: new wa_id -> the number the directory knows |
+| `tgwa:ids` | hash | none | business-scoped user ids: `user:<id>` -> the directory's phone; `phone:<phone>` -> the user id, username and how Meta last named the person (conversations.identity) |
 | `tgwa:windows` | zset | trimmed to 24 h by /ops | contact -> when they last wrote: who is inside the 24-hour window, a page at a time |
 | `tgwa:parked`, `tgwa:index:parked` | hash, zset | none | parked work by id, and its ids by when parked |
 | `tgwa:census:*` | hash, zsets | none | threads by flow and state, alerts awaiting acknowledgment (conversations.census) |
@@ -92,6 +93,7 @@ def event_key(event_id: str) -> str:
 SANDBOX_OUTBOX = f"{PREFIX}:sandbox:outbox"
 SANDBOX_SAID = f"{PREFIX}:sandbox:said"  # what people typed and tapped in the sandbox, to show it back
 MOVED_NUMBERS = f"{PREFIX}:moved"
+IDENTITIES = f"{PREFIX}:ids"  # hash: "user:<user id>" -> anchor phone; "phone:<anchor>" -> JSON of the person's ids
 
 
 PARKED = f"{PREFIX}:parked"

@@ -23,7 +23,7 @@ from app.events.types import (AlertBroadcast, CaseAssigned, DocumentRequested, D
 from app.runtime import Runtime
 from app.tradinggrid import cases as grid_cases
 from app.whatsapp import messages
-from conversations import say, threads
+from conversations import identity, say, threads
 from conversations.flows import acks, exception, schedule
 from conversations.turn import offer, tap_id
 
@@ -357,7 +357,8 @@ def payloads(rt: Runtime, event: Event, person: Person, notice: Notice,
     ids = [tap_id(a, notice.thread.id) for a in notice.actions] if notice.thread else []
     approved = rt.templates.by_notice[notice.template or event.type]
     code = rt.templates.language_code(person.language)
-    template = messages.template(person.phone, approved.name, code,
+    to = identity.address(rt, person.phone)  # a user id where Meta last named them only by it
+    template = messages.template(to, approved.name, code,
                                  [notice.params.get(p, "") for p in approved.parameters], ids[:approved.quick_replies])
     barred = template_status.unusable(rt.redis, approved.name, code)
     if not (window if window is not None else windows_open(rt, [person.phone])[person.phone]):
@@ -367,8 +368,8 @@ def payloads(rt: Runtime, event: Event, person: Person, notice: Notice,
     fallback = None if barred else template
     if ids:
         choices = [(i, say.button(person.language, a)) for i, a in zip(ids, notice.actions)]
-        return messages.buttons(person.phone, notice.body, choices), fallback
-    return messages.text(person.phone, notice.body), fallback
+        return messages.buttons(to, notice.body, choices), fallback
+    return messages.text(to, notice.body), fallback
 
 
 def send(rt: Runtime, event: Event, person: Person, notice: Notice, key: str | None = None,

@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 
 from app import delivery, keyspace, metrics, pace, queues, runtime, scripts, store
 from app.runtime import Runtime
-from app.whatsapp import errors
+from app.whatsapp import errors, messages
 from app.whatsapp.inbound import StatusUpdate
 
 log = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ def send_now(rt: Runtime, payload: dict[str, Any], key: str,
     """Sends unless already sent; returns the wamid. Retryable GraphErrors propagate; a permanent
     refusal goes to app.send_failures (Meta's code says what follows) and returns None. `fallback` (a template) is sent instead
     when Meta says the 24-hour window closed after all (131047)."""
-    recipient = str(payload.get("to", ""))
+    recipient = messages.address_of(payload)
     record = keyspace.outbound_key(recipient, key)
     claimed = claim(rt, recipient, record)
     if isinstance(claimed, str):

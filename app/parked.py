@@ -11,6 +11,7 @@ from typing import Any
 import redis
 
 from app import inbox, jsonsafe, keyspace, queues
+from app.whatsapp import messages
 
 
 def park(connection: redis.Redis, kind: str, reason: str, payload: dict[str, Any], item_id: str | None = None) -> str:
@@ -69,7 +70,7 @@ def retry(rt: Any, item_id: str) -> dict[str, Any] | None:
         rt.queues.enqueue(queues.WRITES, queues.WRITE, payload["operation"], payload["args"],
                           payload["idempotency_key"], payload.get("notify"), True)  # they were told once
     elif item["kind"] == "send":
-        rt.redis.delete(keyspace.outbound_key(str(payload["payload"].get("to", "")), payload["key"]))
+        rt.redis.delete(keyspace.outbound_key(messages.address_of(payload["payload"]), payload["key"]))
         rt.queues.enqueue(queues.OUTBOUND, queues.SEND_MESSAGE, payload["payload"], payload["key"])
     else:  # an inbound message: back into its contact's inbox, handled in order with the others
         inbox.requeue(rt, payload)

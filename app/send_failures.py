@@ -17,7 +17,7 @@ from app.events import types
 from app.runtime import Runtime
 from app.tradinggrid import cases
 from app.whatsapp import errors, messages
-from conversations import say
+from conversations import identity, say
 
 log = logging.getLogger(__name__)
 RETRY_LATER_SECONDS = 4 * 3600  # Meta's per-user limits lift after hours, not minutes
@@ -41,7 +41,7 @@ def act(payload: dict[str, Any], key: str, fallback: dict[str, Any] | None, fail
         outbound.deliver(rt, payload, key + AGAIN, fallback)  # the pace keeps it from coming too soon
     else:
         if what is errors.Action.TELL_OWNER:
-            _tell_owner(rt, str(payload.get("to", "")), key, failure)
+            _tell_owner(rt, messages.address_of(payload), key, failure)
         parked.park(rt.redis, "send", reason(failure), {"payload": payload, "key": key},
                     item_id=f"send-{keyspace.digest(key)}")
 
@@ -56,8 +56,10 @@ def _tell_owner(rt: Runtime, phone: str, key: str, failure: dict[str, Any]) -> N
     """The person responsible for what the message was about hears that its recipient cannot be
     reached: the alert's owner, the case's assignee, else the support group."""
     event = _event_of(rt, key)
-    person = rt.directory.person(phone)
+    person = identity.person(rt, phone)
     name = person.name if person is not None else phone
+    handle = identity.username(rt, person.phone) if person is not None else None
+    name = f"{name} ({handle})" if handle else name
     partner = rt.directory.partner_of(person).name if isinstance(person, Contact) else ""
     about = _about(event) if event is not None else key
     for staff in _owners(rt, event):

@@ -1,16 +1,26 @@
-"""Who is writing: a directory person by WhatsApp number, following numbers people changed."""
+"""Who is writing: a directory person by WhatsApp number or by Meta's business-scoped user id
+(BSUID), following numbers and user ids people changed. The directory's phone is the anchor:
+once a message has carried both a number and a user id, either finds the person, and replies go
+by whichever Meta named them by last (`to` for a number, `recipient` for a user id)."""
 from __future__ import annotations
+
+import json
+from typing import Any
 
 from app import keyspace
 from app.directory import Contact, Staff
 from app.runtime import Runtime
 from app.whatsapp.inbound import InboundMessage
-from conversations import threads
+from app.whatsapp.messages import is_phone
 
 
 def person(rt: Runtime, sender: str) -> Contact | Staff | None:
-    """The directory person behind `sender`, also after a `user_changed_number`."""
+    """The directory person behind `sender` (a number or a user id), also after a change of either."""
     found = rt.directory.person(sender)
+    if found is None and not is_phone(sender):
+        anchor = rt.redis.hget(keyspace.IDENTITIES, f"user:{sender}")
+        sender = anchor.decode() if anchor else sender
+        found = rt.directory.person(sender)
     if found is None:
         moved_from = rt.redis.hget(keyspace.MOVED_NUMBERS, sender)
         if moved_from:
@@ -18,15 +28,56 @@ def person(rt: Runtime, sender: str) -> Contact | Staff | None:
     return found
 
 
+def note(rt: Runtime, message: InboundMessage, who: Contact | Staff) -> None:
+    """Remembers the ids this message named `who` by, and which one Meta used: one write, and
+    only when something changed."""
+    field = f"phone:{who.phone}"
+    before = _ids(rt.redis.hget(keyspace.IDENTITIES, field))
+    after = {**before, "by": "phone" if message.wa_id else "user"}
+    if message.user_id:
+        after["user_id"] = message.user_id
+    if message.username:
+        after["username"] = message.username
+    if after == before:
+        return
+    mapping = {field: json.dumps(after)}
+    if message.user_id:
+        mapping[f"user:{message.user_id}"] = who.phone
+    rt.redis.hset(keyspace.IDENTITIES, mapping=mapping)
+
+
+def address(rt: Runtime, phone: str) -> str:
+    """Where to send to someone the directory knows by `phone`: the phone, unless Meta last named
+    them only by their user id (a person who hides their number behind a username)."""
+    ids = _ids(rt.redis.hget(keyspace.IDENTITIES, f"phone:{phone}"))
+    return str(ids["user_id"]) if ids.get("by") == "user" and ids.get("user_id") else phone
+
+
+def username(rt: Runtime, phone: str) -> str | None:
+    """The WhatsApp username Meta gave for this person, if any (shown to staff)."""
+    return _ids(rt.redis.hget(keyspace.IDENTITIES, f"phone:{phone}")).get("username")
+
+
+def _ids(raw: bytes | None) -> dict[str, Any]:
+    return json.loads(raw) if raw else {}
+
+
 def apply_number_change(rt: Runtime, message: InboundMessage) -> None:
-    """`user_changed_number`: the new number speaks for whoever the old one did."""
+    """`user_changed_number`: the new number speaks for whoever the old one did (their
+    conversation stays where it is, under the directory's phone)."""
     new = (message.system or {}).get("new_wa_id")
     if not new or new == message.sender:
         return
     known_as = rt.redis.hget(keyspace.MOVED_NUMBERS, message.sender)
     rt.redis.hset(keyspace.MOVED_NUMBERS, new, known_as.decode() if known_as else message.sender)
-    conversation = threads.load(rt, message.sender)  # the open threads move with the person
-    if conversation.threads or conversation.session:
-        conversation.contact = new
-        threads.save(rt, conversation)
-        rt.redis.delete(keyspace.conversation_key(message.sender))
+
+
+def apply_user_id_change(rt: Runtime, message: InboundMessage) -> None:
+    """`user_changed_user_id`: the new user id speaks for whoever the old one did."""
+    new = (message.system or {}).get("new_user_id")
+    who = person(rt, message.user_id or message.sender)
+    if not new or who is None:
+        return
+    ids = _ids(rt.redis.hget(keyspace.IDENTITIES, f"phone:{who.phone}"))
+    rt.redis.hset(keyspace.IDENTITIES, mapping={f"user:{new}": who.phone,
+                                                f"phone:{who.phone}": json.dumps({**ids, "user_id": new})})

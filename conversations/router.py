@@ -38,8 +38,11 @@ RECENT_KEPT = 5
 
 def handle(rt: Runtime, message: InboundMessage) -> None:
     if message.type == "system":
-        if (message.system or {}).get("type") == "user_changed_number":
+        change = (message.system or {}).get("type")
+        if change == "user_changed_number":
             identity.apply_number_change(rt, message)
+        elif change == "user_changed_user_id":
+            identity.apply_user_id_change(rt, message)
         return
     if message.type == "reaction":
         _reacted(rt, message)
@@ -61,7 +64,8 @@ def _answer(rt: Runtime, message: InboundMessage) -> None:
         outbound.send_now(rt, messages.text(message.sender, say.text("en", "unknown_number"), reply_to=message.id),
                           f"{message.id}:reply:0")
         return
-    conversation = threads.load(rt, message.sender)
+    identity.note(rt, message, person)
+    conversation = threads.load(rt, person.phone)  # one conversation a person, however Meta names them
     late = message.timestamp < conversation.session.get("last_ts", 0)
     conversation.session["last_ts"] = max(message.timestamp, conversation.session.get("last_ts", 0))
     turn = _turn(rt, conversation, person, message)
@@ -81,7 +85,7 @@ def _reacted(rt: Runtime, message: InboundMessage) -> None:
     person = identity.person(rt, message.sender) if emoji in ACK_REACTIONS else None
     if person is None:
         return
-    conversation = threads.load(rt, message.sender)
+    conversation = threads.load(rt, person.phone)
     thread_id = conversation.thread_of(str(reaction.get("message_id") or ""))
     thread = conversation.threads.get(thread_id or "")
     if thread is None or not thread.open or "acknowledge" not in offered(thread):
@@ -98,7 +102,7 @@ def _edited(rt: Runtime, message: InboundMessage) -> None:
     person = identity.person(rt, message.sender) if message.text else None
     if person is None:
         return
-    conversation = threads.load(rt, message.sender)
+    conversation = threads.load(rt, person.phone)
     thread = conversation.threads.get(conversation.thread_of(message.edits or "") or "")
     if thread is None or not thread.open or not FLOWS[thread.flow].awaits(thread, "confirm"):
         return
@@ -167,10 +171,10 @@ def _command(turn: Turn, intent: str) -> None:
             return
         session["opted_ts"] = turn.message.timestamp
     if intent == "stop":
-        turn.rt.redis.sadd(keyspace.OPTED_OUT, turn.message.sender)
+        turn.rt.redis.sadd(keyspace.OPTED_OUT, turn.person.phone)
         turn.reply(turn.say("stopped"))
     elif intent == "start":
-        turn.rt.redis.srem(keyspace.OPTED_OUT, turn.message.sender)
+        turn.rt.redis.srem(keyspace.OPTED_OUT, turn.person.phone)
         turn.reply(turn.say("started"))
     else:
         turn.reply(turn.say("help"))

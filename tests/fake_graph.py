@@ -75,7 +75,7 @@ class FakeGraph:
         """What a person has been sent, as the text they would read first."""
         out = []
         for payload in self.sent:
-            if payload.get("to") != wa_id:
+            if (payload.get("to") or payload.get("recipient")) != wa_id:
                 continue
             kind = payload["type"]
             if kind == "text":
@@ -113,6 +113,10 @@ class FakeGraph:
                 if payload.get("typing_indicator") == {"type": "text"}:
                     self.typing.append(payload["message_id"])
                 return jsonify(success=True)
+            to, recipient = payload.get("to"), payload.get("recipient")
+            if bool(to) == bool(recipient) or (to and not str(to).isdigit()):  # Meta: a number in `to`, a user id in `recipient`
+                return jsonify(error={"code": 100, "message": "Invalid parameter: give a phone number as `to` "
+                                                              "or a business-scoped user id as `recipient`"}), 400
             wamid = f"wamid.fake.{next(self._ids)}"
             with self._lock:
                 self.sent.append(payload)
@@ -122,7 +126,7 @@ class FakeGraph:
                 self._statuses.put((wamid, payload))
             if self.on_take is not None:
                 self.on_take(payload)
-            return jsonify(messaging_product="whatsapp", contacts=[{"input": payload["to"], "wa_id": payload["to"]}],
+            return jsonify(messaging_product="whatsapp", contacts=[{"input": to or recipient, **({"wa_id": to} if to else {"user_id": recipient})}],
                            messages=[{"id": wamid}])
 
         return app

@@ -15,6 +15,7 @@ from app.directory import Contact
 from app.runtime import Runtime
 from app.signatures import sign, tradinggrid_payload
 from app.tradinggrid.embedded import EmbeddedTradingGrid
+from app.whatsapp import messages
 
 bp = Blueprint("sandbox", __name__, template_folder="../templates", static_folder="../static",
                static_url_path="/sandbox/static")
@@ -63,7 +64,7 @@ def chat(phone: str) -> dict[str, Any]:
     sent = [json.loads(raw) for raw in rt.redis.lrange(keyspace.SANDBOX_OUTBOX, 0, -1)]
     items = [{"from": "person", "at": s["at"], "id": s["id"], "text": s["text"]} for s in said if s["to"] == phone]
     for message in sent:
-        if message["payload"].get("to") == phone:
+        if messages.address_of(message["payload"]) == phone:
             status = rt.redis.hget(keyspace.message_key(message["id"]), "status")
             items.append({"from": "bot", "at": message["at"], "id": message["id"], "payload": message["payload"],
                           "status": status.decode() if status else "sent", **_as_registered(rt, message["payload"])})
@@ -121,7 +122,7 @@ def read(phone: str) -> tuple[dict[str, Any], int]:
     """The person's phone reports what it showed: every bot message delivered and read."""
     rt = _rt()
     wamids = [m["id"] for m in (json.loads(raw) for raw in rt.redis.lrange(keyspace.SANDBOX_OUTBOX, 0, -1))
-              if m["payload"].get("to") == phone]
+              if messages.address_of(m["payload"]) == phone]
     now = str(int(time.time()))
     statuses = [{"id": w, "status": s, "timestamp": now, "recipient_id": phone} for w in wamids
                 for s in ("delivered", "read")]

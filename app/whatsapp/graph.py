@@ -10,7 +10,7 @@ import redis
 import urllib3
 
 from app import httpsession, jsonsafe, keyspace
-from app.whatsapp import errors
+from app.whatsapp import errors, messages
 
 TIMEOUT = urllib3.Timeout(connect=3.05, read=15)
 
@@ -56,7 +56,7 @@ class SandboxTransport:
         wamid = f"wamid.sandbox.{uuid.uuid4().hex}"
         record = {"id": wamid, "at": time.time(), "payload": payload}
         self._redis.rpush(keyspace.SANDBOX_OUTBOX, jsonsafe.dumps(record))
-        return {"messaging_product": "whatsapp", "contacts": [{"input": payload.get("to"), "wa_id": payload.get("to")}],
+        return {"messaging_product": "whatsapp", "contacts": [{"input": messages.address_of(payload)}],
                 "messages": [{"id": wamid}]}
 
 

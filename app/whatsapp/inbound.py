@@ -28,6 +28,7 @@ class InboundMessage:
     wa_id: str | None = None
     user_id: str | None = None
     name: str | None = None
+    username: str | None = None      # the WhatsApp username Meta gives for the sender, if any
     text: str | None = None          # text body, media caption, button or row title
     reply_id: str | None = None      # button payload, button_reply/list_reply id
     context_id: str | None = None    # the message this one answers
@@ -143,10 +144,10 @@ def _parse_template_update(value: dict[str, Any]) -> TemplateUpdate | str:
 def _parse_messages_value(value: dict[str, Any], result: Notification) -> None:
     metadata = value.get("metadata") if isinstance(value.get("metadata"), dict) else {}
     phone_number_id = _text(metadata.get("phone_number_id"))
-    names = _profile_names(value.get("contacts"))
+    profiles = _profiles(value.get("contacts"))
     result.errors.extend(e for e in _list(value.get("errors")) if isinstance(e, dict))
     for raw in _list(value.get("messages")):
-        message = _parse_message(raw, names, phone_number_id)
+        message = _parse_message(raw, profiles, phone_number_id)
         if isinstance(message, str):
             result.ignored.append(message)
         else:
@@ -159,20 +160,22 @@ def _parse_messages_value(value: dict[str, Any], result: Notification) -> None:
             result.statuses.append(status)
 
 
-def _profile_names(contacts: Any) -> dict[str, str]:
-    names: dict[str, str] = {}
+def _profiles(contacts: Any) -> dict[str, tuple[str | None, str | None]]:
+    """Each sender's profile name and username, by number and by user id."""
+    profiles: dict[str, tuple[str | None, str | None]] = {}
     for contact in _list(contacts):
         if not isinstance(contact, dict):
             continue
         profile = contact.get("profile") if isinstance(contact.get("profile"), dict) else {}
-        name = _text(profile.get("name"))
+        found = (_text(profile.get("name")), _text(profile.get("username")))
         for key in ("wa_id", "user_id"):
-            if name and _text(contact.get(key)):
-                names[contact[key]] = name
-    return names
+            if any(found) and _text(contact.get(key)):
+                profiles[contact[key]] = found
+    return profiles
 
 
-def _parse_message(raw: Any, names: dict[str, str], phone_number_id: str | None) -> InboundMessage | str:
+def _parse_message(raw: Any, profiles: dict[str, tuple[str | None, str | None]],
+                   phone_number_id: str | None) -> InboundMessage | str:
     if not isinstance(raw, dict):
         return "message is not an object"
     message_id = _text(raw.get("id"))
@@ -211,11 +214,13 @@ def _parse_message(raw: Any, names: dict[str, str], phone_number_id: str | None)
         fields["text"] = _text(inner.get("body")) or _text(inner.get("caption"))
     elif kind == "system":
         fields["system"] = {"type": _text(body.get("type")), "new_wa_id": _text(body.get("wa_id")),
+                            "new_user_id": _text(body.get("user_id")) or _text(body.get("new_user_id")),
                             "body": _text(body.get("body"))}
     context = raw.get("context") if isinstance(raw.get("context"), dict) else {}
     return InboundMessage(
         id=message_id, sender=sender, timestamp=_timestamp(raw.get("timestamp")), type=kind,
-        wa_id=wa_id, user_id=user_id, name=names.get(sender), context_id=_text(context.get("id")),
+        wa_id=wa_id, user_id=user_id, name=profiles.get(sender, (None, None))[0],
+        username=profiles.get(sender, (None, None))[1], context_id=_text(context.get("id")),
         errors=tuple(e for e in _list(raw.get("errors")) if isinstance(e, dict)),
         phone_number_id=phone_number_id, **fields,
     )

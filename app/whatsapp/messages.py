@@ -53,9 +53,20 @@ def _body(text: str, limit: int) -> str:
     return fit(text, limit)
 
 
+def is_phone(address: str) -> bool:
+    """A WhatsApp number (digits), rather than a business-scoped user id ("US.1349…")."""
+    return address.isdigit()
+
+
+def address_of(payload: dict[str, Any]) -> str:
+    """Whom a payload goes to: its `to` (a number) or its `recipient` (a business-scoped user id)."""
+    return str(payload.get("to") or payload.get("recipient") or "")
+
+
 def _envelope(to: str, kind: str, content: dict[str, Any], reply_to: str | None) -> dict[str, Any]:
+    """`to` for a number, `recipient` for a business-scoped user id (Meta's 2026 send API)."""
     payload: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual",
-                               "to": to, "type": kind, kind: content}
+                               "to" if is_phone(to) else "recipient": to, "type": kind, kind: content}
     if reply_to:
         payload["context"] = {"message_id": reply_to}
     return payload

@@ -73,8 +73,9 @@ def test_a_user_id_never_seen_with_a_number_is_an_unknown_sender(client, work, g
 
 def test_a_changed_user_id_keeps_being_the_same_contact(client, work, graph) -> None:
     writes(client, work, "hi", MARIA, MARIA_ID)
-    change = {"from_user_id": MARIA_ID, "id": "wamid.sys.uid", "timestamp": "1796100000", "type": "system",
-              "system": {"body": "changed", "user_id": "US.55550000111122223333", "type": "user_changed_user_id"}}
+    change = {"id": "wamid.sys.uid", "timestamp": "1796100000", "type": "system",  # no sender: only the ids
+              "system": {"body": "User Maria L changed from US.1349… to US.5555…", "previous_user_id": MARIA_ID,
+                         "user_id": "US.55550000111122223333", "type": "user_changed_user_id"}}
     assert post_whatsapp(client, envelope(change)).status_code == 200
     work()
     writes(client, work, "help", None, "US.55550000111122223333")

@@ -180,6 +180,8 @@ def _parse_message(raw: Any, profiles: dict[str, tuple[str | None, str | None]],
         return "message is not an object"
     message_id = _text(raw.get("id"))
     wa_id, user_id = _text(raw.get("from")), _text(raw.get("from_user_id"))
+    system = raw.get("system") if isinstance(raw.get("system"), dict) else {}
+    user_id = user_id or _text(system.get("previous_user_id"))  # a user id change may name no sender
     sender = wa_id or user_id
     if not message_id or not sender:
         return "message without id or sender"

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, TypedDict
 
 from app import jsonsafe, keyspace, queues, runtime, scripts
+from app.events import types
 from app.runtime import Runtime
 
 class Sent(TypedDict):
@@ -31,6 +32,18 @@ def purpose_of(key: str) -> str:
     """What a send was for, from its idempotency key: "event:<id>" for notifications, else "reply"."""
     parts = key.split(":")
     return f"{parts[0]}:{parts[1]}" if parts[0] in ("event", "reminder") and len(parts) > 2 else "reply"
+
+
+def event_id_of(purpose: str) -> str | None:
+    """The Trading Grid event a notification's or reminder's purpose names; None for a reply."""
+    return None if purpose == "reply" else purpose.split(":", 1)[1]
+
+
+def stored_event(rt: Runtime, purpose: str) -> types.Event | None:
+    """The event a purpose names, typed, while it is kept (30 days)."""
+    event_id = event_id_of(purpose)
+    raw = rt.redis.hget(keyspace.event_key(event_id), "payload") if event_id else None
+    return types.parse(json.loads(raw)) if raw else None
 
 
 def _reached(previous: int, rank: int) -> list[str]:
@@ -87,10 +100,8 @@ def _bill(rt: Runtime, wamid: str, purpose: str, category: str, at: int) -> None
     month Meta priced it in, what it was for (a reply, or the notice's event type) and Meta's category."""
     if not rt.redis.hsetnx(keyspace.message_key(wamid), "billed", 1):
         return
-    kind = "reply"
-    if purpose != "reply":
-        raw = rt.redis.hget(keyspace.event_key(purpose.split(":", 1)[1]), "payload")
-        kind = str(json.loads(raw).get("type")) if raw else "notification"
+    event = stored_event(rt, purpose)
+    kind = "reply" if purpose == "reply" else event.type if event is not None else "notification"
     month = time.strftime("%Y-%m", time.gmtime(at or time.time()))
     pipe = rt.redis.pipeline(transaction=False)
     pipe.hincrby(keyspace.billing_key(month), f"{kind}|{category.lower()}", 1)

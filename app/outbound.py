@@ -87,8 +87,9 @@ def note_left(rt: Runtime, statuses: list[StatusUpdate]) -> None:
 def send_now(rt: Runtime, payload: dict[str, Any], key: str,
              fallback: dict[str, Any] | None = None) -> str | None:
     """Sends unless already sent; returns the wamid. Retryable GraphErrors propagate; a permanent
-    refusal goes to app.send_failures (Meta's code says what follows) and returns None. `fallback` (a template) is sent instead
-    when Meta says the 24-hour window closed after all (131047)."""
+    refusal goes to app.send_failures (Meta's code says what follows) and returns None.
+    `fallback` (a template) is sent instead when Meta says the 24-hour window closed after all
+    (131047)."""
     recipient = messages.address_of(payload)
     record = keyspace.outbound_key(recipient, key)
     claimed = claim(rt, recipient, record)
@@ -106,7 +107,7 @@ def send_now(rt: Runtime, payload: dict[str, Any], key: str,
             if fallback is None:
                 raise
             log.info("send %s: window closed after all, sending the template", key)
-            payload = fallback
+            payload, fallback = fallback, None  # what went is the template: nothing is left to fall back to
             wamid = rt.whatsapp.send({**payload, CALLBACK_FIELD: record})
     except errors.GraphError as exc:
         if exc.retryable and errors.action(exc.code) is not errors.Action.RETRY_HOURS_LATER:

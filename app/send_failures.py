@@ -6,14 +6,13 @@ Each follow-up is sent under a key of its own, derived from the send's (`#templa
 up again but parked: nothing loops, nothing is dropped."""
 from __future__ import annotations
 
-import json
 import logging
 import time
 from typing import Any
 
 from app import delivery, keyspace, outbound, parked, queues, runtime
 from app.directory import Contact, Staff
-from app.events import types
+from app.events import described, types
 from app.runtime import Runtime
 from app.tradinggrid import cases
 from app.whatsapp import errors, messages
@@ -55,35 +54,17 @@ def reason(failure: dict[str, Any]) -> str:
 def _tell_owner(rt: Runtime, phone: str, key: str, failure: dict[str, Any]) -> None:
     """The person responsible for what the message was about hears that its recipient cannot be
     reached: the alert's owner, the case's assignee, else the support group."""
-    event = _event_of(rt, key)
+    event = delivery.stored_event(rt, delivery.purpose_of(key))
     person = identity.person(rt, phone)
     name = person.name if person is not None else phone
     handle = identity.username(rt, person.phone) if person is not None else None
     name = f"{name} ({handle})" if handle else name
     partner = rt.directory.partner_of(person).name if isinstance(person, Contact) else ""
-    about = _about(event) if event is not None else key
+    about = (described.about(event) or event.type) if event is not None else key
     for staff in _owners(rt, event):
         body = say.text(staff.language, "unreachable", name=name, partner=partner or phone, about=about,
                         reason=reason(failure))
         outbound.deliver(rt, messages.text(staff.phone, body), f"unreachable:{key}:{staff.id}")
-
-
-def _event_of(rt: Runtime, key: str) -> types.Event | None:
-    """The Trading Grid event a notification's or reminder's key names (`event:<id>:…`), while it
-    is kept."""
-    purpose = delivery.purpose_of(key)
-    if purpose == "reply":
-        return None
-    raw = rt.redis.hget(keyspace.event_key(purpose.split(":", 1)[1]), "payload")
-    return types.parse(json.loads(raw)) if raw else None
-
-
-def _about(event: types.Event) -> str:
-    for field in ("case_id", "title", "alert_id", "order_id", "document_id"):
-        value = getattr(event, field, None)
-        if value:
-            return str(value)
-    return event.type
 
 
 def _owners(rt: Runtime, event: types.Event | None) -> list[Staff]:

@@ -157,10 +157,12 @@ class Turn:
     def typing(self) -> Iterator[None]:
         """Should Trading Grid take more than TYPING_AFTER_SECONDS, the person sees "typing…", as
         from someone about to answer (once a turn; Meta shows it until the reply, or 25 s)."""
+        if self.typing_shown:
+            yield
+            return
         timer = threading.Timer(TYPING_AFTER_SECONDS, self._show_typing)
         timer.daemon = True
-        if not self.typing_shown:
-            timer.start()
+        timer.start()
         try:
             yield
         finally:

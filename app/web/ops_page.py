@@ -117,7 +117,7 @@ def notifications_sent(rt: Runtime, offset: int, limit: int) -> tuple[int, list[
     purposes = [member.decode() for member, _ in page]
     pipe = rt.redis.pipeline(transaction=False)
     for purpose in purposes:
-        pipe.hget(keyspace.event_key(purpose.split(":", 1)[1]), "payload")
+        pipe.hget(keyspace.event_key(delivery.event_id_of(purpose) or ""), "payload")
     events = [types.parse(json.loads(raw)) if raw else None for raw in (pipe.execute() if purposes else [])]
     counts = _stats(rt, purposes)
     rows = [{"purpose": purpose, "reminder": purpose.startswith("reminder:"), "type": e.type if e else "",

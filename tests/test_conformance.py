@@ -24,6 +24,10 @@ def envelopes() -> list[tuple[str, dict[str, Any]]]:
         found += [(f"pywa:{path.stem}:{case}", body) for case, body in json.loads(path.read_text()).items()]
     for path in sorted((CORPUS / "whatsapp-api-js" / "v25").glob("*.json")):
         found.append((f"whatsapp-api-js:{path.stem}", json.loads(path.read_text())))
+    for name, body in json.loads((CORPUS / "whatsapp-api-js" / "v25-bsuid" / "payloads.json").read_text()).items():
+        found.append((f"whatsapp-api-js:bsuid:{name}", body))
+    for name, body in json.loads((CORPUS / "meta-docs" / "system.json").read_text()).items():
+        found.append((f"meta-docs:{name}", body))
     return found
 
 
@@ -31,7 +35,7 @@ ENVELOPES = envelopes()
 
 
 def test_the_corpus_is_all_there() -> None:
-    assert len(ENVELOPES) == 94, "tests/fixtures/conformance/whatsapp changed or is missing"
+    assert len(ENVELOPES) == 138, "tests/fixtures/conformance/whatsapp changed or is missing"
 
 
 @pytest.mark.parametrize("name,body", ENVELOPES, ids=[n for n, _ in ENVELOPES])

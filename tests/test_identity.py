@@ -3,14 +3,20 @@ id (`user_id`, with or without a username), or both; replies and notifications g
 Meta named them by last (`to` or `recipient`)."""
 from __future__ import annotations
 
+import copy
 import itertools
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from app import delivery
 from app.directory import DirectoryError, load
+from app.whatsapp.inbound import parse_notification
 from tests.chat import event
 from tests.conftest import FIXTURES
+from tests.test_conformance import CORPUS
 from tests.helpers import envelope, post_whatsapp
 
 MARIA, MARIA_ID = "14155550134", "US.13491208655302741918"   # Globex (US)
@@ -93,3 +99,57 @@ def test_the_directory_takes_a_user_id_per_contact_and_finds_the_person_by_it(tm
     bad.write_text(text.replace('        phone: "(415) 555-0134"\n', '        phone: "(415) 555-0134"\n        user_id: maria\n'))
     with pytest.raises(DirectoryError, match="is not a business-scoped user id"):
         load(bad)
+
+
+SHAPES = json.loads((CORPUS / "whatsapp-api-js" / "v25-bsuid" / "payloads.json").read_text())
+SYSTEM = json.loads((CORPUS / "meta-docs" / "system.json").read_text())
+SHOWN_NUMBER = "16315551181"  # the number in the corpus, re-addressed to Maria's below
+
+
+def as_maria(shape: str, text: str | None = None, message_id: str | None = None) -> dict[str, Any]:
+    """One of Meta's own 2026 payloads (tests/fixtures/conformance), spoken by Maria."""
+    raw = json.dumps(SHAPES[shape]).replace(SHOWN_NUMBER, MARIA)
+    body = json.loads(raw)
+    value = body["entry"][0]["changes"][0]["value"]
+    for message in value.get("messages", []):
+        message["id"] = message_id or f"wamid.shape.{next(_ids)}"
+        if text is not None:
+            message["text"]["body"] = text
+    return body
+
+
+def test_metas_own_bsuid_only_shapes_read_as_the_person_they_name() -> None:
+    [message] = parse_notification(SHAPES["Incoming message / With username / has parent bsuid"]).messages
+    assert (message.wa_id, message.user_id, message.username) == (None, MARIA_ID, "@testusername")
+    assert message.sender == MARIA_ID
+    [status] = parse_notification(SHAPES["Read status / With username / Has parent bsuid / was sent to bsuid"]).statuses
+    assert (status.status, status.recipient) == ("read", MARIA_ID)
+    [change] = parse_notification(SYSTEM["user_changed_user_id"]).messages
+    assert change.system is not None and change.user_id == MARIA_ID  # no sender: the previous id is who it was
+    assert (change.system["type"], change.system["new_user_id"]) == ("user_changed_user_id", "US.20584736190475628301")
+
+
+def test_a_partner_known_by_user_id_alone_is_answered_by_recipient_in_metas_own_shapes(client, work, graph, grid,
+                                                                                       rt) -> None:
+    case = grid.create_case({"partner_id": "GLOBEX", "issue_type": "shipment_delay", "reference": "PO-4410093",
+                             "summary": "late"}, idempotency_key="seed")
+    post = lambda body: post_whatsapp(client, body).status_code  # noqa: E731
+    assert post(as_maria("Incoming message / With phone and username / has parent bsuid", "help")) == 200
+    work()
+    assert addressed(graph) == ("to", MARIA)
+    assert post(as_maria("Incoming message / With username / has parent bsuid", f"status {case['id']}")) == 200
+    work()
+    assert addressed(graph) == ("recipient", MARIA_ID)
+    assert graph.texts_to(MARIA_ID)[-1].startswith(f"{case['id']} (PO-4410093): open")
+
+    read = copy.deepcopy(SHAPES["Read status / With username / Has parent bsuid / was sent to bsuid"])
+    read["entry"][0]["changes"][0]["value"]["statuses"][0]["id"] = graph.wamids[-1]
+    assert post(read) == 200
+    work()
+    assert delivery.status_of(rt, graph.wamids[-1])["status"] == "read"
+
+    assert post(SYSTEM["user_changed_user_id"]) == 200  # her user id changes; she stays Maria
+    work()
+    writes(client, work, "help", None, "US.20584736190475628301")
+    assert addressed(graph) == ("recipient", "US.20584736190475628301")
+    assert "not registered" not in graph.texts_to("US.20584736190475628301")[-1]

@@ -29,6 +29,13 @@ def sender_wait(rt: Runtime, contact: str) -> float:
     return int(wait) / 1e6
 
 
+def spend(rt: Runtime, recipient: str) -> None:
+    """Meta says this recipient has had too many messages of late (131056): their next message,
+    whichever it is, leaves a full pair interval from now, not within the burst Meta just refused."""
+    interval = int(PAIR_INTERVAL_SECONDS * 1e6)
+    scripts.call(rt.redis, scripts.SPEND, [keyspace.pair_pace_key(recipient)], [interval, interval * (PAIR_BURST - 1)])
+
+
 def _reserve(rt: Runtime, key: str, interval: int, tolerance: int) -> tuple[int, int]:
     slot, now = scripts.call(rt.redis, scripts.RESERVE, [key], [interval, tolerance])
     return int(slot), int(now)

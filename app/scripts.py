@@ -111,6 +111,17 @@ end
 # Returns {reserved moment, now}.
 RESERVE = GCRA + "return reserve(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))"
 
+# Meta said the pair is spent (131056): the recipient's next moment is a full interval from now,
+# whatever the burst allowance said. ARGV: interval, tolerance (µs).
+SPEND = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval, tolerance = tonumber(ARGV[1]), tonumber(ARGV[2])
+local tat = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now + tolerance + interval)
+redis.call('SET', KEYS[1], string.format('%d', tat), 'PX', math.floor((tat - now) / 1000) + 1000)
+return 0
+"""
+
 # Like `reserve`, but takes the moment only when it is now: a sender over its rate is not given
 # a place in line, it is told how long until it has one. Returns microseconds to wait (0: go).
 ALLOW = """

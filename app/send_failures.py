@@ -10,7 +10,7 @@ import logging
 import time
 from typing import Any
 
-from app import delivery, keyspace, outbound, parked, queues, runtime
+from app import delivery, keyspace, outbound, pace, parked, queues, runtime
 from app.directory import Contact, Staff
 from app.events import described, types
 from app.runtime import Runtime
@@ -36,8 +36,12 @@ def act(payload: dict[str, Any], key: str, fallback: dict[str, Any] | None, fail
     elif what is errors.Action.RETRY_HOURS_LATER and not followed:
         rt.queues.enqueue_at(queues.OUTBOUND, time.time() + RETRY_LATER_SECONDS, queues.SEND_MESSAGE, payload,
                              key + LATER, fallback, job_id=f"later-{keyspace.digest(key)}")
-    elif what in (errors.Action.RETRY, errors.Action.PACE) and not followed:
-        outbound.deliver(rt, payload, key + AGAIN, fallback)  # the pace keeps it from coming too soon
+    elif what is errors.Action.PACE and not followed:
+        pace.spend(rt, messages.address_of(payload))  # every message to them waits its turn, this one too
+        rt.queues.enqueue_at(queues.OUTBOUND, time.time() + pace.PAIR_INTERVAL_SECONDS, queues.SEND_MESSAGE,
+                             payload, key + AGAIN, fallback, job_id=f"paced-{keyspace.digest(key)}")
+    elif what is errors.Action.RETRY and not followed:
+        outbound.deliver(rt, payload, key + AGAIN, fallback)
     else:
         if what is errors.Action.TELL_OWNER:
             _tell_owner(rt, messages.address_of(payload), key, failure)

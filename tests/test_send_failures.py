@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from rq.registry import ScheduledJobRegistry
 
-from app import parked, send_failures
+from app import outbound, pace, parked, send_failures
 from app.queues import OUTBOUND
 from app.settings import Settings
 from app.whatsapp import errors
@@ -90,6 +90,20 @@ def test_meta_s_per_user_limit_is_tried_again_hours_later_not_at_once(client, wo
     [job_id] = registry.get_job_ids()
     later = registry.get_scheduled_time(job_id).timestamp()
     assert later - time.time() > send_failures.RETRY_LATER_SECONDS - 60
+    assert parked.items(rt.redis) == []
+
+
+def test_a_later_131056_sends_again_once_the_pair_rate_allows_never_at_once(client, work, graph, rt) -> None:
+    delay(client, work)
+    wamid, sent = graph.wamids[-1], len(graph.sent)
+    failed(client, work, wamid, 131056, "(Business Account, Consumer Account) pair rate limit hit")
+    failed(client, work, wamid, 131056, "(Business Account, Consumer Account) pair rate limit hit")  # twice
+    assert len(graph.sent) == sent, "nothing is sent again at once"
+    registry = ScheduledJobRegistry(OUTBOUND, connection=rt.queues.connection)
+    [job_id] = registry.get_job_ids()
+    assert registry.get_scheduled_time(job_id).timestamp() - time.time() > pace.PAIR_INTERVAL_SECONDS - 2
+    assert outbound.claim(rt, MARIA, "tgwa:test:next-to-maria") > pace.PAIR_INTERVAL_SECONDS - 2, \
+        "her next message waits too: Meta just said she has had enough for now"
     assert parked.items(rt.redis) == []
 
 

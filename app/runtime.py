@@ -17,6 +17,7 @@ from app.tradinggrid.http import HttpTradingGrid
 from app.tradinggrid.port import TradingGrid
 from app.whatsapp.graph import GraphTransport, SandboxTransport, WhatsApp
 from app.whatsapp.inbound import InboundMessage
+from app.whatsapp.media import GraphMedia
 
 
 @dataclasses.dataclass
@@ -28,6 +29,7 @@ class Runtime:
     tradinggrid: TradingGrid
     whatsapp: WhatsApp
     templates: message_templates.Templates
+    media: GraphMedia  # files people send: Meta's media endpoints, or the sandbox's
     # This process's group commit of inbound messages, made on first use (app.ingest.group_commit).
     inbound: GroupCommit[list[InboundMessage], list[int]] | None = None
 
@@ -59,9 +61,16 @@ def build(settings: Settings, connection: redis.Redis | None = None) -> Runtime:
     transport = (SandboxTransport(connection) if settings.sandbox else
                  GraphTransport(settings.whatsapp_api_base, settings.whatsapp_phone_number_id,
                                 settings.whatsapp_access_token))
+    media = GraphMedia(sandbox_media(settings) if settings.sandbox else settings.whatsapp_api_base,
+                       settings.whatsapp_access_token, settings.data_dir / "media-scratch")
     return Runtime(settings=settings, redis=connection, queues=Queues(store.connect_queues(settings, connection)),
                    directory=directory,
-                   tradinggrid=grid, whatsapp=WhatsApp(transport), templates=approved)
+                   tradinggrid=grid, whatsapp=WhatsApp(transport), templates=approved, media=media)
+
+
+def sandbox_media(settings: Settings) -> str:
+    """Where the sandbox serves the files its people send, as Meta's media endpoints do (app.web.sandbox)."""
+    return f"{settings.public_url}/sandbox/graph"
 
 
 def embedded_case_pages(settings: Settings) -> str:

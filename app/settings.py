@@ -64,6 +64,7 @@ class Settings:
     sandbox: bool = False
     ops_token: str = ""
     public_url: str = "http://localhost:8000"  # where people reach this web app (the embedded case pages)
+    media_max_bytes: int = 16 * 1024 * 1024  # the largest file taken from WhatsApp and attached in Trading Grid
 
     @property
     def production(self) -> bool:
@@ -175,6 +176,7 @@ class Settings:
             sandbox=sandbox,
             ops_token=text("OPS_TOKEN") or "",
             public_url=public_url,
+            media_max_bytes=_positive_int("MEDIA_MAX_BYTES", text("MEDIA_MAX_BYTES"), 16 * 1024 * 1024),
         )
         return settings
 

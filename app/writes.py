@@ -12,11 +12,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from app import outbound, parked, queues, runtime
+from app import attachable, outbound, parked, queues, runtime, voice
 from app.runtime import Runtime
 from app.tradinggrid import bodies
-from app.tradinggrid.port import PermanentError, Record, TransientError
-from app.whatsapp import messages
+from app.tradinggrid.port import PermanentError, Record, TransientError, Upload
+from app.whatsapp import media, messages
 from conversations import say
 
 log = logging.getLogger(__name__)
@@ -43,31 +43,69 @@ def land(rt: Runtime, write: Write, tell: Callable[[str], None] | None = None,
     it (parked, and the person told: by `tell` when given, else in a message to `notify`).
     `retrying`: this is that job, and a passing failure raises, for RQ's backoff."""
     try:
+        if isinstance(write.body, bodies.FILE_BODIES):
+            return _with_file(rt, write.body, write.key)
         answer: Record = getattr(rt.tradinggrid, write.body.OPERATION)(*write.body.args(), idempotency_key=write.key)
         return answer
+    except media.MediaError as exc:  # only a write with a file meets one
+        if exc.retryable:
+            return _defer(rt, write, TransientError(exc.reason), retrying)
+        log.warning("file for %s cannot be taken from WhatsApp (%s); nothing written", write.key, exc.reason)
+        name = write.body.file.filename if isinstance(write.body, bodies.FILE_BODIES) else ""
+        _tell(rt, write, tell, "file_too_large" if isinstance(exc, media.MediaTooLarge) else "file_gone", name=name,
+              limit=attachable.size_in_words(rt.settings.media_max_bytes))
+        return None
     except TransientError as exc:
-        if retrying and exc.retry_after is None:
-            raise
-        log.info("Trading Grid write %s deferred: %s", write.key, exc.reason)
-        if exc.retry_after is None:
-            rt.queues.enqueue(queues.WRITES, write_job, *write.as_job())
-        else:  # Trading Grid said when: ask again then, not before
-            at = time.time() + exc.retry_after
-            rt.queues.enqueue_at(queues.WRITES, at, write_job, *write.as_job(), job_id=f"write-{write.key}-{int(at)}")
-        return PENDING
+        return _defer(rt, write, exc, retrying)
     except PermanentError as exc:
         log.warning("Trading Grid refused %s (%s); parked", write.key, exc.reason)
         parked.park(rt.redis, "write", exc.reason, {"operation": write.body.OPERATION, "args": write.body.args(),
                                                     "idempotency_key": write.key, "notify": write.notify})
-        if write.told:
-            return None
-        person = rt.directory.person(write.notify) if write.notify else None
-        body = say.text(person.language if person else "en", "write_failed")
-        if tell is not None:
-            tell(body)
-        elif write.notify:
-            outbound.deliver(rt, messages.text(write.notify, body), f"parked:{write.key}")
+        _tell(rt, write, tell, "write_failed")
         return None
+
+
+def _defer(rt: Runtime, write: Write, exc: TransientError, retrying: bool) -> str:
+    """A passing failure: a job tries again (when Trading Grid said when, then); in that job, RQ's
+    backoff does."""
+    if retrying and exc.retry_after is None:
+        raise exc
+    log.info("Trading Grid write %s deferred: %s", write.key, exc.reason)
+    if exc.retry_after is None:
+        rt.queues.enqueue(queues.WRITES, write_job, *write.as_job())
+    else:  # Trading Grid said when: ask again then, not before
+        at = time.time() + exc.retry_after
+        rt.queues.enqueue_at(queues.WRITES, at, write_job, *write.as_job(), job_id=f"write-{write.key}-{int(at)}")
+    return PENDING
+
+
+def _tell(rt: Runtime, write: Write, tell: Callable[[str], None] | None, prompt: str, **params: Any) -> None:
+    """The person the write was for hears it did not happen (once: not again on a retry)."""
+    if write.told:
+        return
+    person = rt.directory.person(write.notify) if write.notify else None
+    body = say.text(person.language if person else "en", prompt, **params)
+    if tell is not None:
+        tell(body)
+    elif write.notify:
+        outbound.deliver(rt, messages.text(write.notify, body), f"parked:{write.key}")
+
+
+def _with_file(rt: Runtime, body: bodies.NewAttachment | bodies.NewDocument, key: str) -> Record:
+    """Fetches the file from WhatsApp now (Meta's link lives minutes) and sends it with its metadata."""
+    ref = body.file
+    with rt.media.fetched(ref.media_id, rt.settings.media_max_bytes) as fetched:
+        extra: dict[str, Any] = {}
+        seconds = voice.duration(fetched.path) if ref.kind == "audio" else None
+        if seconds is not None:  # the note on the case says how long it is, for whoever will listen
+            extra["duration_seconds"] = round(seconds, 1)
+            said = f"{'Voice message' if ref.voice else 'Audio'} ({attachable.duration_in_words(seconds)})"
+            extra["caption"] = f"{body.caption} ({said})" if body.caption else said
+        upload = Upload(ref.filename, ref.mime_type, fetched.path, fetched.size)
+        metadata = {**body.metadata(fetched.sha256), **extra}
+        if isinstance(body, bodies.NewAttachment):
+            return rt.tradinggrid.add_attachment(body.case_id, metadata, upload, idempotency_key=key)
+        return rt.tradinggrid.create_document(metadata, upload, idempotency_key=key)
 
 
 def write_job(operation: str, args: list[Any], idempotency_key: str, notify: str | None = None,

@@ -13,17 +13,17 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-from app import keyspace, localtime, outbound
-from app.directory import Contact, Staff
+from app import keyspace, outbound
+from app.directory import Contact
 from app.runtime import Runtime
 from app.whatsapp import errors, messages
 from app.whatsapp.inbound import InboundMessage
 from app.tradinggrid.bodies import NewTask
-from conversations import identity, queries, say, threads, waits
+from conversations import identity, media, queries, say, threads, waits
 from conversations.flows import problem
 from conversations.flows.catalog import FLOWS
-from conversations.turn import Turn, offered, parse_tap, tap_id
-from intents import references, understand
+from conversations.turn import Turn, for_message, offered, parse_tap, tap_id
+from intents import references
 
 log = logging.getLogger(__name__)
 # Nothing a person expects an answer to: reactions (but those that acknowledge, below), revoked
@@ -68,12 +68,15 @@ def _answer(rt: Runtime, message: InboundMessage) -> None:
     conversation = threads.load(rt, person.phone)  # one conversation a person, however Meta names them
     late = message.timestamp < conversation.session.get("last_ts", 0)
     conversation.session["last_ts"] = max(message.timestamp, conversation.session.get("last_ts", 0))
-    turn = _turn(rt, conversation, person, message)
+    turn = for_message(rt, conversation, person, message)
     if late:  # Meta delivered it after a newer one that is already answered (see `overtaken`)
         log.info("message %s is older than one already answered", message.id)
         turn.late_since = message.timestamp
     waits.tell(turn)  # a confirmation that ran out while they were away: first things first
-    dispatch(turn)
+    if message.media is not None:
+        media.received(turn)
+    else:
+        dispatch(turn)
     threads.save(rt, conversation)  # not when the turn failed: its retry starts from the same state
 
 
@@ -90,7 +93,7 @@ def _reacted(rt: Runtime, message: InboundMessage) -> None:
     thread = conversation.threads.get(thread_id or "")
     if thread is None or not thread.open or "acknowledge" not in offered(thread):
         return
-    turn = _turn(rt, conversation, person, message)
+    turn = for_message(rt, conversation, person, message)
     turn.thread, turn.action = thread, "acknowledge"
     _run(turn)
     threads.save(rt, conversation)
@@ -106,18 +109,10 @@ def _edited(rt: Runtime, message: InboundMessage) -> None:
     thread = conversation.threads.get(conversation.thread_of(message.edits or "") or "")
     if thread is None or not thread.open or not FLOWS[thread.flow].awaits(thread, "confirm"):
         return
-    turn = _turn(rt, conversation, person, dataclasses.replace(message, type="text"), thread)
+    turn = for_message(rt, conversation, person, dataclasses.replace(message, type="text"), thread)
     turn.thread = thread
     _run(turn)
     threads.save(rt, conversation)
-
-
-def _turn(rt: Runtime, conversation: threads.Conversation, person: Contact | Staff, message: InboundMessage,
-          thread: threads.Thread | None = None) -> Turn:
-    country = rt.directory.partners[person.partner_id].country if isinstance(person, Contact) else None
-    reading = understand(message.text or "", today=localtime.local_date(person.phone, message.timestamp),
-                         country=country or localtime.country(person.phone), language=person.language)
-    return Turn(rt, conversation, person, message, reading, person.language, thread=thread)
 
 
 def dispatch(turn: Turn) -> None:
@@ -146,7 +141,7 @@ def _tapped(turn: Turn, action: str, thread_id: str) -> None:
         if thread is None or not thread.open or pending is None or (picks is not None and thread_id not in picks):
             turn.reply(turn.say("already_done"))
             return
-        replayed = _turn(turn.rt, conversation, turn.person, InboundMessage.from_json(pending), thread)
+        replayed = for_message(turn.rt, conversation, turn.person, InboundMessage.from_json(pending), thread)
         replayed.key_base = turn.message.id  # the pick, not the first answer, is what this turn answers
         replayed.late_since = turn.late_since
         _run(replayed)
@@ -197,6 +192,8 @@ def _route(turn: Turn) -> None:
             if matched:
                 candidates = [known[matched]]
                 break
+    if len(candidates) > 1:  # threads that cannot take this kind of message are not asked about
+        candidates = [t for t in candidates if FLOWS[t.flow].answers(t, reading.intent)] or candidates
     if len(candidates) > 1:  # a "yes" is for the thread that asked for one
         waiting = [t for t in candidates if FLOWS[t.flow].awaits(t, reading.intent)]
         candidates = waiting or candidates

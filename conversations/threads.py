@@ -113,16 +113,18 @@ def save(rt: Runtime, conversation: Conversation) -> None:
 
 
 @contextlib.contextmanager
-def locked(rt: Runtime, contact: str) -> Iterator[Conversation]:
+def locked(rt: Runtime, contact: str, conversation_of: str | None = None) -> Iterator[Conversation]:
     """The contact's conversation, for code outside the contact's inbox (notifications): the same
-    lock the inbox worker holds, so a thread is never opened and answered at the same moment."""
+    lock the inbox worker holds, so a thread is never opened and answered at the same moment.
+    `conversation_of`: the directory phone the conversation is kept under, where the inbox's
+    contact is how Meta named the person (a user id)."""
     lock = rt.redis.lock(keyspace.contact_lock_key(contact), timeout=keyspace.CONTACT_LOCK_TTL,
                          blocking_timeout=LOCK_WAIT_SECONDS, thread_local=False)
     if not lock.acquire():
         raise TimeoutError(f"contact {contact} stayed locked")
     try:
         with keeper.hold(lock):  # a send may wait for its pace longer than the lock lives
-            conversation = load(rt, contact)
+            conversation = load(rt, conversation_of or contact)
             yield conversation
             save(rt, conversation)
     finally:

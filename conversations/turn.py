@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from app import outbound, queues, writes
+from app import localtime, outbound, queues, writes
 from app.directory import Contact, Staff
 from app.runtime import Runtime
 from app.tradinggrid.port import Record, TradingGrid
@@ -19,7 +19,7 @@ from app.tradinggrid.bodies import Author, Body, NewAcknowledgment, NewComment
 from app.whatsapp.inbound import InboundMessage
 from conversations import say
 from conversations.threads import Conversation, Thread
-from intents import Reading
+from intents import Reading, understand
 
 log = logging.getLogger(__name__)
 TAP_PREFIX = "t"
@@ -186,3 +186,12 @@ class Turn:
     def acknowledge(self, subject_type: str, subject_id: str, response: str) -> Record | str | None:
         return self.write(NewAcknowledgment(subject_type, subject_id, response, self.author(), self.responded_at(),
                                             self.message.id, self.text or response), f"ack:{subject_type}")
+
+
+def for_message(rt: Runtime, conversation: Conversation, person: Contact | Staff, message: InboundMessage,
+                thread: Thread | None = None) -> Turn:
+    """The turn that answers `message`: what it says read in the light of who wrote it and where."""
+    country = rt.directory.partners[person.partner_id].country if isinstance(person, Contact) else None
+    reading = understand(message.text or "", today=localtime.local_date(person.phone, message.timestamp),
+                         country=country or localtime.country(person.phone), language=person.language)
+    return Turn(rt, conversation, person, message, reading, person.language, thread=thread)

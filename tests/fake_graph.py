@@ -1,10 +1,13 @@
 """A loopback stand-in for Meta's Graph API `/messages`: records what it is sent, answers as
 Meta does, and fails on command (error code, HTTP status, or a hang past the client's timeout),
-once or for a while. Told where (`report_to`), it posts a `sent` status for each message it took
+once or for a while. It serves media as Meta does too: `GET /{version}/{media-id}` (with the
+token) says where the bytes are, and the bytes are there (`add_media`, `forget_media`). Told where (`report_to`), it posts a `sent` status for each message it took
 to that webhook, signed, with the message's `biz_opaque_callback_data`, again until answered 200,
 as Meta does."""
 from __future__ import annotations
 
+import base64
+import hashlib
 import itertools
 import json
 import queue
@@ -35,7 +38,20 @@ class FakeGraph:
         self._lock = threading.Lock()
         self.on_take: Callable[[dict[str, Any]], None] | None = None  # called as a message is taken
         self._statuses: queue.Queue[tuple[str, dict[str, Any]]] | None = None
+        self.media: dict[str, tuple[bytes, str]] = {}  # media id -> bytes, MIME type
+        self.media_down = 0  # this many media requests answer 500 first
+        self.downloads: list[str] = []  # media ids whose bytes were fetched, in order
         self.app = self._build()
+
+    def add_media(self, data: bytes, mime_type: str) -> str:
+        """A file a person sent: its media id, served until forgotten."""
+        media_id = f"{9000000000000000 + len(self.media) + 1}"
+        self.media[media_id] = (data, mime_type)
+        return media_id
+
+    def forget_media(self, media_id: str) -> None:
+        """Meta keeps media about 30 days: after that its id answers 404."""
+        self.media.pop(media_id, None)
 
     def report_to(self, webhook_url: str, app_secret: str) -> None:
         """From now on, each message taken is followed by its `sent` status, posted to the webhook."""
@@ -91,6 +107,39 @@ class FakeGraph:
 
     def _build(self) -> Flask:
         app = Flask("fake-graph")
+
+        def media_refused() -> Any:
+            if request.headers.get("Authorization") != f"Bearer {TOKEN}":
+                return jsonify(error={"code": 190, "message": "Invalid OAuth access token."}), 401
+            with self._lock:
+                if self.media_down > 0:
+                    self.media_down -= 1
+                    return "upstream failure", 500
+            return None
+
+        @app.get("/<version>/<media_id>")
+        def media_info(version: str, media_id: str) -> Any:
+            refused = media_refused()
+            if refused is not None:
+                return refused
+            if media_id not in self.media:
+                return jsonify(error={"code": 100, "message": "Unsupported get request. Object with ID "
+                                      f"'{media_id}' does not exist", "error_subcode": 33}), 400
+            data, mime = self.media[media_id]
+            return jsonify(messaging_product="whatsapp", url=f"{request.host_url}download/{media_id}?ext=1",
+                           mime_type=mime, sha256=base64.b64encode(hashlib.sha256(data).digest()).decode(),
+                           file_size=str(len(data)), id=media_id)
+
+        @app.get("/download/<media_id>")
+        def media_bytes(media_id: str) -> Any:
+            refused = media_refused()
+            if refused is not None:
+                return refused
+            if media_id not in self.media:
+                return "not found", 404
+            self.downloads.append(media_id)
+            data, mime = self.media[media_id]
+            return data, 200, {"Content-Type": mime}
 
         @app.post("/<version>/<phone_number_id>/messages")
         def messages(version: str, phone_number_id: str) -> Any:

@@ -34,7 +34,7 @@ def _plain(body: Any, *leave_out: str) -> Record:
         value = getattr(body, field.name)
         if field.name in leave_out or value is None:
             continue
-        out[field.name] = value.as_json() if isinstance(value, Author) else value
+        out[field.name] = value.as_json() if isinstance(value, (Author, FileRef)) else value
     return out
 
 
@@ -158,9 +158,95 @@ class NewAcknowledgment:
         return cls(**{**raw, "subject_id": str(raw["subject_id"]), "responder": Author.read(raw["responder"])})
 
 
-Body = NewCase | NewExpectedDate | NewReference | NewComment | NewTask | NewAcknowledgment
+@dataclasses.dataclass(frozen=True)
+class FileRef:
+    """A file someone sent on WhatsApp, by Meta's media id: its bytes are fetched when the write
+    lands (and again on a retry: Meta's download links live minutes, its ids days)."""
+
+    media_id: str
+    filename: str
+    mime_type: str
+    kind: str  # image, document, audio, video
+    size: int | None = None  # as Meta gave it
+    voice: bool = False  # a voice note recorded in WhatsApp
+
+    def as_json(self) -> Record:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def read(cls, raw: Record) -> FileRef:
+        return cls(**_known(cls, raw))
+
+
+def _file_metadata(body: NewAttachment | NewDocument, sha256: str, extra: Record) -> Record:
+    """The multipart `metadata` part (contract section 5) once the bytes are in hand."""
+    out: Record = {"author": body.author.as_json(), "source": "whatsapp", "wa_message_id": body.wa_message_id,
+                   "sha256": sha256, **extra}
+    for name in ("caption", "document_type"):
+        if getattr(body, name):
+            out[name] = getattr(body, name)
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class NewAttachment:
+    """A photo, PDF, voice note or video a partner sent about a case, attached to it."""
+
+    OPERATION: ClassVar[str] = "add_attachment"
+    case_id: str
+    file: FileRef
+    author: Author
+    wa_message_id: str
+    caption: str | None = None
+    document_type: str | None = None
+
+    def args(self) -> list[Any]:
+        return [self.case_id, {**_plain(self, "case_id", "file"), "file": self.file.as_json()}]
+
+    def metadata(self, sha256: str, **extra: Any) -> Record:
+        return _file_metadata(self, sha256, extra)
+
+    @classmethod
+    def read(cls, args: list[Any]) -> NewAttachment:
+        raw = _known(cls, args[1])
+        return cls(case_id=str(args[0]), **{**raw, "author": Author.read(raw["author"]),
+                                             "file": FileRef.read(raw["file"])})
+
+
+@dataclasses.dataclass(frozen=True)
+class NewDocument:
+    """A file a partner sent in answer to a document request, as a document of that type."""
+
+    OPERATION: ClassVar[str] = "create_document"
+    partner_id: str
+    document_type: str
+    file: FileRef
+    author: Author
+    wa_message_id: str
+    caption: str | None = None
+    case_id: str | None = None
+
+    def args(self) -> list[Any]:
+        return [{**_plain(self, "file"), "file": self.file.as_json()}]
+
+    def metadata(self, sha256: str, **extra: Any) -> Record:
+        out = _file_metadata(self, sha256, extra)
+        out["partner_id"] = self.partner_id
+        if self.case_id:
+            out["case_id"] = self.case_id
+        return out
+
+    @classmethod
+    def read(cls, args: list[Any]) -> NewDocument:
+        raw = _known(cls, args[0])
+        return cls(**{**raw, "author": Author.read(raw["author"]), "file": FileRef.read(raw["file"])})
+
+
+FILE_BODIES = (NewAttachment, NewDocument)  # the writes that carry a file
+Body = NewCase | NewExpectedDate | NewReference | NewComment | NewTask | NewAcknowledgment | NewAttachment | NewDocument
 BY_OPERATION: dict[str, type[Body]] = {cls.OPERATION: cls for cls in (NewCase, NewExpectedDate, NewReference,
-                                                                        NewComment, NewTask, NewAcknowledgment)}
+                                                                        NewComment, NewTask, NewAcknowledgment,
+                                                                        NewAttachment, NewDocument)}
 
 
 def read(operation: str, args: list[Any]) -> Body:

@@ -7,7 +7,9 @@ the first answer and writes nothing again: the same promises the HTTP adapter re
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+import shutil
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -16,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from app.tradinggrid.port import (ACK_RESPONSES, ACK_SUBJECTS, AUTHOR_KINDS, CASE_FIELDS, CASE_FILTERS,
-                                  ISSUE_TYPES, REFERENCE_KINDS, PermanentError, Record)
+                                  ISSUE_TYPES, REFERENCE_KINDS, PermanentError, Record, Upload)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS cases (
@@ -36,8 +38,15 @@ CREATE TABLE IF NOT EXISTS acknowledgments (
   id INTEGER PRIMARY KEY AUTOINCREMENT, subject_type TEXT NOT NULL, subject_id TEXT NOT NULL,
   response TEXT NOT NULL, responder TEXT NOT NULL, responded_at TEXT NOT NULL, wa_message_id TEXT,
   text TEXT, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS attachments (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE, case_id TEXT, partner_id TEXT, kind TEXT NOT NULL,
+  document_type TEXT, filename TEXT NOT NULL, content_type TEXT NOT NULL, size INTEGER NOT NULL,
+  sha256 TEXT NOT NULL, stored TEXT NOT NULL, caption TEXT, author TEXT NOT NULL, source TEXT,
+  wa_message_id TEXT, created_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, operation TEXT NOT NULL, answer TEXT NOT NULL);
 """
+FILE_FIELDS = ("id", "case_id", "partner_id", "document_type", "filename", "content_type", "size", "sha256",
+               "caption", "author", "wa_message_id", "created_at")
 PATCHABLE = ("status", "expected_date", "assignee_id", "summary", "reference")
 FIRST_CASE_NUMBER = 1001
 LEGACY_CASE_PAGES = "http://localhost:8000/tradinggrid/cases/"  # stored by earlier versions, whatever the port
@@ -50,6 +59,7 @@ class EmbeddedTradingGrid:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.thread_url_base = thread_url_base.rstrip("/")
+        self.files = self.path.parent / "tradinggrid-files"  # attachments' and documents' bytes
         self._lock = threading.Lock()  # SQLite allows one writer; keep this process's in line
         with self._db() as db:
             db.executescript(SCHEMA)
@@ -94,7 +104,7 @@ class EmbeddedTradingGrid:
     def audit(self, case_id: str | None = None) -> dict[str, list[Record]]:
         """Everything written through the port: what tests and the sandbox panel show."""
         tables = {"references": "case_references", "comments": "comments", "tasks": "tasks",
-                  "acknowledgments": "acknowledgments"}
+                  "acknowledgments": "acknowledgments", "attachments": "attachments"}
         out: dict[str, list[Record]] = {}
         with self._db() as db:
             for name, table in tables.items():
@@ -103,7 +113,16 @@ class EmbeddedTradingGrid:
                 if case_id is not None:
                     sql, args = sql + f" WHERE {column} = ?", (case_id,)
                 out[name] = [_decode(dict(r)) for r in db.execute(sql + " ORDER BY created_at, rowid", args)]
+        out["attachments"] = [{k: a[k] for k in FILE_FIELDS} for a in out["attachments"]]
         return out
+
+    def stored_file(self, file_id: str) -> tuple[Record, Path] | None:
+        """An attachment's or document's record and where its bytes are (the case page's link)."""
+        with self._db() as db:
+            row = db.execute("SELECT * FROM attachments WHERE id = ?", (file_id,)).fetchone()
+        if row is None:
+            return None
+        return {k: row[k] for k in FILE_FIELDS if k != "author"}, self.files / row["stored"]
 
     # -- writes ------------------------------------------------------------------------------
     def create_case(self, body: Record, *, idempotency_key: str, **seed: Any) -> Record:
@@ -177,6 +196,60 @@ class EmbeddedTradingGrid:
             "response": body["response"], "responder": json.dumps(body["responder"]),
             "responded_at": body["responded_at"], "wa_message_id": body.get("wa_message_id"),
             "text": body.get("text")})
+
+    def add_attachment(self, case_id: str, metadata: Record, upload: Upload, *, idempotency_key: str) -> Record:
+        """POST /cases/{id}/attachments."""
+        return self._file("ATT", idempotency_key, metadata, upload, case_id=case_id)
+
+    def create_document(self, metadata: Record, upload: Upload, *, idempotency_key: str) -> Record:
+        """POST /documents: a document of a type, for a partner (and a case, where the request had one)."""
+        _require(metadata, "partner_id", "document_type")
+        case_id = metadata.get("case_id")
+        return self._file("DOC", idempotency_key, metadata, upload, case_id=str(case_id) if case_id else None)
+
+    def _file(self, prefix: str, idempotency_key: str, metadata: Record, upload: Upload, case_id: str | None) -> Record:
+        _author(metadata, "author")
+        _require(metadata, "sha256")
+        if not upload.filename.strip():
+            raise PermanentError("the file part needs a filename", 422)
+
+        def write(db: sqlite3.Connection) -> Record:
+            if case_id is not None:
+                self._existing(db, case_id)
+            cur = db.execute(
+                "INSERT INTO attachments (case_id, partner_id, kind, document_type, filename, content_type, size, "
+                "sha256, stored, caption, author, source, wa_message_id, created_at) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (case_id, metadata.get("partner_id"), "document" if prefix == "DOC" else "attachment",
+                 metadata.get("document_type"), upload.filename, upload.content_type, 0, metadata["sha256"], "",
+                 metadata.get("caption"), json.dumps(metadata["author"]), metadata.get("source"),
+                 metadata.get("wa_message_id"), _now()))
+            file_id = f"{prefix}-{cur.lastrowid}"
+            stored = file_id  # the name is the person's; the bytes are kept under our id
+            size = self._keep(upload, self.files / stored, str(metadata["sha256"]))
+            db.execute("UPDATE attachments SET id = ?, stored = ?, size = ? WHERE seq = ?",
+                       (file_id, stored, size, cur.lastrowid))
+            row = db.execute("SELECT * FROM attachments WHERE seq = ?", (cur.lastrowid,)).fetchone()
+            return {k: row[k] for k in FILE_FIELDS if k != "author"}
+
+        return self._once(f"file:{prefix}", idempotency_key, write)
+
+    @staticmethod
+    def _keep(upload: Upload, target: Path, sha256: str) -> int:
+        """Copies the bytes in, checking they are the ones the metadata names."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        digest, size = hashlib.sha256(), 0
+        partial = target.with_name(target.name + ".part")
+        with upload.path.open("rb") as source, partial.open("wb") as out:
+            while chunk := source.read(64 * 1024):
+                digest.update(chunk)
+                size += len(chunk)
+                out.write(chunk)
+        if digest.hexdigest() != sha256.lower():
+            partial.unlink(missing_ok=True)
+            raise PermanentError("sha256 does not match the file sent", 422)
+        shutil.move(partial, target)
+        return size
 
     # -- machinery ---------------------------------------------------------------------------
     def _insert(self, table: str, idempotency_key: str, case_id: str | None, row: Record) -> Record:

@@ -5,15 +5,17 @@ HTTP answers become the port's errors: 408, 409, 429, 5xx, timeouts and refused 
 """
 from __future__ import annotations
 
+import json as jsonlib
 import threading
 import time
 from typing import Any
 from urllib.parse import quote
 
 import requests
+from requests_toolbelt import MultipartEncoder
 
 from app import httpsession
-from app.tradinggrid.port import CASE_FILTERS, PermanentError, Record, TransientError
+from app.tradinggrid.port import CASE_FILTERS, PermanentError, Record, TransientError, Upload
 
 TIMEOUT = (3.05, 10)  # connect, read (seconds)
 TOKEN_MARGIN_SECONDS = 30
@@ -96,8 +98,16 @@ class HttpTradingGrid:
     def create_acknowledgment(self, body: Record, *, idempotency_key: str) -> Record:
         return self._call("POST", "/acknowledgments", json=body, key=idempotency_key)
 
+    def add_attachment(self, case_id: str, metadata: Record, upload: Upload, *, idempotency_key: str) -> Record:
+        return self._call("POST", f"/cases/{quote(case_id, safe='')}/attachments", key=idempotency_key,
+                          upload=(metadata, upload))
+
+    def create_document(self, metadata: Record, upload: Upload, *, idempotency_key: str) -> Record:
+        return self._call("POST", "/documents", key=idempotency_key, upload=(metadata, upload))
+
     def _call(self, method: str, path: str, *, params: dict[str, str] | None = None,
-              json: Any = None, key: str | None = None) -> Any:
+              json: Any = None, key: str | None = None, upload: tuple[Record, Upload] | None = None) -> Any:
+        """One call; `upload` (metadata, file) goes as multipart/form-data, streamed from disk."""
         for attempt in (1, 2):
             headers = {"Accept": "application/json"}
             if key is not None:
@@ -105,8 +115,11 @@ class HttpTradingGrid:
             if self._oauth is not None:
                 headers["Authorization"] = f"Bearer {self._oauth.token(renew=attempt == 2)}"
             try:
-                answer = self._session.request(method, self.base_url + path, params=params, json=json,
-                                               headers=headers, timeout=self.timeout)
+                if upload is None:
+                    answer = self._session.request(method, self.base_url + path, params=params, json=json,
+                                                   headers=headers, timeout=self.timeout)
+                else:
+                    answer = self._send_file(method, path, headers, *upload)
             except requests.Timeout:
                 raise TransientError(f"{method} {path} timed out") from None
             except requests.RequestException as exc:
@@ -115,6 +128,15 @@ class HttpTradingGrid:
                 continue
             return _result(method, path, answer)
         raise AssertionError("unreachable")
+
+    def _send_file(self, method: str, path: str, headers: dict[str, str], metadata: Record,
+                   upload: Upload) -> requests.Response:
+        with upload.path.open("rb") as stream:  # read as it is sent, never whole in memory
+            body = MultipartEncoder(fields={
+                "metadata": (None, jsonlib.dumps(metadata), "application/json"),
+                "file": (upload.filename, stream, upload.content_type)})
+            return self._session.request(method, self.base_url + path, data=body, timeout=self.timeout,
+                                         headers={**headers, "Content-Type": body.content_type})
 
 
 def _result(method: str, path: str, answer: requests.Response) -> Any:

@@ -5,6 +5,8 @@ a write that is retried after a timeout lands once. Errors say whether to retry.
 """
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
 from typing import Any, Protocol
 
 Record = dict[str, Any]
@@ -37,6 +39,16 @@ class PermanentError(TradingGridError):
     """Any other 4xx: retrying cannot help; the write is parked for a person."""
 
 
+@dataclasses.dataclass(frozen=True)
+class Upload:
+    """A file's bytes on disk, to send as the multipart `file` part (read as it goes)."""
+
+    filename: str
+    content_type: str
+    path: Path
+    size: int
+
+
 class TradingGrid(Protocol):
     def ping(self) -> None:
         """Returns when Trading Grid answers; raises TradingGridError otherwise."""
@@ -56,3 +68,7 @@ class TradingGrid(Protocol):
     def create_task(self, body: Record, *, idempotency_key: str) -> Record: ...
 
     def create_acknowledgment(self, body: Record, *, idempotency_key: str) -> Record: ...
+
+    def add_attachment(self, case_id: str, metadata: Record, upload: Upload, *, idempotency_key: str) -> Record: ...
+
+    def create_document(self, metadata: Record, upload: Upload, *, idempotency_key: str) -> Record: ...

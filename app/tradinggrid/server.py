@@ -6,14 +6,19 @@ client credentials when `client` is given.
 """
 from __future__ import annotations
 
+import json
 import secrets
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
 
 from app.tradinggrid.embedded import EmbeddedTradingGrid
-from app.tradinggrid.port import CASE_FILTERS, PermanentError
+from app.tradinggrid.port import CASE_FILTERS, PermanentError, Upload
 
 TOKEN_LIFETIME = 3600
 
@@ -89,5 +94,35 @@ def create_server(grid: EmbeddedTradingGrid, client: tuple[str, str] | None = No
     @server.post("/acknowledgments")
     def create_acknowledgment() -> Any:
         return jsonify(grid.create_acknowledgment(body(), idempotency_key=key())), 201
+
+    @contextmanager
+    def multipart() -> Iterator[tuple[dict[str, Any], Upload]]:
+        """The `metadata` JSON part and the `file` part of a multipart body, the file on disk."""
+        sent, raw = request.files.get("file"), request.form.get("metadata")
+        if raw is None and "metadata" in request.files:  # sent as a part with a file name of its own
+            raw = request.files["metadata"].read(1024 * 1024).decode("utf-8", "replace")
+        if sent is None or raw is None:
+            raise PermanentError("a multipart body with a file part and a metadata part is required", 400)
+        try:
+            metadata = json.loads(raw)
+        except ValueError:
+            raise PermanentError("the metadata part is not JSON", 400) from None
+        if not isinstance(metadata, dict):
+            raise PermanentError("the metadata part must be a JSON object", 400)
+        with tempfile.NamedTemporaryFile(dir=grid.path.parent, prefix="upload-") as spool:
+            sent.save(spool)
+            spool.flush()
+            yield metadata, Upload(sent.filename or "", sent.mimetype or "application/octet-stream",
+                                   Path(spool.name), spool.tell())
+
+    @server.post("/cases/<case_id>/attachments")
+    def add_attachment(case_id: str) -> Any:
+        with multipart() as (metadata, upload):
+            return jsonify(grid.add_attachment(case_id, metadata, upload, idempotency_key=key())), 201
+
+    @server.post("/documents")
+    def create_document() -> Any:
+        with multipart() as (metadata, upload):
+            return jsonify(grid.create_document(metadata, upload, idempotency_key=key())), 201
 
     return server

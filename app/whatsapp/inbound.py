@@ -201,7 +201,7 @@ def _parse_message(raw: Any, profiles: dict[str, tuple[str | None, str | None]],
             fields["text"] = _text(reply.get("body")) or _text(reply.get("response_json"))
     elif kind in MEDIA_TYPES:
         fields["text"] = _text(body.get("caption"))
-        fields["media"] = {k: body[k] for k in ("id", "mime_type", "filename", "url", "animated", "voice")
+        fields["media"] = {k: body[k] for k in ("id", "mime_type", "sha256", "filename", "url", "animated", "voice")
                            if k in body}
     elif kind == "location":
         fields["location"] = {k: body[k] for k in ("latitude", "longitude", "name", "address", "url")

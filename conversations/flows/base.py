@@ -57,6 +57,11 @@ class Flow:
         """Whether `thread` waits for an answer of this kind (a "yes" for a thread confirming)."""
         return self.waits_for.get(intent) == thread.state
 
+    def answers(self, thread: Thread, intent: str) -> bool:
+        """Whether a message of this kind can be for `thread` at all (a files thread takes only a
+        yes or a no): of several open threads, those that cannot take it are not asked about."""
+        return True
+
     def hint(self, thread: Thread) -> str:
         return self.hints.get(thread.state, "hint_answer")
 

@@ -1,8 +1,9 @@
 """Every flow by the name its threads carry (`Thread.flow`)."""
 from __future__ import annotations
 
-from conversations.flows import acks, exception, problem, schedule
+from conversations.flows import acks, exception, files, problem, schedule
 from conversations.flows.base import Flow
 
 FLOWS: dict[str, Flow] = {"exception": exception.FLOW, "schedule": schedule.FLOW, "problem": problem.FLOW,
+                          "files": files.FLOW,
                           **acks.FLOWS}

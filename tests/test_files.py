@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 from mutagen.ogg import OggPage
 
+from app import create_app, runtime
 from app.settings import Settings
+from app.worker import run_once
 from app.tradinggrid.server import create_server
 from tests.chat import Chat, event
 from tests.clock import time_passes
@@ -199,3 +201,24 @@ def test_a_sticker_is_let_be(client, work, graph) -> None:
     maria = Chat(client, work, graph, MARIA)
     maria.sends_file(b"RIFF\x00\x00\x00\x00WEBP", "image/webp", kind="sticker")
     assert maria.bot == []
+
+
+def test_the_embedded_case_page_lists_the_files_with_a_download_link(tmp_path: Path, graph, redis_conn) -> None:  # type: ignore[no-untyped-def]
+    rt = runtime.build(make_settings(tmp_path, graph.url, None), connection=redis_conn)
+    runtime.install(rt)
+    client = create_app(rt=rt, start_worker=False).test_client()
+    work = lambda: [None for _ in range(50) if run_once(rt.queues)]  # noqa: E731
+    case = new_case(rt.tradinggrid)
+    exception_logged(client, work, case)
+    maria = Chat(client, work, graph, MARIA)
+    maria.sends_file(PDF, "application/pdf", filename="pod-778812.pdf", caption="signed POD",
+                     reply_to=graph.wamids[-1])
+    the_question_comes(rt, work)
+    maria.taps("Confirm")
+    page = client.get(f"/tradinggrid/cases/{case['id']}").get_data(as_text=True)
+    assert "pod-778812.pdf" in page and "240 KB" in page and "signed POD" in page
+    link = page.split('href="', 1)[1].split('"', 1)[0]
+    download = client.get(link)
+    assert download.status_code == 200 and download.data == PDF
+    assert 'filename=pod-778812.pdf' in download.headers["Content-Disposition"]
+    assert client.get("/tradinggrid/files/ATT-999").status_code == 404

@@ -2,6 +2,7 @@
 Trading Grid (with OAuth2 client credentials) behave the same."""
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from flask import Flask
 
 from app.tradinggrid.embedded import EmbeddedTradingGrid
 from app.tradinggrid.http import HttpTradingGrid
-from app.tradinggrid.port import PermanentError, TradingGrid, TransientError
+from app.tradinggrid.port import PermanentError, TradingGrid, TransientError, Upload
 from app.tradinggrid.server import create_server
 from tests.loopback import serve
 
@@ -80,6 +81,33 @@ def test_references_tasks_and_acknowledgments(grid: TradingGrid, tmp_path: Path)
     assert [(r["kind"], r["value"]) for r in audit["references"]] == [("invoice", "2024 5561")]
     assert audit["tasks"][0]["title"] == "Review proposed date"
     assert audit["acknowledgments"][0]["responder"]["name"] == "Jana Weber"
+
+
+def upload(tmp_path: Path, data: bytes, name: str = "pod-778812.pdf") -> tuple[Upload, str]:
+    path = tmp_path / f"upload-{len(data)}"
+    path.write_bytes(data)
+    return Upload(name, "application/pdf", path, len(data)), hashlib.sha256(data).hexdigest()
+
+
+def test_files_are_attached_to_cases_and_sent_as_documents_once(grid: TradingGrid, tmp_path: Path) -> None:
+    case = new_case(grid)
+    data = b"%PDF-1.4 " + bytes(range(256)) * 300
+    file, digest = upload(tmp_path, data)
+    metadata = {"author": PARTNER_CONTACT, "source": "whatsapp", "wa_message_id": "wamid.f1", "sha256": digest,
+                "caption": "signed POD"}
+    attached = grid.add_attachment(case["id"], metadata, file, idempotency_key="f1")
+    assert {k: attached[k] for k in ("filename", "size", "sha256")} == {"filename": "pod-778812.pdf",
+                                                                         "size": len(data), "sha256": digest}
+    assert grid.add_attachment(case["id"], metadata, file, idempotency_key="f1") == attached, "a retry lands once"
+    document = grid.create_document({**metadata, "partner_id": "ACME", "document_type": "packing_list"}, file,
+                                    idempotency_key="d1")
+    assert document["id"].startswith("DOC-") and document["id"] != attached["id"]
+    with pytest.raises(PermanentError):
+        grid.add_attachment("CASE-404", metadata, file, idempotency_key="f2")
+    with pytest.raises(PermanentError):  # the bytes are not the ones the metadata names
+        grid.add_attachment(case["id"], {**metadata, "sha256": "0" * 64}, file, idempotency_key="f3")
+    with pytest.raises(PermanentError):
+        grid.create_document(metadata, file, idempotency_key="d2")  # no partner, no document type
 
 
 @pytest.mark.parametrize("call", [

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, abort, current_app, render_template, send_file
 
+from app import attachable
 from app.runtime import Runtime
 from app.tradinggrid.embedded import EmbeddedTradingGrid
 
@@ -30,6 +31,19 @@ def case(case_id: str) -> Any:
         + [("comment", c["created_at"], c["body"], c["author"].get("name", "")) for c in audit.get("comments", [])]
         + [("task", t["created_at"], t["title"], t.get("assignee_id") or "") for t in audit.get("tasks", [])]
         + [("acknowledgment", a["created_at"], f"{a['subject_type']} {a['response']}", a["responder"].get("name", ""))
-           for a in audit.get("acknowledgments", [])],
+           for a in audit.get("acknowledgments", [])]
+        + [("file", f["created_at"], f["filename"], f["author"].get("name", "")) for f in audit.get("attachments", [])],
         key=lambda entry: entry[1], reverse=True)
-    return render_template("case.html", case=found, case_id=case_id, history=history)
+    files = [{**f, "shown_size": attachable.size_in_words(f["size"])} for f in reversed(audit.get("attachments", []))]
+    return render_template("case.html", case=found, case_id=case_id, history=history, files=files)
+
+
+@bp.get("/tradinggrid/files/<file_id>")
+def download(file_id: str) -> Any:
+    """A file on a case, as it was sent: its name, its type, its bytes."""
+    rt: Runtime = current_app.extensions["tgwa"]
+    found = rt.tradinggrid.stored_file(file_id) if isinstance(rt.tradinggrid, EmbeddedTradingGrid) else None
+    if found is None or not found[1].is_file():
+        abort(404)
+    record, path = found
+    return send_file(path, mimetype=record["content_type"], as_attachment=True, download_name=record["filename"])

@@ -110,6 +110,25 @@ def test_the_link_in_a_message_opens_the_case_with_its_thread_newest_first(sandb
     assert "no case CASE-9999" in page.inner_text("#missing")
 
 
+def test_a_partner_sends_a_pdf_from_the_sandbox_and_the_case_page_offers_it_for_download(  # type: ignore[no-untyped-def]
+        sandbox, page, tmp_path: Path) -> None:
+    url, rt = sandbox
+    case = maria_is_told_of_a_delay(url, rt, page)
+    pdf = tmp_path / "pod-778812.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n" + bytes(range(256)) * 960 + b"\n%%EOF\n")
+    page.fill("#text", "signed POD")  # the caption
+    page.set_input_files("#file", str(pdf))
+    page.wait_for_selector(".bubble >> text=pod-778812.pdf (240 KB)")
+    page.wait_for_selector(f"text=Got pod-778812.pdf (240 KB). Attach it to {case['id']}?", timeout=20000)
+    page.click(".bubble.bot .choices button:has-text('Confirm')")
+    page.wait_for_selector(f"text=pod-778812.pdf attached to {case['id']}")
+    page.goto(f"{url}/tradinggrid/cases/{case['id']}")
+    assert "signed POD" in page.inner_text("#files")
+    with page.expect_download() as download:
+        page.click("#files a:has-text('pod-778812.pdf')")
+    assert Path(download.value.path()).read_bytes() == pdf.read_bytes()
+
+
 def test_an_open_list_menu_stays_open_while_the_chat_refreshes(sandbox, page) -> None:  # type: ignore[no-untyped-def]
     """The chat is refreshed every second; only what changed is redrawn, so the rows of a list
     the person opened are still there to tap seconds later."""

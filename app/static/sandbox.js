@@ -124,7 +124,7 @@ document.querySelectorAll(".person").forEach((b) => b.addEventListener("click", 
   drawn = new Map();
   $("#messages").replaceChildren();
   $("#chat-title").textContent = b.dataset.name + " (+" + phone + ")";
-  $("#text").disabled = $("#send").disabled = false;
+  $("#text").disabled = $("#send").disabled = $("#file").disabled = false;
   showTab("chat");
   refresh();
 }));
@@ -143,6 +143,19 @@ $("#compose").addEventListener("submit", (e) => {
   if (!text.trim()) return;
   $("#text").value = "";
   post("/sandbox/api/say", {phone, text}).then(refresh);
+});
+
+// A file, as the person would attach one: the text box, if filled, is its caption.
+$("#file").addEventListener("change", (e) => {
+  const file = e.target.files[0];
+  if (!file || !phone) return;
+  const form = new FormData();
+  form.append("phone", phone);
+  form.append("file", file);
+  form.append("caption", $("#text").value);
+  $("#text").value = "";
+  e.target.value = "";
+  fetch("/sandbox/api/file", {method: "POST", body: form}).then((r) => r.json()).then(refresh);
 });
 
 // Why an event was not sent, in words: the sandbox's own refusal, or each field the webhook named.

@@ -3,14 +3,18 @@ Trading Grid event, through the real webhooks. What the person types or taps bec
 webhook Meta would send, signed with the app secret; what the bot sends is kept in the outbox."""
 from __future__ import annotations
 
+import base64
+import hashlib
 import itertools
 import json
+import secrets
 import time
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request, send_file
 
-from app import jsonsafe, keyspace
+from app import attachable, jsonsafe, keyspace
 from app.directory import Contact
 from app.runtime import Runtime
 from app.signatures import sign, tradinggrid_payload
@@ -115,6 +119,70 @@ def tap() -> tuple[dict[str, Any], int]:
         message = _message(phone, "interactive", {"interactive": {"type": kind, kind: {"id": reply_id, "title": title}}})
     message["context"] = {"from": BUSINESS_NUMBER, "id": context}
     return _deliver(phone, message, f"[{title}]")
+
+
+@bp.post("/sandbox/api/file")
+def send_a_file() -> tuple[dict[str, Any], int]:
+    """The person sends a photo, PDF, voice note or video: its bytes are kept where the sandbox's
+    media endpoints serve them (as Meta keeps a file people send), and the webhook names it."""
+    phone, sent = request.form.get("phone", ""), request.files.get("file")
+    if not phone or sent is None or not sent.filename:
+        return {"error": "phone and a file are required"}, 400
+    media_id = f"sandbox{secrets.token_hex(8)}"
+    folder = _media_dir(_rt())
+    folder.mkdir(parents=True, exist_ok=True)
+    sent.save(folder / media_id)
+    data = (folder / media_id).read_bytes()
+    mime = sent.mimetype or "application/octet-stream"
+    (folder / f"{media_id}.json").write_text(json.dumps({"mime_type": mime}))
+    kind = next((k for k in ("image", "audio", "video") if mime.startswith(k + "/")), "document")
+    body: dict[str, Any] = {"id": media_id, "mime_type": mime,
+                            "sha256": base64.b64encode(hashlib.sha256(data).digest()).decode()}
+    caption = request.form.get("caption", "").strip()
+    if kind == "document":
+        body["filename"] = sent.filename
+    if caption and kind != "audio":
+        body["caption"] = caption
+    if kind == "audio" and mime.startswith("audio/ogg"):
+        body["voice"] = True
+    message = _message(phone, kind, {kind: body})
+    context = request.form.get("context", "")
+    if context:
+        message["context"] = {"from": BUSINESS_NUMBER, "id": context}
+    return _deliver(phone, message, f"📎 {sent.filename} ({attachable.size_in_words(len(data))})"
+                    + (f": {caption}" if caption else ""))
+
+
+def _media_dir(rt: Runtime) -> Path:
+    return rt.settings.data_dir / "sandbox-media"
+
+
+def _media(media_id: str) -> tuple[Path, str]:
+    """A file a sandbox person sent, by media id (404 for any other id, as Meta answers)."""
+    rt = _rt()
+    token = rt.settings.whatsapp_access_token
+    if token and request.headers.get("Authorization") != f"Bearer {token}":
+        abort(401)
+    path = _media_dir(rt) / media_id
+    if not media_id.isalnum() or not path.is_file():
+        abort(404)
+    return path, json.loads(path.with_suffix(".json").read_text())["mime_type"]
+
+
+@bp.get("/sandbox/graph/<media_id>")
+def media_info(media_id: str) -> dict[str, Any]:
+    """Meta's `GET /{media-id}`, for the sandbox's files."""
+    path, mime = _media(media_id)
+    data = path.read_bytes()
+    return {"messaging_product": "whatsapp", "url": f"{_rt().settings.public_url}/sandbox/graph/download/{media_id}",
+            "mime_type": mime, "sha256": hashlib.sha256(data).hexdigest(), "file_size": str(len(data)),
+            "id": media_id}
+
+
+@bp.get("/sandbox/graph/download/<media_id>")
+def media_download(media_id: str) -> Any:
+    path, mime = _media(media_id)
+    return send_file(path, mimetype=mime)
 
 
 @bp.post("/sandbox/api/read/<phone>")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from mutagen.ogg import OggPage
 
-from app import create_app, runtime
+from app import create_app, parked, runtime
 from app.settings import Settings
 from app.worker import run_once
 from app.tradinggrid.server import create_server
@@ -145,7 +145,20 @@ def test_a_media_id_meta_no_longer_serves_is_refused(client, work, graph, grid, 
     maria.sends_file(PDF, "application/pdf", filename="old.pdf", gone=True)
     assert maria.last == "I couldn't fetch old.pdf from WhatsApp any more. Please send it again."
     the_question_comes(rt, work)
-    assert stored(grid) == [] and rt.redis.keys("tgwa:parked*") == []
+    assert stored(grid) == [] and parked.items(rt.redis) == []
+
+
+def test_a_file_meta_stops_serving_before_confirm_is_refused_then_and_nothing_is_parked(client, work, graph, grid,
+                                                                                         rt) -> None:
+    case = new_case(grid)
+    exception_logged(client, work, case)
+    maria = Chat(client, work, graph, MARIA)
+    maria.sends_file(PDF, "application/pdf", filename="pod.pdf", reply_to=graph.wamids[-1])
+    the_question_comes(rt, work)
+    graph.forget_media(next(iter(graph.media)))  # days pass: Meta keeps media about 30
+    maria.taps("Confirm")
+    assert maria.last == "I couldn't fetch pod.pdf from WhatsApp any more. Please send it again."
+    assert stored(grid) == [] and parked.items(rt.redis) == []
 
 
 def test_a_file_of_a_kind_trading_grid_should_not_hold_is_refused(client, work, graph, grid) -> None:

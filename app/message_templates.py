@@ -13,7 +13,7 @@ import yaml
 DEFAULT_FILE = Path(__file__).parent / "templates.yaml"
 NOTICES = ("exception.logged", "schedule.revised", "alert.broadcast", "case.assigned", "case.unacknowledged",
            "document.uploaded", "document.requested", "milestone.reached", "onboarding.pending",
-           "alert.unacknowledged")
+           "alert.unacknowledged", "comment.added", "handoff")
 
 
 class TemplatesError(ValueError):
@@ -61,8 +61,9 @@ def load(path: Path | None = None) -> Templates:
     if not isinstance(data, dict) or not isinstance(data.get("templates"), dict):
         raise TemplatesError(f"{source}: needs a 'templates' mapping")
     found: dict[str, Template] = {}
+    shipped = _shipped() if path is not None else {}
     for notice in NOTICES:
-        entry = data["templates"].get(notice)
+        entry = data["templates"].get(notice, shipped.get(notice))  # a file from before a notice existed
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
             raise TemplatesError(f"{source}: templates.{notice}.name is required")
         replies = _replies(source, notice, entry.get("quick_replies"))
@@ -74,6 +75,11 @@ def load(path: Path | None = None) -> Templates:
                                  {str(k): str(v) for k, v in bodies.items()}, replies)
     languages = data.get("languages") or {"en": "en"}
     return Templates({str(k): str(v) for k, v in languages.items()}, found)
+
+
+def _shipped() -> dict[str, Any]:
+    """The templates tgwa ships with: what a TEMPLATES_FILE written for an earlier version lacks."""
+    return dict(yaml.safe_load(DEFAULT_FILE.read_text(encoding="utf-8"))["templates"])
 
 
 def _replies(source: Path, notice: str, given: Any) -> dict[str, tuple[str, ...]]:

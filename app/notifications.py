@@ -16,15 +16,17 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from app import delivery, keyspace, localtime, outbound, parked, queues, runtime, template_status
+from app.reach import reachable_among
 from app.directory import Contact, Partner, Staff
 from app.events import types
-from app.events.types import (AlertBroadcast, CaseAssigned, DocumentRequested, DocumentUploaded, Event,
-                              ExceptionLogged, MilestoneReached, OnboardingCompleted, OnboardingPending, ScheduleRevised)
+from app.events.types import (AlertBroadcast, CaseAssigned, CaseClosed, CommentAdded, DocumentRequested,
+                              DocumentUploaded, Event, ExceptionLogged, MilestoneReached, OnboardingCompleted,
+                              OnboardingPending, ScheduleRevised)
 from app.runtime import Runtime
 from app.tradinggrid import cases as grid_cases
 from app.whatsapp import messages
-from conversations import identity, say, threads
-from conversations.flows import acks, exception, schedule
+from conversations import case_people, closing, identity, say, threads
+from conversations.flows import acks, comment, exception, relay, schedule
 from conversations.turn import offer, tap_id
 
 log = logging.getLogger(__name__)
@@ -73,6 +75,9 @@ def send_notices(event_id: str, phones: list[str]) -> None:
 def handle(rt: Runtime, event: Event) -> None:
     if isinstance(event, OnboardingCompleted):
         _close_onboarding(rt, event)
+        return
+    if isinstance(event, CaseClosed):
+        closing.close(rt, event)
         return
     people = recipients(rt, event)
     plan(rt, event)
@@ -153,15 +158,6 @@ def progress(rt: Runtime, event_id: str) -> dict[str, Any]:
 def reachable(rt: Runtime, person: Person) -> bool:
     """Opted in (partner contacts) and not stopped: the only people a business message may reach."""
     return bool(reachable_among(rt, [person]))
-
-
-def reachable_among(rt: Runtime, people: list[Person]) -> list[Person]:
-    """`reachable` for many at once: one question to Redis, however many people."""
-    opted_in = [p for p in people if not isinstance(p, Contact) or p.opt_in]
-    if not opted_in:
-        return []
-    stopped = rt.redis.smismember(keyspace.OPTED_OUT, [p.phone for p in opted_in])
-    return [p for p, gone in zip(opted_in, stopped) if not gone]
 
 
 def _partner_contacts(rt: Runtime, event: ExceptionLogged | ScheduleRevised | DocumentRequested | OnboardingPending,
@@ -248,7 +244,25 @@ def recipients(rt: Runtime, event: Event) -> list[Person]:
         assignee = _staff(rt, event.assignee_id)
         group = [s for s in _group(rt, event.escalation_group_id) if s not in assignee]
         return assignee + group
+    if isinstance(event, CommentAdded):
+        return _comment_readers(rt, event)
     return []
+
+
+def _comment_readers(rt: Runtime, event: CommentAdded) -> list[Person]:
+    """`partner`: the partner contacts in the case's thread (else role exceptions), never the
+    author. `internal`: only the staff member it names (`notify_staff_id`), else the case's
+    assignee: never a partner."""
+    author = event.author
+    if event.visibility == "internal":
+        staff_id = event.notify_staff_id
+        if not staff_id:
+            case = grid_cases.read(rt.tradinggrid, event.case_id)
+            staff_id = case.assignee_id if case is not None else None
+        return [s for s in _staff(rt, staff_id) if not (author.kind == "staff" and s.id == author.id)]
+    writer = rt.directory.person(author.id) if author.kind == "partner_contact" else None
+    return list(reachable_among(rt, case_people.in_thread(rt, event.partner_id, event.case_id,
+                                                          writer.phone if writer else author.id)))
 
 
 # -- what they are sent ----------------------------------------------------------------------
@@ -323,10 +337,29 @@ def _onboarding(rt: Runtime, event: OnboardingPending, person: Person, lang: str
                   acks.opening("onboarding", event))
 
 
+def _comment(rt: Runtime, event: CommentAdded, person: Person, lang: str) -> Notice:
+    author = event.author
+    writer = rt.directory.staff.get(author.id) if author.kind == "staff" else rt.directory.person(author.id)
+    signed = case_people.signature(rt, writer, author.name)
+    params = {"author": signed, "case_id": event.case_id, "body": event.body, "url": event.thread_url}
+    if isinstance(person, Contact):
+        body = say.text(lang, "comment_partner", author=signed, case_id=event.case_id, body=event.body,
+                        url=event.thread_url)
+        return Notice(body, [], params, comment.opening(event))
+    if isinstance(writer, Contact):
+        body = say.text(lang, "comment_answered", author=signed, case_id=event.case_id, body=event.body,
+                        url=event.thread_url)
+    else:
+        body = say.text(lang, "comment_internal", author=signed, case_id=event.case_id, body=event.body,
+                        url=event.thread_url)
+    return Notice(body, [], params, relay.opening(event.case_id, event.partner_id, event.thread_url))
+
+
 BUILDERS: dict[str, Callable[..., Notice]] = {  # each takes its own event type
     "exception.logged": _exception, "schedule.revised": _schedule, "alert.broadcast": _alert,
     "case.assigned": _assignment, "document.uploaded": _document_uploaded,
     "document.requested": _document_requested, "milestone.reached": _milestone, "onboarding.pending": _onboarding,
+    "comment.added": _comment,
 }
 
 

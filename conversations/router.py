@@ -19,7 +19,7 @@ from app.runtime import Runtime
 from app.whatsapp import errors, messages
 from app.whatsapp.inbound import InboundMessage
 from app.tradinggrid.bodies import NewTask
-from conversations import identity, media, queries, say, threads, waits
+from conversations import identity, media, queries, replies, say, threads, waits
 from conversations.flows import problem
 from conversations.flows.catalog import FLOWS
 from conversations.turn import Turn, for_message, offered, parse_tap, tap_id
@@ -123,6 +123,10 @@ def dispatch(turn: Turn) -> None:
     if turn.message.reply_id and turn.message.reply_id.startswith("q|case|"):
         queries.show(turn, turn.message.reply_id.split("|", 2)[2])
         return
+    reply = replies.command(turn.text)
+    if reply is not None:
+        replies.answer(turn, *reply)
+        return
     intent = turn.reading.intent
     if intent in ("stop", "start", "help"):
         _command(turn, intent)
@@ -184,7 +188,7 @@ def _route(turn: Turn) -> None:
             turn.thread = thread
             _run(turn)
             return
-    candidates = conversation.open_threads()
+    candidates = [t for t in conversation.open_threads() if not FLOWS[t.flow].quoted_only]
     if len(candidates) > 1 and reading.references:
         known = {t.reference: t for t in candidates}
         for ref in reading.references:

@@ -26,8 +26,10 @@ def test_each_example_event_parses_into_its_class(path: Path) -> None:
     event = types.parse(payload)
     assert type(event).TYPE == payload["type"] == event.type and event.id == payload["id"]
     for name, value in payload.items():
-        if name not in ("type", "targeting"):
+        if name not in ("type", "targeting", "author"):
             assert getattr(event, name) == value, name
+    if "author" in payload:
+        assert dataclasses.asdict(getattr(event, "author")) == payload["author"]
 
 
 def test_an_alerts_targeting_is_typed_and_says_which_keys_it_names() -> None:

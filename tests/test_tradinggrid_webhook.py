@@ -36,6 +36,11 @@ VALID: dict[str, dict[str, Any]] = {
                       "summary": "Delay on PO-778812", "thread_url": "https://tg.example.com/cases/CASE-1042"},
     "schedule.revised": {"case_id": "CASE-1042", "partner_id": "ACME", "reference": "PO-778812",
                          "proposed_date": "2026-12-04", "thread_url": "https://tg.example.com/cases/CASE-1042"},
+    "comment.added": {"case_id": "CASE-1042", "partner_id": "ACME", "comment_id": "CMT-1", "body": "Which container?",
+                      "author": {"kind": "staff", "id": "u.smith", "name": "Una Smith"}, "visibility": "partner",
+                      "thread_url": "https://tg.example.com/cases/CASE-1042"},
+    "case.closed": {"case_id": "CASE-1042", "partner_id": "ACME", "resolution": "Delivered",
+                    "thread_url": "https://tg.example.com/cases/CASE-1042"},
 }
 
 
@@ -113,6 +118,10 @@ def test_schema_errors_name_each_field(client) -> None:
         "type": "must be one of " + ", ".join(sorted(VALID))}
     assert errors_of(post_event(client, event("schedule.revised", proposed_date="2026-02-30"))) == {
         "proposed_date": "must be a YYYY-MM-DD date"}
+    assert errors_of(post_event(client, event("comment.added", visibility="everyone",
+                                              author={"kind": "robot", "id": "x"}))) == {
+        "visibility": "must be one of partner, internal", "author.kind": "must be one of staff, partner_contact",
+        "author.name": "is required"}
 
 
 def test_huge_fields_are_refused_not_stored(client) -> None:

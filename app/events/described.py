@@ -16,6 +16,8 @@ _ABOUT = {
     "alert.broadcast": ("title", "alert_id"),
     "onboarding.pending": ("action",),
     "onboarding.completed": ("action",),
+    "comment.added": ("case_id",),
+    "case.closed": ("case_id",),
 }
 _WORDS = ("action", "document_type")  # codes shown as words: "contract review", not contract_review
 

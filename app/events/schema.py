@@ -91,6 +91,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "schedule.revised": _event(
         {"case_id": ID, "partner_id": ID, "reference": ID, "proposed_date": DATE, "thread_url": URL},
         {"previous_date": DATE}),
+    "comment.added": _event(
+        {"case_id": ID, "partner_id": ID, "comment_id": ID, "body": LONG,
+         "author": {"type": "object", "required": ["kind", "id", "name"], "properties": {
+             "kind": {"enum": ["staff", "partner_contact"]}, "id": ID, "name": _text(500)}},
+         "visibility": {"enum": ["partner", "internal"]}, "thread_url": URL}, {"notify_staff_id": ID}),
+    "case.closed": _event({"case_id": ID, "partner_id": ID, "thread_url": URL}, {"resolution": LONG}),
 }
 ENVELOPE = _event({"id": ID, "type": {"enum": sorted(SCHEMAS)}, "occurred_at": DATETIME})
 _VALIDATORS = {name: Draft202012Validator(schema, format_checker=formats)

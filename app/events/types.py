@@ -134,11 +134,42 @@ class CaseAssigned(BaseEvent):
     reference: str | None = None
 
 
+@dataclasses.dataclass(frozen=True)
+class CommentAuthor:
+    """Who wrote a comment: a staff member (by id) or a partner contact (by phone)."""
+
+    kind: str  # staff or partner_contact
+    id: str
+    name: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CommentAdded(BaseEvent):
+    TYPE: ClassVar[str] = "comment.added"
+    case_id: str
+    partner_id: str
+    comment_id: str
+    body: str
+    author: CommentAuthor
+    visibility: str  # partner or internal
+    thread_url: str
+    notify_staff_id: str | None = None  # internal: this staff member rather than the case's assignee
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CaseClosed(BaseEvent):
+    TYPE: ClassVar[str] = "case.closed"
+    case_id: str
+    partner_id: str
+    thread_url: str
+    resolution: str | None = None
+
+
 Event = (ExceptionLogged | ScheduleRevised | DocumentUploaded | DocumentRequested | MilestoneReached | AlertBroadcast
-         | OnboardingPending | OnboardingCompleted | CaseAssigned)
+         | OnboardingPending | OnboardingCompleted | CaseAssigned | CommentAdded | CaseClosed)
 BY_TYPE: dict[str, type[Event]] = {cls.TYPE: cls for cls in (
     ExceptionLogged, ScheduleRevised, DocumentUploaded, DocumentRequested, MilestoneReached, AlertBroadcast,
-    OnboardingPending, OnboardingCompleted, CaseAssigned)}
+    OnboardingPending, OnboardingCompleted, CaseAssigned, CommentAdded, CaseClosed)}
 
 
 def parse(payload: dict[str, Any]) -> Event:
@@ -149,4 +180,7 @@ def parse(payload: dict[str, Any]) -> Event:
     if cls is AlertBroadcast:
         fields["targeting"] = Targeting(**{k: tuple(v) for k, v in (payload.get("targeting") or {}).items()
                                            if k in {f.name for f in dataclasses.fields(Targeting)}})
+    if cls is CommentAdded:
+        author = payload["author"]
+        fields["author"] = CommentAuthor(str(author["kind"]), str(author["id"]), str(author["name"]))
     return cls(**fields)

@@ -39,6 +39,9 @@ EVENT_DEFAULTS: dict[str, dict[str, Any]] = {
     "document.uploaded": {"document_type": "packing_list", "document_name": "packing-list.pdf",
                           "url": "https://tradinggrid.example.com/documents/new"},
     "case.assigned": {"assignee_id": "u.smith", "escalation_group_id": "escalations", "summary": "Please review"},
+    "comment.added": {"body": "Can you confirm the container number? Customs is asking for it.",
+                      "author": {"kind": "staff", "id": "u.smith", "name": "Una Smith"}, "visibility": "partner"},
+    "case.closed": {"resolution": "Resolved"},
 }
 
 
@@ -213,6 +216,8 @@ def fire_event() -> tuple[dict[str, Any], int]:
              "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **EVENT_DEFAULTS[kind], **fields}
     if kind == "document.uploaded":
         event.setdefault("document_id", f"DOC-{event['id'].split('-', 1)[1]}")
+    if kind == "comment.added":
+        event.setdefault("comment_id", f"CMT-{event['id'].split('-', 1)[1]}")
     if event.get("case_id") and rt.tradinggrid.get_case(str(event["case_id"])) is None:
         return {"error": f"there is no case {event['case_id']} in the Trading Grid: pick one from the cases below, "
                          "or leave Case empty for the partner's first open case"}, 400
@@ -228,7 +233,8 @@ def fire_event() -> tuple[dict[str, Any], int]:
 def _fill_case(rt: Runtime, event: dict[str, Any]) -> None:
     """Events about a case take its details from the embedded Trading Grid when not given."""
     partner = event.get("partner_id")
-    if event["type"] in ("exception.logged", "schedule.revised", "case.assigned") and not event.get("case_id"):
+    if event["type"] in ("exception.logged", "schedule.revised", "case.assigned", "comment.added",
+                         "case.closed") and not event.get("case_id"):
         cases = rt.tradinggrid.list_cases(partner_id=partner, status="open") if partner else rt.tradinggrid.list_cases()
         if cases:
             event["case_id"] = cases[0]["id"]

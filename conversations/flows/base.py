@@ -33,7 +33,10 @@ def slots_of(turn: Turn, shape: type[S]) -> S:
 
 
 class Flow:
-    """`transitions` rows: {"trigger", "source", "dest", "after"?: callable}."""
+    """`transitions` rows: {"trigger", "source", "dest", "after"?: callable}. `quoted_only`: its
+    threads take only a message that replies to one of theirs."""
+
+    quoted_only = False
 
     def __init__(self, name: str, states: Sequence[str], transitions: Sequence[dict[str, Any]], initial: str,
                  waits_for: Mapping[str, str] | None = None, hints: Mapping[str, str] | None = None,

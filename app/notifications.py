@@ -20,8 +20,8 @@ from app.reach import reachable_among
 from app.directory import Contact, Partner, Staff
 from app.events import types
 from app.events.types import (AlertBroadcast, CaseAssigned, CaseClosed, CommentAdded, DocumentRequested,
-                              DocumentUploaded, Event, ExceptionLogged, MilestoneReached, OnboardingCompleted,
-                              OnboardingPending, ScheduleRevised)
+                              DocumentUploaded, Event, ExceptionLogged, HandOff, MilestoneReached,
+                              OnboardingCompleted, OnboardingPending, ScheduleRevised)
 from app.runtime import Runtime
 from app.tradinggrid import cases as grid_cases
 from app.whatsapp import messages
@@ -246,6 +246,9 @@ def recipients(rt: Runtime, event: Event) -> list[Person]:
         return assignee + group
     if isinstance(event, CommentAdded):
         return _comment_readers(rt, event)
+    if isinstance(event, HandOff):
+        case = grid_cases.read(rt.tradinggrid, event.case_id) if event.case_id else None
+        return _staff(rt, case.assignee_id if case else None) or _group(rt, "support")
     return []
 
 
@@ -355,11 +358,23 @@ def _comment(rt: Runtime, event: CommentAdded, person: Person, lang: str) -> Not
     return Notice(body, [], params, relay.opening(event.case_id, event.partner_id, event.thread_url))
 
 
+def _handoff(rt: Runtime, event: HandOff, person: Person, lang: str) -> Notice:
+    partner = rt.directory.person(event.phone)
+    name = partner.name if partner else f"+{event.phone}"
+    company = rt.directory.partners[partner.partner_id].name if isinstance(partner, Contact) else ""
+    said = " / ".join(f'"{m}"' for m in event.messages)
+    case_id = event.case_id or say.text(lang, "no_case")
+    body = say.text(lang, "handoff_owner", name=name, partner=company, case_id=case_id, messages=said)
+    params = {"name": name, "partner": company, "case_id": case_id, "messages": said}
+    thread = relay.opening(event.case_id, event.partner_id, event.thread_url) if event.case_id else None
+    return Notice(body, [], params, thread)
+
+
 BUILDERS: dict[str, Callable[..., Notice]] = {  # each takes its own event type
     "exception.logged": _exception, "schedule.revised": _schedule, "alert.broadcast": _alert,
     "case.assigned": _assignment, "document.uploaded": _document_uploaded,
     "document.requested": _document_requested, "milestone.reached": _milestone, "onboarding.pending": _onboarding,
-    "comment.added": _comment,
+    "comment.added": _comment, "handoff": _handoff,
 }
 
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 
-from app import keyspace, outbound
+from app import ingest, keyspace, outbound
 from app.directory import Contact
 from app.runtime import Runtime
 from app.whatsapp import errors, messages
@@ -275,6 +276,20 @@ def _unplaced(turn: Turn, hint: str) -> None:
                              messages="\n".join(f"- {t}" for t in recent[-UNPLACED_LIMIT:]))), "handoff")
     if task is not None:
         turn.reply(turn.say("handoff"))
+        _tell_a_person(turn, recent[-UNPLACED_LIMIT:])
+
+
+def _tell_a_person(turn: Turn, said: list[str]) -> None:
+    """The case's owner (else the support group) hears on WhatsApp who needs a person, with what
+    they wrote, and can answer right there (conversations.flows.relay)."""
+    slots = turn.thread.slots if turn.thread else {}
+    person = turn.person
+    ingest.record_event(turn.rt, {
+        "id": f"wa:{turn.key_base}:handoff", "type": "handoff",
+        "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(turn.message.timestamp)),
+        "phone": person.phone, "messages": said, "case_id": slots.get("case_id"),
+        "partner_id": person.partner_id if isinstance(person, Contact) else "",
+        "thread_url": slots.get("thread_url") or ""})
 
 
 def _mark_read(rt: Runtime, message: InboundMessage) -> None:

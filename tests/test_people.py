@@ -118,3 +118,26 @@ def test_a_closed_case_with_nothing_pending_messages_nobody(client, work, graph,
     event(client, work, "case.closed", case_id=case["id"], partner_id="GLOBEX",
           thread_url=f"https://tg.example.com/cases/{case['id']}")
     assert len(graph.sent) == sent
+
+
+def test_a_hand_off_reaches_the_cases_owner_who_answers_right_there(client, work, graph, grid) -> None:
+    case = new_case(grid)  # assigned to u.smith
+    exception_logged(client, work, case)
+    maria, una, ravi = (Chat(client, work, graph, p) for p in (MARIA, UNA, RAVI))
+    una.says("my cases")
+    for words in ("hello?", "blue", "hmm"):
+        maria.says(words, reply_to=graph.wamids[0])
+    assert "call you back" in maria.last and len(grid.audit()["tasks"]) == 1
+    assert una.last == (f'Maria Lopez (Globex Freight Inc.) needs a person on {case["id"]}; the bot could not place: '
+                        '"hello?" / "blue" / "hmm". Reply to this message to answer them.')
+    assert ravi.bot == [], "the owner, not the whole support group"
+    una.says("Hi Maria, I'll call you in 5 minutes", reply_to=una.last_message_id())
+    assert maria.last.startswith(f'Una Smith (support) on {case["id"]}: "Hi Maria, I\'ll call you in 5 minutes"')
+
+
+def test_a_hand_off_with_no_case_reaches_the_support_group(client, work, graph, grid) -> None:
+    maria, una, ravi = (Chat(client, work, graph, p) for p in (MARIA, UNA, RAVI))
+    for words in ("hello?", "the weather is nice", "blue"):
+        maria.says(words)
+    assert una.last == ravi.last == ('[tgwa_handoff] Maria Lopez | Globex Freight Inc. | no case yet | '
+                                     '"hello?" / "the weather is nice" / "blue"'), "outside their window: the template"

@@ -18,6 +18,7 @@ _ABOUT = {
     "onboarding.completed": ("action",),
     "comment.added": ("case_id",),
     "case.closed": ("case_id",),
+    "handoff": ("case_id", "phone"),
 }
 _WORDS = ("action", "document_type")  # codes shown as words: "contract review", not contract_review
 
@@ -39,4 +40,4 @@ def audience(event: Event, directory: Directory) -> str:
     if isinstance(event, AlertBroadcast):
         return " · ".join(", ".join(values) for values in event.targeting.given().values()) or "every opted-in contact"
     partner = directory.partners.get(event.partner_id)
-    return partner.name if partner else event.partner_id
+    return partner.name if partner else event.partner_id or "support"

@@ -165,11 +165,25 @@ class CaseClosed(BaseEvent):
     resolution: str | None = None
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class HandOff(BaseEvent):
+    """tgwa's own, never Trading Grid's (the webhook's schema does not take it): a partner the bot
+    could not understand three times needs a person; the case's owner (else support) is told."""
+
+    TYPE: ClassVar[str] = "handoff"
+    phone: str              # the partner contact
+    messages: tuple[str, ...]
+    case_id: str | None = None
+    partner_id: str = ""
+    thread_url: str = ""
+
+
 Event = (ExceptionLogged | ScheduleRevised | DocumentUploaded | DocumentRequested | MilestoneReached | AlertBroadcast
-         | OnboardingPending | OnboardingCompleted | CaseAssigned | CommentAdded | CaseClosed)
+         | OnboardingPending | OnboardingCompleted | CaseAssigned | CommentAdded | CaseClosed | HandOff)
 BY_TYPE: dict[str, type[Event]] = {cls.TYPE: cls for cls in (
     ExceptionLogged, ScheduleRevised, DocumentUploaded, DocumentRequested, MilestoneReached, AlertBroadcast,
-    OnboardingPending, OnboardingCompleted, CaseAssigned, CommentAdded, CaseClosed)}
+    OnboardingPending, OnboardingCompleted, CaseAssigned, CommentAdded, CaseClosed, HandOff)}
+OWN_TYPES = frozenset({HandOff.TYPE})  # events tgwa makes itself: the webhook's schema never takes them
 
 
 def parse(payload: dict[str, Any]) -> Event:
@@ -180,6 +194,8 @@ def parse(payload: dict[str, Any]) -> Event:
     if cls is AlertBroadcast:
         fields["targeting"] = Targeting(**{k: tuple(v) for k, v in (payload.get("targeting") or {}).items()
                                            if k in {f.name for f in dataclasses.fields(Targeting)}})
+    if cls is HandOff:
+        fields["messages"] = tuple(str(m) for m in payload.get("messages") or ())
     if cls is CommentAdded:
         author = payload["author"]
         fields["author"] = CommentAuthor(str(author["kind"]), str(author["id"]), str(author["name"]))

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from app import delivery, keyspace, localtime, outbound, parked, queues, runtime, template_status
-from app.reach import reachable_among
+from app.reach import reachable_among, windows_open
 from app.directory import Contact, Partner, Staff
 from app.events import types
 from app.events.types import (AlertBroadcast, CaseAssigned, CaseClosed, CommentAdded, DocumentRequested,
@@ -379,17 +379,6 @@ BUILDERS: dict[str, Callable[..., Notice]] = {  # each takes its own event type
 
 
 # -- sending -----------------------------------------------------------------------------------
-def windows_open(rt: Runtime, wa_ids: list[str]) -> dict[str, bool]:
-    """For each person, whether they wrote within 24 hours, so a free-form (interactive) message
-    may be sent: one round trip to Redis for all of them."""
-    pipe = rt.redis.pipeline(transaction=False)
-    for wa_id in wa_ids:
-        pipe.get(keyspace.last_inbound_key(wa_id))
-    now = time.time()
-    return {wa_id: last is not None and now - int(last) < keyspace.WINDOW_SECONDS
-            for wa_id, last in zip(wa_ids, pipe.execute() if wa_ids else [])}
-
-
 class TemplateBarred(Exception):
     """The window is closed and the notice's template may not be sent (Meta paused or disabled it)."""
 

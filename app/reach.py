@@ -1,6 +1,8 @@
-"""Who a business-initiated message may reach: partner contacts who opted in, and nobody who sent STOP."""
+"""Who a business-initiated message may reach (partner contacts who opted in, nobody who sent STOP),
+and who may be sent a free-form message (inside their 24-hour window)."""
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import TypeVar
 
@@ -18,3 +20,14 @@ def reachable_among(rt: Runtime, people: Sequence[P]) -> list[P]:
         return []
     stopped = rt.redis.smismember(keyspace.OPTED_OUT, [p.phone for p in opted_in])
     return [p for p, gone in zip(opted_in, stopped) if not gone]
+
+
+def windows_open(rt: Runtime, wa_ids: list[str]) -> dict[str, bool]:
+    """For each person, whether they wrote within 24 hours, so a free-form (interactive) message
+    may be sent: one round trip to Redis for all of them."""
+    pipe = rt.redis.pipeline(transaction=False)
+    for wa_id in wa_ids:
+        pipe.get(keyspace.last_inbound_key(wa_id))
+    now = time.time()
+    return {wa_id: last is not None and now - int(last) < keyspace.WINDOW_SECONDS
+            for wa_id, last in zip(wa_ids, pipe.execute() if wa_ids else [])}

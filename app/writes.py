@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from app import attachable, outbound, parked, queues, runtime, voice
+from app.reach import windows_open
 from app.runtime import Runtime
 from app.tradinggrid import bodies
 from app.tradinggrid.port import PermanentError, Record, TransientError, Upload
@@ -53,7 +54,7 @@ def land(rt: Runtime, write: Write, tell: Callable[[str], None] | None = None,
         log.warning("file for %s cannot be taken from WhatsApp (%s); nothing written", write.key, exc.reason)
         name = write.body.file.filename if isinstance(write.body, bodies.FILE_BODIES) else ""
         _tell(rt, write, tell, "file_too_large" if isinstance(exc, media.MediaTooLarge) else "file_gone", name=name,
-              limit=attachable.size_in_words(rt.settings.media_max_bytes))
+              limit=attachable.size_in_words(rt.settings.media_max_bytes), reason=exc.reason)
         return None
     except TransientError as exc:
         return _defer(rt, write, exc, retrying)
@@ -61,7 +62,7 @@ def land(rt: Runtime, write: Write, tell: Callable[[str], None] | None = None,
         log.warning("Trading Grid refused %s (%s); parked", write.key, exc.reason)
         parked.park(rt.redis, "write", exc.reason, {"operation": write.body.OPERATION, "args": write.body.args(),
                                                     "idempotency_key": write.key, "notify": write.notify})
-        _tell(rt, write, tell, "write_failed")
+        _tell(rt, write, tell, "write_failed", reason=exc.reason)
         return None
 
 
@@ -87,8 +88,37 @@ def _tell(rt: Runtime, write: Write, tell: Callable[[str], None] | None, prompt:
     body = say.text(person.language if person else "en", prompt, **params)
     if tell is not None:
         tell(body)
-    elif write.notify:
+    elif write.notify and windows_open(rt, [write.notify])[write.notify]:
         outbound.deliver(rt, messages.text(write.notify, body), f"parked:{write.key}")
+    elif write.notify:  # no free-form message reaches them now, and no template says this: a person must
+        _tell_owner(rt, write, person.name if person else f"+{write.notify}", str(params.get("reason") or prompt))
+
+
+def subject_of(body: bodies.Body) -> str:
+    """What a write is about, as a person names it: its case, else what it acknowledges."""
+    return str(getattr(body, "case_id", None) or getattr(body, "subject_id", None) or getattr(body, "partner_id", ""))
+
+
+def _tell_owner(rt: Runtime, write: Write, name: str, reason: str) -> None:
+    """The case's owner (else the support group) hears of a refusal its partner cannot be told of."""
+    subject = subject_of(write.body)
+    case = rt.tradinggrid.get_case(subject) if subject.startswith("CASE-") else None
+    owner = rt.directory.staff.get(str(case.get("assignee_id"))) if case else None
+    for staff in [owner] if owner else rt.directory.group_members("support"):
+        body = say.text(staff.language, "write_failed_owner", name=name, case_id=subject, reason=reason)
+        outbound.deliver(rt, messages.text(staff.phone, body), f"parked:{write.key.split(':', 1)[0]}:{staff.id}")
+
+
+def _tell_saved(rt: Runtime, write: Write) -> None:
+    """A write a job landed after the turn said "I'll save it as soon as Trading Grid answers": the
+    person hears it is saved, once for everything that message wrote (while they can be written to)."""
+    if not write.notify or not windows_open(rt, [write.notify])[write.notify]:
+        return
+    person = rt.directory.person(write.notify)
+    if person is None:
+        return
+    body = say.text(person.language, "saved_now", name=person.name.split()[0], subject=subject_of(write.body))
+    outbound.deliver(rt, messages.text(write.notify, body), f"saved:{write.key.split(':', 1)[0]}")
 
 
 def _with_file(rt: Runtime, body: bodies.NewAttachment | bodies.NewDocument, key: str) -> Record:
@@ -112,4 +142,9 @@ def write_job(operation: str, args: list[Any], idempotency_key: str, notify: str
               told: bool = False) -> Record | str | None:
     """A job: a write tried again in the background (also what a parked write is retried as,
     `told`: its person heard of the refusal already, and is not told again if it fails again)."""
-    return land(runtime.current(), Write(bodies.read(operation, args), idempotency_key, notify, told), retrying=True)
+    rt = runtime.current()
+    write = Write(bodies.read(operation, args), idempotency_key, notify, told)
+    landed = land(rt, write, retrying=True)
+    if isinstance(landed, dict):
+        _tell_saved(rt, write)
+    return landed

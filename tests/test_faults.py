@@ -17,7 +17,7 @@ from tests.clock import time_passes
 from tests.flaky import Faults
 from tests.loopback import serve
 
-MARIA = "14155550134"
+MARIA, UNA = "14155550134", "447700900123"
 
 
 @pytest.fixture
@@ -55,6 +55,23 @@ def test_trading_grid_failing_then_back_lands_each_write_once(status, client, rt
     assert grid.get_case(case["id"])["expected_date"] is None
     time_passes(rt, work)
     written_once(grid, case)
+    assert [t for t in maria.bot if "saved in Trading Grid now" in t] == [
+        f"Thanks Maria, what you sent about {case['id']} is saved in Trading Grid now."], "told once, for both writes"
+
+
+def test_a_refusal_the_partner_can_no_longer_be_told_of_goes_to_the_cases_owner(client, rt, work, graph, grid,  # type: ignore[no-untyped-def]
+                                                                                faults) -> None:
+    maria, case = confirm_a_new_date(client, work, graph, grid)
+    grid.update_case(case["id"], {"assignee_id": "u.smith"}, idempotency_key="assign")
+    faults.fail(503, times=2, retry_after="60")  # Trading Grid busy: ask again in a minute
+    maria.taps("Confirm")
+    faults.fail(422, times=2)  # when the minute is up, Trading Grid refuses them
+    rt.redis.set(keyspace.last_inbound_key(MARIA), int(time.time()) - 2 * 24 * 3600)  # her window closed meanwhile
+    told = len(maria.bot)
+    time_passes(rt, work)
+    assert len(maria.bot) == told, "no free-form message reaches her now"
+    una = Chat(client, work, graph, UNA)
+    assert una.bot and una.last.startswith(f"Could not save Maria Lopez's answer on {case['id']}")
 
 
 def test_trading_grid_slower_than_the_timeout_still_lands_once(client, rt, work, graph, grid, faults, tradinggrid_url) -> None:  # type: ignore[no-untyped-def]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -34,7 +35,9 @@ def test_a_write_job_lands_once_even_when_run_twice(rt, grid, work) -> None:
 
 
 def test_a_refused_write_is_parked_and_the_contact_told_in_her_language(rt, grid, work, graph) -> None:
-    """Jana writes German: the background retry tells her so, as the turn would have."""
+    """Jana writes German: the background retry tells her so, as the turn would have (she wrote a
+    moment ago, so a free-form message reaches her)."""
+    rt.redis.set(keyspace.last_inbound_key(JANA), int(time.time()))
     rt.queues.enqueue(WRITES, writes.write_job, "add_comment",
                       ["CASE-404", {"body": "x", "author": AUTHOR}], "wamid.2:comment", JANA)
     work()

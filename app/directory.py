@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
+import zoneinfo
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ class Contact:
     milestones: tuple[str, ...]
     kind: str = "partner_contact"
     user_id: str | None = None  # Meta's business-scoped user id, where it is known
+    timezone: str | None = None  # IANA name ("Europe/Berlin"): their own clock, for quiet hours
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +54,7 @@ class Staff:
     language: str = "en"
     kind: str = "staff"
     user_id: str | None = None
+    timezone: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -204,6 +207,17 @@ def _build(data: dict[str, Any], r: _Reader) -> Directory:
             return None
         return raw
 
+    def timezone(item: dict[str, Any], path: str) -> str | None:
+        raw = item.get("timezone")
+        if raw is None:
+            return None
+        try:
+            zoneinfo.ZoneInfo(str(raw))
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            r.problem(f"{path}.timezone", f"{raw!r} is not a time zone (like Europe/Berlin)")
+            return None
+        return str(raw)
+
     def phone(item: dict[str, Any], path: str, country: str | None) -> str:
         raw = item.get("phone")
         digits = normalise_phone(raw, country)
@@ -238,7 +252,8 @@ def _build(data: dict[str, Any], r: _Reader) -> Directory:
             contacts.append(Contact(
                 partner_id=pid, name=r.text(c, cpath, "name"), phone=phone(c, cpath, country or None),
                 roles=r.words(c, cpath, "roles", ROLES), language=language, opt_in=opt_in is True,
-                milestones=r.words(c, cpath, "milestones", MILESTONES), user_id=user_id(c, cpath)))
+                milestones=r.words(c, cpath, "milestones", MILESTONES), user_id=user_id(c, cpath),
+                timezone=timezone(c, cpath)))
         partners[pid] = Partner(
             id=pid, name=r.text(item, path, "name"), region=r.text(item, path, "region", required=False),
             country=country, product_lines=r.words(item, path, "product_lines", None), contacts=tuple(contacts))
@@ -250,7 +265,8 @@ def _build(data: dict[str, Any], r: _Reader) -> Directory:
             r.problem(f"{path}.id", f"staff id {sid!r} is used twice")
         staff[sid] = Staff(id=sid, name=r.text(item, path, "name"), phone=phone(item, path, None),
                            teams=r.words(item, path, "teams", None),
-                           language=str(item.get("language") or "en").lower(), user_id=user_id(item, path))
+                           language=str(item.get("language") or "en").lower(), user_id=user_id(item, path),
+                           timezone=timezone(item, path))
 
     groups: dict[str, tuple[str, ...]] = {}
     for path, item in r.items(data, "groups"):

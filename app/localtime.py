@@ -1,8 +1,10 @@
-"""A person's own clock, from their phone number: "tomorrow" and quiet hours are local."""
+"""A person's own clock: "tomorrow" and quiet hours are local. The zone is the one the directory
+gives them, else their partner's country's, else their phone number's."""
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import importlib.resources
 import zoneinfo
 
 import phonenumbers
@@ -28,16 +30,43 @@ def country(wa_id: str) -> str | None:
         return None
 
 
+@functools.lru_cache(maxsize=None)
+def _country_zones() -> dict[str, str]:
+    """Each country's first zone in the IANA table (tzdata's zone.tab): its main clock."""
+    table = importlib.resources.files("tzdata").joinpath("zoneinfo", "zone.tab").read_text(encoding="utf-8")
+    zones: dict[str, str] = {}
+    for line in table.splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 3 and not line.startswith("#"):
+            zones.setdefault(parts[0], parts[2])
+    return zones
+
+
+def zone_of(wa_id: str, timezone: str | None = None, country: str | None = None) -> zoneinfo.ZoneInfo:
+    """A person's zone: `timezone` (the directory's), else `country`'s, else their number's."""
+    for name in (timezone, _country_zones().get((country or "").upper())):
+        if name:
+            try:
+                return zoneinfo.ZoneInfo(name)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                continue
+    return zone(wa_id)
+
+
 def local_date(wa_id: str, timestamp: float) -> dt.date:
     return dt.datetime.fromtimestamp(timestamp, zone(wa_id)).date()
 
 
-def next_waking_moment(wa_id: str, at: float) -> float:
-    """`at`, or 08:00 local time after it when `at` falls in the person's quiet hours."""
-    local = dt.datetime.fromtimestamp(at, zone(wa_id))
-    if QUIET_UNTIL <= local.hour < QUIET_FROM:
+def next_waking_moment(wa_id: str, at: float, where: zoneinfo.ZoneInfo | None = None,
+                       quiet: tuple[int, int] = (QUIET_FROM, QUIET_UNTIL)) -> float:
+    """`at`, or the end of the person's quiet hours (08:00 local time) after it when `at` falls
+    in them (from 20:00, or `quiet`: from and until, in whole hours)."""
+    start, end = quiet
+    local = dt.datetime.fromtimestamp(at, where or zone(wa_id))
+    awake = end <= local.hour < start if end < start else not (start <= local.hour < end)
+    if awake:
         return at
-    morning = local.replace(hour=QUIET_UNTIL, minute=0, second=0, microsecond=0)
-    if local.hour >= QUIET_FROM:
+    morning = local.replace(hour=end, minute=0, second=0, microsecond=0)
+    if morning.timestamp() <= at:
         morning += dt.timedelta(days=1)
     return morning.timestamp()

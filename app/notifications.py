@@ -15,8 +15,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from app import delivery, keyspace, localtime, outbound, parked, queues, runtime, template_status
-from app.reach import reachable_among, windows_open
+from app import delivery, keyspace, outbound, parked, queues, runtime, template_status
+from app.reach import reachable_among, waking_moment, windows_open
 from app.directory import Contact, Partner, Staff
 from app.events import types
 from app.events.types import (AlertBroadcast, CaseAssigned, CaseClosed, CommentAdded, DocumentRequested,
@@ -62,14 +62,15 @@ def handle_event(event_id: str) -> None:
     rt.redis.hset(key, "state", "done")
 
 
-def send_notices(event_id: str, phones: list[str]) -> None:
-    """A job: one batch of a fanned-out event (a broadcast to many)."""
+def send_notices(event_id: str, phones: list[str], waited: bool = False) -> None:
+    """A job: one batch of a fanned-out event (a broadcast to many), or the notices that waited for
+    their recipients' morning (`waited`: they go now, whatever the clock says)."""
     rt = runtime.current()
     raw = rt.redis.hget(keyspace.event_key(event_id), "payload")
     if raw is None:
         log.error("event %s is gone; %d recipients not told", event_id, len(phones))
         return
-    send_to(rt, types.parse(json.loads(raw)), phones)
+    send_to(rt, types.parse(json.loads(raw)), phones, waited)
 
 
 def handle(rt: Runtime, event: Event) -> None:
@@ -114,7 +115,8 @@ def every(event: OnboardingPending) -> float:
 
 def plan_onboarding(rt: Runtime, event: OnboardingPending, phone: str, since: float) -> float:
     """The next reminder to `phone`, one interval after `since`, moved out of its quiet hours."""
-    at = localtime.next_waking_moment(phone, since + every(event))
+    person = rt.directory.person(phone)
+    at = waking_moment(rt, person, since + every(event)) if person else since + every(event)
     thread_id = acks.thread_id("onboarding", event)
     with threads.locked(rt, phone) as conversation:
         thread = conversation.threads.get(thread_id)
@@ -126,10 +128,12 @@ def plan_onboarding(rt: Runtime, event: OnboardingPending, phone: str, since: fl
     return at
 
 
-def send_to(rt: Runtime, event: Event, phones: list[str]) -> None:
-    """Sends the event's notice to each of `phones` (a batch of a fan-out, or all of a small event)."""
+def send_to(rt: Runtime, event: Event, phones: list[str], waited: bool = False) -> None:
+    """Sends the event's notice to each of `phones` (a batch of a fan-out, or all of a small event);
+    those in their quiet hours get it when these end (a job for each moment of waking)."""
     build = BUILDERS[event.type]
     people = [person for phone in phones if (person := rt.directory.person(phone)) is not None]
+    people = people if waited else _awake(rt, event, people)
     windows = windows_open(rt, [p.phone for p in people])
     if len(people) <= 1:
         for person in people:
@@ -139,6 +143,34 @@ def send_to(rt: Runtime, event: Event, phones: list[str]) -> None:
         for done in [pool.submit(_notify, rt, event, p, build(rt, event, p, p.language), windows[p.phone])
                      for p in people]:
             done.result()
+
+
+QUIET_SLACK_SECONDS = 60  # a notice due to wake someone within this long goes now
+
+
+def never_waits(event: Event) -> bool:
+    """A critical alert reaches people at any hour; every other notification waits for morning."""
+    return isinstance(event, AlertBroadcast) and event.severity == "critical"
+
+
+def _awake(rt: Runtime, event: Event, people: list[Person]) -> list[Person]:
+    """Those of `people` the notice may reach now; the others' notices wait for their morning."""
+    if rt.settings.quiet_hours is None or never_waits(event):
+        return people
+    now = time.time()
+    later: dict[int, list[str]] = {}
+    awake = []
+    for person in people:
+        wakes = waking_moment(rt, person, now)
+        if wakes - now <= QUIET_SLACK_SECONDS:
+            awake.append(person)
+        else:
+            later.setdefault(int(wakes), []).append(person.phone)
+    for moment, phones in later.items():
+        log.info("event %s: %d recipient(s) in their quiet hours, told at %d", event.id, len(phones), moment)
+        rt.queues.enqueue_at(queues.OUTBOUND, moment, queues.SEND_NOTICES, event.id, phones, True,
+                             job_id=f"quiet-{event.id}-{moment}-{keyspace.digest(','.join(phones))}")
+    return awake
 
 
 def _notify(rt: Runtime, event: Event, person: Person, notice: Notice, window: bool) -> None:

@@ -1,12 +1,12 @@
 """Who a business-initiated message may reach (partner contacts who opted in, nobody who sent STOP),
-and who may be sent a free-form message (inside their 24-hour window)."""
+when (not in their quiet hours), and who may be sent a free-form message (inside their 24-hour window)."""
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
 from typing import TypeVar
 
-from app import keyspace
+from app import keyspace, localtime
 from app.directory import Contact, Staff
 from app.runtime import Runtime
 
@@ -31,3 +31,13 @@ def windows_open(rt: Runtime, wa_ids: list[str]) -> dict[str, bool]:
     now = time.time()
     return {wa_id: last is not None and now - int(last) < keyspace.WINDOW_SECONDS
             for wa_id, last in zip(wa_ids, pipe.execute() if wa_ids else [])}
+
+
+def waking_moment(rt: Runtime, person: Contact | Staff, at: float) -> float:
+    """`at`, or the end of the person's quiet hours after it, on their own clock: the directory's
+    time zone, else their partner's country's, else their number's (QUIET_HOURS off: `at`)."""
+    if rt.settings.quiet_hours is None:
+        return at
+    country = rt.directory.partners[person.partner_id].country if isinstance(person, Contact) else None
+    return localtime.next_waking_moment(person.phone, at, localtime.zone_of(person.phone, person.timezone, country),
+                                        rt.settings.quiet_hours)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -65,6 +66,7 @@ class Settings:
     ops_token: str = ""
     public_url: str = "http://localhost:8000"  # where people reach this web app (the embedded case pages)
     media_max_bytes: int = 16 * 1024 * 1024  # the largest file taken from WhatsApp and attached in Trading Grid
+    quiet_hours: tuple[int, int] | None = (20, 8)  # no notification but a critical alert from, until (local hours)
 
     @property
     def production(self) -> bool:
@@ -177,6 +179,7 @@ class Settings:
             ops_token=text("OPS_TOKEN") or "",
             public_url=public_url,
             media_max_bytes=_positive_int("MEDIA_MAX_BYTES", text("MEDIA_MAX_BYTES"), 16 * 1024 * 1024),
+            quiet_hours=_quiet_hours(text("QUIET_HOURS"), sandbox),
         )
         return settings
 
@@ -188,6 +191,19 @@ def sandbox_secrets(settings: Settings) -> dict[str, str]:
     if not settings.sandbox or settings.production:
         return {}
     return {name: secrets.token_hex(16) for name, field in SANDBOX_SIGNING.items() if not getattr(settings, field)}
+
+
+def _quiet_hours(raw: str | None, sandbox: bool) -> tuple[int, int] | None:
+    """QUIET_HOURS: "20-8" (from, until: whole local hours), or "off". Unset: 20-8, but off in
+    the sandbox, where people try the bot at any hour."""
+    if raw is None:
+        return None if sandbox else (20, 8)
+    if raw.lower() in ("off", "0", "no", "none"):
+        return None
+    found = re.fullmatch(r"(\d{1,2})(?::00)?\s*-\s*(\d{1,2})(?::00)?", raw)
+    if not found or int(found.group(1)) > 23 or int(found.group(2)) > 23 or found.group(1) == found.group(2):
+        raise SettingsError(f"QUIET_HOURS must be two different hours like 20-8 (from, until), or off; not {raw!r}")
+    return int(found.group(1)), int(found.group(2))
 
 
 def _positive_int(name: str, raw: str | None, default: int) -> int:

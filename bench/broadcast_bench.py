@@ -68,7 +68,7 @@ def main() -> None:
     env = {**os.environ, "REDIS_URL": redis_url, "WHATSAPP_APP_SECRET": "bench", "WHATSAPP_VERIFY_TOKEN": "bench",
            "WHATSAPP_ACCESS_TOKEN": "bench", "WHATSAPP_PHONE_NUMBER_ID": "1",
            "WHATSAPP_API_BASE": f"http://127.0.0.1:{graph_port}/v23.0", "WHATSAPP_MAX_MPS": str(args.mps),
-           "TRADING_GRID_EVENTS_SECRET": SECRET, "DIRECTORY_FILE": str(work / "directory.yaml"), "DATA_DIR": str(work)}
+           "QUIET_HOURS": "off", "TRADING_GRID_EVENTS_SECRET": SECRET, "DIRECTORY_FILE": str(work / "directory.yaml"), "DATA_DIR": str(work)}
     bin_dir = Path(sys.executable).parent
     processes = [subprocess.Popen([str(bin_dir / "gunicorn"), "--bind", f"127.0.0.1:{web_port}", "--workers", "1",
                                    "app:create_app()"], cwd=ROOT, env=env, stderr=subprocess.DEVNULL)]

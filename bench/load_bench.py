@@ -69,7 +69,7 @@ def run(messages: int, contacts: int, redis_url: str, web_workers: int = 2, work
     env = {"REDIS_URL": redis_url, "WHATSAPP_APP_SECRET": SECRET, "WHATSAPP_VERIFY_TOKEN": "load",
            "WHATSAPP_ACCESS_TOKEN": "load", "WHATSAPP_PHONE_NUMBER_ID": "1",
            "WHATSAPP_API_BASE": f"http://127.0.0.1:{graph_port}/v23.0", "WHATSAPP_MAX_MPS": "100000",
-           "TRADING_GRID_EVENTS_SECRET": "load", "DIRECTORY_FILE": str(work / "directory.yaml"), "DATA_DIR": str(work)}
+           "QUIET_HOURS": "off", "TRADING_GRID_EVENTS_SECRET": "load", "DIRECTORY_FILE": str(work / "directory.yaml"), "DATA_DIR": str(work)}
     posted: dict[str, float] = {}
     order: dict[str, list[str]] = defaultdict(list)
     posts = 0

@@ -124,7 +124,7 @@ def main() -> None:
     env = {"REDIS_URL": url, "WHATSAPP_APP_SECRET": SECRET, "WHATSAPP_VERIFY_TOKEN": "memory",
            "WHATSAPP_ACCESS_TOKEN": "memory", "WHATSAPP_PHONE_NUMBER_ID": "1",
            "WHATSAPP_API_BASE": f"http://127.0.0.1:{graph_port}/v23.0", "WHATSAPP_MAX_MPS": "100000",
-           "TRADING_GRID_EVENTS_SECRET": EVENTS_SECRET, "DIRECTORY_FILE": str(work / "directory.yaml"),
+           "QUIET_HOURS": "off", "TRADING_GRID_EVENTS_SECRET": EVENTS_SECRET, "DIRECTORY_FILE": str(work / "directory.yaml"),
            "DATA_DIR": str(work)}
     with stack.running(env, 2, 2) as running:
         time.sleep(2)

@@ -74,7 +74,7 @@ def main() -> None:
         directory = stack.directory(args.contacts, Path(folder) / "directory.yaml")
         fill(r, args.contacts)
         env = {"REDIS_URL": url, "APP_ENV": "development", "WHATSAPP_APP_SECRET": "s", "WHATSAPP_VERIFY_TOKEN": "v",
-               "TRADING_GRID_EVENTS_SECRET": "e", "DIRECTORY_FILE": str(directory), "DATA_DIR": folder}
+               "QUIET_HOURS": "off", "TRADING_GRID_EVENTS_SECRET": "e", "DIRECTORY_FILE": str(directory), "DATA_DIR": folder}
         with stack.running(env, web_workers=1, workers=0) as running:
             session = requests.Session()
             rows = []

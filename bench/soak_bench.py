@@ -132,7 +132,7 @@ def run(minutes: float, rate: float, contacts: int) -> Result:
                    "WHATSAPP_VERIFY_TOKEN": "v", "WHATSAPP_ACCESS_TOKEN": TOKEN,
                    "WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID, "WHATSAPP_API_BASE": f"{graph_url}/v23.0",
                    "WHATSAPP_MAX_MPS": "500", "TRADING_GRID_URL": tradinggrid_url,
-                   "TRADING_GRID_EVENTS_SECRET": EVENTS_SECRET, "DATA_DIR": str(folder),
+                   "QUIET_HOURS": "off", "TRADING_GRID_EVENTS_SECRET": EVENTS_SECRET, "DATA_DIR": str(folder),
                    "DIRECTORY_FILE": str(stack.directory(contacts, folder / "directory.yaml"))}
             port = stack.free_port()
             base = f"http://127.0.0.1:{port}"

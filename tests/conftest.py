@@ -92,7 +92,8 @@ def make_settings(tmp_path: Path, graph_url: str, tradinggrid_url: str | None, *
         "APP_ENV": "development", "WHATSAPP_APP_SECRET": APP_SECRET, "WHATSAPP_VERIFY_TOKEN": VERIFY_TOKEN,
         "WHATSAPP_ACCESS_TOKEN": TOKEN, "WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID,
         "WHATSAPP_API_BASE": f"{graph_url}/v23.0", "TRADING_GRID_EVENTS_SECRET": EVENTS_SECRET,
-        "DIRECTORY_FILE": str(FIXTURES / "directory.yaml"), "DATA_DIR": str(tmp_path / "data"), **extra,
+        "DIRECTORY_FILE": str(FIXTURES / "directory.yaml"), "DATA_DIR": str(tmp_path / "data"),
+        "QUIET_HOURS": "off", **extra,
     }
     if tradinggrid_url:
         values["TRADING_GRID_URL"] = tradinggrid_url

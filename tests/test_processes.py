@@ -59,7 +59,7 @@ def stack_env(redis_url: str, graph_url: str, tradinggrid_url: str, directory: P
     return {"REDIS_URL": redis_url, "APP_ENV": "development", "WHATSAPP_APP_SECRET": APP_SECRET,
             "WHATSAPP_VERIFY_TOKEN": VERIFY_TOKEN, "WHATSAPP_ACCESS_TOKEN": TOKEN,
             "WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID, "WHATSAPP_API_BASE": f"{graph_url}/v23.0",
-            "TRADING_GRID_URL": tradinggrid_url, "TRADING_GRID_EVENTS_SECRET": EVENTS_SECRET,
+            "TRADING_GRID_URL": tradinggrid_url, "QUIET_HOURS": "off", "TRADING_GRID_EVENTS_SECRET": EVENTS_SECRET,
             "DIRECTORY_FILE": str(directory), "DATA_DIR": str(data_dir)}
 
 

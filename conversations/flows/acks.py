@@ -13,7 +13,7 @@ from typing import Any, TypedDict
 
 from transitions import EventData
 
-from app import localtime, queues
+from app import queues, reach
 from app.events.types import Event
 from app.writes import PENDING
 from conversations import say
@@ -86,7 +86,7 @@ def snoozed(event: EventData) -> None:
     """'Remind me tomorrow': the next reminder moves to this time tomorrow (or 08:00 after it)."""
     turn = turn_of(event)
     slots = slots_of(turn, Slots)
-    at = int(localtime.next_waking_moment(turn.person.phone, time.time() + SNOOZE_SECONDS))
+    at = int(reach.waking_moment(turn.rt, turn.person, time.time() + SNOOZE_SECONDS))
     slots["next_reminder_at"] = at
     if slots.get("event_id"):
         turn.schedule(at, queues.REMIND_ONBOARDING, slots["event_id"], turn.person.phone, at,

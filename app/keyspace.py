@@ -27,6 +27,7 @@ Cluster slot and the Lua scripts (app.scripts) may touch them together.
 | `tgwa:templates` | hash | none | what Meta last said of each template, by name and language: status, category, reason, from its template webhooks (app.template_status) |
 | `tgwa:moved` | hash | none | `user_changed_number`: new wa_id -> the number the directory knows |
 | `tgwa:ids` | hash | none | business-scoped user ids: `user:<id>` -> the directory's phone; `phone:<phone>` -> the user id, username and how Meta last named the person (conversations.identity) |
+| `tgwa:holds` | hash | none | cases a staff member took over on WhatsApp: case id -> who, since, last message (conversations.holding) |
 | `tgwa:windows` | zset | trimmed to 24 h by /ops | contact -> when they last wrote: who is inside the 24-hour window, a page at a time |
 | `tgwa:parked`, `tgwa:index:parked` | hash, zset | none | parked work by id, and its ids by when parked |
 | `tgwa:census:*` | hash, zsets | none | threads by flow and state, alerts awaiting acknowledgment (conversations.census) |
@@ -136,6 +137,7 @@ def conversation_key(contact: str) -> str:
 
 TEMPLATE_STATUS = f"{PREFIX}:templates"  # hash: "<name>|<language code>" -> what Meta last said of it (JSON)
 OPTED_OUT = f"{PREFIX}:optout"  # contacts who sent STOP: no business-initiated message reaches them
+HOLDS = f"{PREFIX}:holds"  # case id -> the staff member holding its conversation (JSON), conversations.holding
 CONVERSATION_TTL = 30 * 24 * 3600
 CLOSED_THREAD_KEEP_SECONDS = 7 * 24 * 3600  # a late tap on a finished thread still gets "already done"
 

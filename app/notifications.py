@@ -19,7 +19,7 @@ from app import delivery, keyspace, outbound, parked, queues, runtime, template_
 from app.reach import reachable_among, waking_moment, windows_open
 from app.directory import Contact, Partner, Staff
 from app.events import types
-from app.events.types import (AlertBroadcast, CaseAssigned, CaseClosed, CommentAdded, DocumentRequested,
+from app.events.types import (AlertBroadcast, CaseAssigned, CaseClosed, CaseHeld, CommentAdded, DocumentRequested,
                               DocumentUploaded, Event, ExceptionLogged, HandOff, MilestoneReached,
                               OnboardingCompleted, OnboardingPending, ScheduleRevised)
 from app.runtime import Runtime
@@ -278,6 +278,8 @@ def recipients(rt: Runtime, event: Event) -> list[Person]:
         return assignee + group
     if isinstance(event, CommentAdded):
         return _comment_readers(rt, event)
+    if isinstance(event, CaseHeld):
+        return list(reachable_among(rt, case_people.in_thread(rt, event.partner_id, event.case_id)))
     if isinstance(event, HandOff):
         case = grid_cases.read(rt.tradinggrid, event.case_id) if event.case_id else None
         return _staff(rt, case.assignee_id if case else None) or _group(rt, "support")
@@ -402,11 +404,19 @@ def _handoff(rt: Runtime, event: HandOff, person: Person, lang: str) -> Notice:
     return Notice(body, [], params, thread)
 
 
+def _held(rt: Runtime, event: CaseHeld, person: Person, lang: str) -> Notice:
+    staff = rt.directory.staff.get(event.staff_id)
+    signed = case_people.signature(rt, staff, event.staff_id)
+    body = say.text(lang, "held_taken" if event.held else "held_released", name=signed, case_id=event.case_id)
+    return Notice(body, [], {"author": signed, "case_id": event.case_id, "body": body, "url": event.thread_url},
+                  template="comment.added")
+
+
 BUILDERS: dict[str, Callable[..., Notice]] = {  # each takes its own event type
     "exception.logged": _exception, "schedule.revised": _schedule, "alert.broadcast": _alert,
     "case.assigned": _assignment, "document.uploaded": _document_uploaded,
     "document.requested": _document_requested, "milestone.reached": _milestone, "onboarding.pending": _onboarding,
-    "comment.added": _comment, "handoff": _handoff,
+    "comment.added": _comment, "handoff": _handoff, "case.held": _held,
 }
 
 

@@ -12,7 +12,7 @@ from app.directory import Contact
 from app.reach import reachable_among
 from app.tradinggrid import cases
 from app.tradinggrid.bodies import NewComment
-from conversations import case_people
+from conversations import case_people, holding
 from conversations.turn import Turn
 
 # "reply CASE-1042 text", in the languages the prompts speak ("antwort", "responder", "répondre").
@@ -48,6 +48,7 @@ def answer(turn: Turn, case_id: str, text: str) -> None:
         "case_id": case.id, "partner_id": case.partner_id, "comment_id": turn.message.id, "body": text,
         "author": {"kind": "staff", "id": person.id, "name": person.name}, "visibility": "partner",
         "thread_url": case.thread_url or ""})
+    holding.touch(turn.rt, case.id)
     reached = reachable_among(turn.rt, case_people.in_thread(turn.rt, case.partner_id, case.id))
     names = ", ".join(c.name for c in reached)
     turn.reply(turn.say("reply_sent", names=names, case_id=case.id) if names else

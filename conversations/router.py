@@ -20,8 +20,8 @@ from app.runtime import Runtime
 from app.whatsapp import errors, messages
 from app.whatsapp.inbound import InboundMessage
 from app.tradinggrid.bodies import NewTask
-from conversations import identity, media, queries, replies, say, threads, waits
-from conversations.flows import problem
+from conversations import holding, identity, media, queries, replies, say, threads, waits
+from conversations.flows import problem, relay
 from conversations.flows.catalog import FLOWS
 from conversations.turn import Turn, for_message, offered, parse_tap, tap_id
 from intents import references
@@ -128,6 +128,10 @@ def dispatch(turn: Turn) -> None:
     if reply is not None:
         replies.answer(turn, *reply)
         return
+    hold = holding.command(turn.text)
+    if hold is not None:
+        _hold(turn, *hold)
+        return
     intent = turn.reading.intent
     if intent in ("stop", "start", "help"):
         _command(turn, intent)
@@ -161,6 +165,18 @@ def _tapped(turn: Turn, action: str, thread_id: str) -> None:
         return
     turn.thread, turn.action = thread, action
     _run(turn)
+
+
+def _hold(turn: Turn, verb: str, case_id: str) -> None:
+    """take / release: the staff member's side of a held case is their relay thread."""
+    if verb == "release":
+        holding.release(turn, case_id)
+        return
+    if holding.take(turn, case_id):
+        found = holding.held(turn.rt, case_id) or {}
+        side = relay.opening(case_id, str(found.get("partner_id", "")), str(found.get("thread_url", "")))
+        if side.id not in turn.conversation.threads or not turn.conversation.threads[side.id].open:
+            turn.conversation.threads[side.id] = side
 
 
 def _command(turn: Turn, intent: str) -> None:
@@ -230,6 +246,11 @@ def _run(turn: Turn) -> None:
     assert turn.thread is not None
     if turn.late_since is not None and turn.thread.updated_at > turn.late_since:
         overtaken(turn)
+        return
+    case_id = turn.thread.slots.get("case_id")
+    hold = holding.held(turn.rt, str(case_id)) if case_id and isinstance(turn.person, Contact) else None
+    if hold is not None:  # a person has it: the bot asks nothing, and passes the words on
+        holding.forward(turn, str(case_id), hold)
         return
     flow = FLOWS[turn.thread.flow]
     trigger = flow.event(turn)

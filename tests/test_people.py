@@ -9,6 +9,7 @@ import pytest
 
 from app.settings import Settings
 from tests.chat import Chat, event
+from tests.clock import time_passes
 from tests.conftest import FIXTURES, make_settings
 from tests.test_conversations import JANA, MARIA, RAVI, UNA, exception_logged, new_case
 
@@ -141,3 +142,46 @@ def test_a_hand_off_with_no_case_reaches_the_support_group(client, work, graph, 
         maria.says(words)
     assert una.last == ravi.last == ('[tgwa_handoff] Maria Lopez | Globex Freight Inc. | no case yet | '
                                      '"hello?" / "the weather is nice" / "blue"'), "outside their window: the template"
+
+
+def test_take_pauses_the_bot_passes_the_partner_on_and_release_hands_back(client, work, graph, grid, rt) -> None:
+    case = new_case(grid)
+    exception_logged(client, work, case)
+    maria, una = Chat(client, work, graph, MARIA), Chat(client, work, graph, UNA)
+    maria.says("hello")  # both on WhatsApp today
+    una.says(f"take {case['id']}")
+    assert una.last.startswith(f"You hold {case['id']}")
+    assert maria.last == f"Una Smith (support) is now looking after {case['id']} personally: your messages about it go straight to them."
+    maria.says("can do 12/3/2027", reply_to=graph.wamids[0])  # no "Is that right?": a person has it
+    assert maria.last == f"Passed on to Una Smith, on {case['id']}."
+    assert ("Maria Lopez", "can do 12/3/2027") in comments(grid, case)
+    assert grid.get_case(case["id"])["expected_date"] is None, "the bot writes nothing of its own"
+    assert una.last.startswith(f'Maria Lopez (Globex Freight Inc.) answered on {case["id"]}: "can do 12/3/2027"')
+    una.says("Thanks, noted for the 3rd", reply_to=una.last_message_id())
+    assert maria.last.startswith(f'Una Smith (support) on {case["id"]}: "Thanks, noted for the 3rd"')
+    page = client.get("/ops", headers={"Accept": "application/json"}).get_json()
+    assert [(h["case_id"], h["staff_id"]) for h in page["holds"]] == [(case["id"], "u.smith")]
+    una.says(f"release {case['id']}")
+    assert una.last == f"{case['id']} is handed back to the assistant."
+    assert maria.last == f"Una Smith (support) has handed {case['id']} back to the assistant. Reply here as before."
+    maria.says("can do 12/4/2027", reply_to=graph.wamids[0])
+    assert maria.last.startswith("New delivery date for PO-4410093: Sat 4 Dec 2027")
+
+
+def test_a_held_case_goes_back_to_the_bot_after_24_hours_of_silence(client, work, graph, grid, rt) -> None:
+    case = new_case(grid)
+    una = Chat(client, work, graph, UNA)
+    una.says(f"take {case['id']}")
+    time_passes(rt, work)  # a day without a message either way
+    assert una.last == f"{case['id']} was handed back to the assistant after 24 hours without a message."
+    assert client.get("/ops", headers={"Accept": "application/json"}).get_json()["holds"] == []
+
+
+def test_a_partner_may_not_take_a_case(client, work, graph, grid) -> None:
+    case = new_case(grid)
+    maria = Chat(client, work, graph, MARIA)
+    maria.says(f"take {case['id']}")
+    assert maria.last == "Only staff can use take."
+    una = Chat(client, work, graph, UNA)
+    una.says(f"release {case['id']}")
+    assert una.last == f"{case['id']} is not held by you."

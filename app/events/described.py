@@ -19,6 +19,7 @@ _ABOUT = {
     "comment.added": ("case_id",),
     "case.closed": ("case_id",),
     "handoff": ("case_id", "phone"),
+    "case.held": ("case_id",),
 }
 _WORDS = ("action", "document_type")  # codes shown as words: "contract review", not contract_review
 

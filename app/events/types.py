@@ -178,12 +178,26 @@ class HandOff(BaseEvent):
     thread_url: str = ""
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CaseHeld(BaseEvent):
+    """tgwa's own: a staff member took a case's conversation over (`held`) or handed it back;
+    the partner contacts in its thread are told."""
+
+    TYPE: ClassVar[str] = "case.held"
+    case_id: str
+    partner_id: str
+    staff_id: str
+    held: bool
+    thread_url: str = ""
+
+
 Event = (ExceptionLogged | ScheduleRevised | DocumentUploaded | DocumentRequested | MilestoneReached | AlertBroadcast
-         | OnboardingPending | OnboardingCompleted | CaseAssigned | CommentAdded | CaseClosed | HandOff)
+         | OnboardingPending | OnboardingCompleted | CaseAssigned | CommentAdded | CaseClosed | HandOff
+         | CaseHeld)
 BY_TYPE: dict[str, type[Event]] = {cls.TYPE: cls for cls in (
     ExceptionLogged, ScheduleRevised, DocumentUploaded, DocumentRequested, MilestoneReached, AlertBroadcast,
-    OnboardingPending, OnboardingCompleted, CaseAssigned, CommentAdded, CaseClosed, HandOff)}
-OWN_TYPES = frozenset({HandOff.TYPE})  # events tgwa makes itself: the webhook's schema never takes them
+    OnboardingPending, OnboardingCompleted, CaseAssigned, CommentAdded, CaseClosed, HandOff, CaseHeld)}
+OWN_TYPES = frozenset({HandOff.TYPE, CaseHeld.TYPE})  # events tgwa makes itself: the webhook's schema never takes them
 
 
 def parse(payload: dict[str, Any]) -> Event:

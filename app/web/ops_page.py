@@ -15,7 +15,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from app import delivery, keyspace, parked, template_status
 from app.events import described, types
 from app.runtime import Runtime
-from conversations import census
+from conversations import census, holding
 
 bp = Blueprint("ops_page", __name__, template_folder="../templates")
 PER_PAGE, MAX_PER_PAGE = 50, 200
@@ -56,6 +56,8 @@ def overview() -> Any:
             "notifications": sent, "awaiting_ack": acks, "windows": window_page, "totals": totals,
             "templates": templates(rt),
             "billable": {"month": month, "by_kind": delivery.billed(rt, month)},
+            "holds": [{**h, "staff": getattr(rt.directory.staff.get(h["staff_id"]), "name", h["staff_id"])}
+                      for h in holding.holds(rt)],
             "page": {"number": number, "per_page": per_page,
                      "last": max(1, -(-max(totals.values()) // per_page))}}
     if request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":

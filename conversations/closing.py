@@ -11,6 +11,7 @@ from app import outbound
 from app.directory import Contact
 from app.events.types import CaseClosed
 from app.runtime import Runtime
+from app.tradinggrid import cases
 from app.whatsapp import messages
 from conversations import case_people, identity, say, threads
 from conversations.flows.catalog import FLOWS
@@ -20,6 +21,8 @@ log = logging.getLogger(__name__)
 
 def close(rt: Runtime, event: CaseClosed) -> None:
     partner = rt.directory.partners.get(event.partner_id)
+    case = cases.read(rt.tradinggrid, event.case_id)
+    named = case.reference if case is not None and case.reference else None
     people = [*(partner.contacts if partner else ()), *rt.directory.staff.values()]
     for person in people:
         with threads.locked(rt, person.phone) as conversation:
@@ -29,7 +32,7 @@ def close(rt: Runtime, event: CaseClosed) -> None:
                 thread.state = "cancelled"
                 thread.updated_at = time.time()
             if asking and isinstance(person, Contact):
-                reference = asking[0].slots.get("reference") or event.case_id
+                reference = named or asking[0].slots.get("reference") or event.case_id
                 body = say.text(person.language, "case_closed_pending", case_id=event.case_id, reference=reference)
                 outbound.deliver(rt, messages.text(identity.address(rt, person.phone), body),
                                  f"event:{event.id}:{person.phone}")

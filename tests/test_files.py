@@ -217,8 +217,10 @@ def test_a_sticker_is_let_be(client, work, graph) -> None:
     assert maria.bot == []
 
 
-def test_the_embedded_case_page_lists_the_files_with_a_download_link(tmp_path: Path, graph, redis_conn) -> None:  # type: ignore[no-untyped-def]
-    rt = runtime.build(make_settings(tmp_path, graph.url, None), connection=redis_conn)
+def test_the_embedded_case_page_lists_the_files_with_a_download_link(tmp_path: Path, graph, redis_conn,  # type: ignore[no-untyped-def]
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # DATA_DIR relative to where tgwa runs, as the demo's is
+    rt = runtime.build(make_settings(tmp_path, graph.url, None, DATA_DIR="data"), connection=redis_conn)
     runtime.install(rt)
     client = create_app(rt=rt, start_worker=False).test_client()
     work = lambda: [None for _ in range(50) if run_once(rt.queues)]  # noqa: E731
@@ -236,3 +238,21 @@ def test_the_embedded_case_page_lists_the_files_with_a_download_link(tmp_path: P
     assert download.status_code == 200 and download.data == PDF
     assert 'filename=pod-778812.pdf' in download.headers["Content-Disposition"]
     assert client.get("/tradinggrid/files/ATT-999").status_code == 404
+
+
+def test_the_sandbox_serves_what_its_people_send_as_metas_media_endpoints_do(tmp_path: Path, graph, redis_conn,  # type: ignore[no-untyped-def]
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # DATA_DIR relative, as the demo's is
+    rt = runtime.build(make_settings(tmp_path, graph.url, None, DATA_DIR="data", SANDBOX="1"), connection=redis_conn)
+    runtime.install(rt)
+    client = create_app(rt=rt, start_worker=False).test_client()
+    sent = client.post("/sandbox/api/file", data={"phone": MARIA, "caption": "pod",
+                                                  "file": (io.BytesIO(PDF), "pod.pdf", "application/pdf")})
+    assert sent.status_code == 200
+    [media_id] = [p.name for p in (tmp_path / "data" / "sandbox-media").iterdir() if p.suffix != ".json"]
+    info = client.get(f"/sandbox/graph/{media_id}", headers={"Authorization": "Bearer test-access-token"}).get_json()
+    assert (info["mime_type"], info["file_size"], info["sha256"]) == ("application/pdf", str(len(PDF)),
+                                                                       hashlib.sha256(PDF).hexdigest())
+    download = client.get(info["url"].split("localhost:8000", 1)[-1], headers={"Authorization": "Bearer test-access-token"})
+    assert download.status_code == 200 and download.data == PDF
+    assert client.get("/sandbox/graph/sandbox0000", headers={"Authorization": "Bearer test-access-token"}).status_code == 404

@@ -46,4 +46,5 @@ def download(file_id: str) -> Any:
     if found is None or not found[1].is_file():
         abort(404)
     record, path = found
-    return send_file(path, mimetype=record["content_type"], as_attachment=True, download_name=record["filename"])
+    return send_file(path.resolve(), mimetype=record["content_type"], as_attachment=True,  # DATA_DIR may be relative
+                     download_name=record["filename"])

@@ -185,7 +185,7 @@ def media_info(media_id: str) -> dict[str, Any]:
 @bp.get("/sandbox/graph/download/<media_id>")
 def media_download(media_id: str) -> Any:
     path, mime = _media(media_id)
-    return send_file(path, mimetype=mime)
+    return send_file(path.resolve(), mimetype=mime)  # DATA_DIR may be relative; Flask would read it from the app
 
 
 @bp.post("/sandbox/api/read/<phone>")

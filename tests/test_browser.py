@@ -122,6 +122,7 @@ def test_a_partner_sends_a_pdf_from_the_sandbox_and_the_case_page_offers_it_for_
     page.wait_for_selector(f"text=Got pod-778812.pdf (240 KB). Attach it to {case['id']}?", timeout=20000)
     page.click(".bubble.bot .choices button:has-text('Confirm')")
     page.wait_for_selector(f"text=pod-778812.pdf attached to {case['id']}")
+    page.wait_for_selector(f"#audit >> text=file pod-778812.pdf (240 KB) on {case['id']} by Maria Lopez: signed POD")
     page.goto(f"{url}/tradinggrid/cases/{case['id']}")
     assert "signed POD" in page.inner_text("#files")
     with page.expect_download() as download:

@@ -111,6 +111,7 @@ function refreshGrid() {
     for (const c of tg.audit.comments || []) audit.push([c.created_at, `comment on ${c.case_id} by ${c.author.name}: ${c.body}${from(c)}`]);
     for (const r of tg.audit.references || []) audit.push([r.created_at, `${r.kind} ${r.value} added to ${r.case_id}`]);
     for (const t of tg.audit.tasks || []) audit.push([t.created_at, `task ${t.id}: ${t.title}`]);
+    for (const f of tg.audit.attachments || []) audit.push([f.created_at, `file ${f.filename} (${Math.round(f.size / 1024)} KB) ${f.case_id ? "on " + f.case_id : "as " + f.document_type} by ${f.author.name}${f.caption ? ": " + f.caption : ""}`]);
     for (const a of tg.audit.acknowledgments || []) audit.push([a.created_at, `${a.subject_type} ${a.subject_id} ${a.response} by ${a.responder.name} at ${a.responded_at}${from(a)}`]);
     audit.sort();
     $("#audit").replaceChildren(...audit.map(([at, text]) => el("li", "", at.slice(11, 19) + " " + text)));

@@ -19,6 +19,7 @@ from app.directory import Contact
 from app.runtime import Runtime
 from app.whatsapp import errors, messages
 from app.whatsapp.inbound import InboundMessage
+from app.tradinggrid import cases
 from app.tradinggrid.bodies import NewTask
 from conversations import holding, identity, media, queries, replies, say, threads, waits
 from conversations.flows import problem, relay
@@ -201,6 +202,8 @@ def _route(turn: Turn) -> None:
     if turn.message.context_id:
         thread_id = conversation.thread_of(turn.message.context_id)
         thread = conversation.threads.get(thread_id or "")
+        if thread is not None and not thread.open and _case_still_open(turn, thread):
+            _reopen(thread)  # a reply to a case's notification always leads back to the case
         if thread is not None and thread.open:
             turn.thread = thread
             _run(turn)
@@ -233,6 +236,22 @@ def _route(turn: Turn) -> None:
         overtaken(turn)  # what it answered was finished by what came after
     else:
         _unplaced(turn, turn.say("hint_generic"))
+
+
+REOPENABLE = frozenset({"exception"})  # flows whose finished thread a reply to its notification reopens
+
+
+def _case_still_open(turn: Turn, thread: threads.Thread) -> bool:
+    case_id = thread.slots.get("case_id")
+    if thread.flow not in REOPENABLE or not case_id:
+        return False
+    case = turn.ask_grid(cases.read, str(case_id))
+    return case is not None and case.status == "open"
+
+
+def _reopen(thread: threads.Thread) -> None:
+    thread.state = FLOWS[thread.flow].initial
+    thread.slots.pop("proposal", None)
 
 
 def _ask_which(turn: Turn, candidates: list[threads.Thread]) -> None:

@@ -384,3 +384,33 @@ def test_three_unplaceable_messages_hand_over_to_a_person(client, work, graph, g
     assert maria.last == "I'm having trouble understanding, so I've asked a colleague to call you back. Sorry for the trouble!"
     tasks = grid.audit()["tasks"]
     assert len(tasks) == 1 and "Maria Lopez" in tasks[0]["title"] and "blue" in tasks[0]["description"]
+
+
+def test_cancelling_a_change_keeps_the_case_open_to_a_reply_to_its_notification(client, work, graph, grid,
+                                                                                maria) -> None:
+    case = new_case(grid)
+    exception_logged(client, work, case)
+    alert = graph.wamids[-1]
+    maria.says("can do 12/3/2027", reply_to=alert)
+    maria.says("cancle")  # a typo, read as cancel
+    assert maria.last == "OK, cancelled. Nothing was changed in Trading Grid."
+    maria.says("actually 12/4/2027 please", reply_to=alert)
+    assert maria.last == "New delivery date for PO-4410093: Sat 4 Dec 2027. Is that right?"
+    maria.says("yes")
+    assert grid.get_case(case["id"])["expected_date"] == "2027-12-04"
+
+
+def test_a_reply_to_a_finished_cases_notification_leads_back_to_the_case_while_it_is_open(client, work, graph,
+                                                                                          grid, maria) -> None:
+    case = new_case(grid)
+    exception_logged(client, work, case)
+    alert = graph.wamids[-1]
+    maria.says("can do 12/3/2027", reply_to=alert)
+    maria.taps("Confirm")
+    maria.says("sorry, 12/6/2027 now", reply_to=alert)  # the same notification, days later
+    assert maria.last == "New delivery date for PO-4410093: Mon 6 Dec 2027. Is that right?"
+    maria.taps("Confirm")
+    assert grid.get_case(case["id"])["expected_date"] == "2027-12-06"
+    grid.update_case(case["id"], {"status": "closed"}, idempotency_key="close")
+    maria.says("and 12/7/2027?", reply_to=alert)
+    assert grid.get_case(case["id"])["expected_date"] == "2027-12-06", "a closed case is not reopened"

@@ -6,7 +6,10 @@ back what it understood and writes only on confirmation.
          ^  |ask                |  ^info (a correction: "no, the 4th")
          |  +--(stays)          |change
          +----------------------+
-    awaiting_info/confirming --cancel--> cancelled
+    awaiting_info/confirming --cancel--> awaiting_info   (nothing written; the case's thread stays open)
+
+A finished thread comes back (to awaiting_info) when the partner replies to its notification
+again while the case is still open in Trading Grid (conversations.router).
 """
 from __future__ import annotations
 
@@ -115,6 +118,7 @@ def save(event: EventData) -> None:
 
 def cancelled(event: EventData) -> None:
     turn = turn_of(event)
+    slots_of(turn, Slots).pop("proposal", None)
     turn.reply(turn.say("cancelled"))
 
 
@@ -125,7 +129,7 @@ class ExceptionFlow(Flow):
             {"trigger": "info", "source": ["awaiting_info", "confirming"], "dest": "confirming", "after": ask_confirm},
             {"trigger": "change", "source": "confirming", "dest": "awaiting_info", "after": ask_info},
             {"trigger": "confirm", "source": "confirming", "dest": "done", "after": save},
-            {"trigger": "cancel", "source": ["awaiting_info", "confirming"], "dest": "cancelled", "after": cancelled},
+            {"trigger": "cancel", "source": ["awaiting_info", "confirming"], "dest": "awaiting_info", "after": cancelled},
         ], initial="awaiting_info", waits_for=CONFIRMING_WAITS_FOR, hints=CONFIRMING_HINTS,
             timeouts={"confirming": (CONFIRMATION_SECONDS, "awaiting_info")})
 

@@ -24,7 +24,7 @@ from app.tradinggrid.bodies import NewTask
 from conversations import holding, identity, media, queries, replies, say, threads, waits
 from conversations.flows import problem, relay
 from conversations.flows.catalog import FLOWS
-from conversations.turn import Turn, for_message, offered, parse_tap, tap_id
+from conversations.turn import OFFERED, Turn, for_message, offered, parse_tap, tap_id
 from intents import references
 
 log = logging.getLogger(__name__)
@@ -162,7 +162,7 @@ def _tapped(turn: Turn, action: str, thread_id: str) -> None:
         return
     if action not in offered(thread):  # an old button, or a forged id: nothing happens
         log.info("tap %s on %s: not offered (%s)", action, thread_id, ", ".join(sorted(offered(thread))))
-        turn.reply(turn.say("tap_stale", hint=turn.say(_hint(thread))))
+        turn.reply(turn.say("tap_stale", hint=_hint(turn, thread)))
         return
     turn.thread, turn.action = thread, action
     _run(turn)
@@ -279,11 +279,16 @@ def _run(turn: Turn) -> None:
         turn.conversation.session["unplaced"] = 0
         waits.begin(turn, flow)
         return
-    _unplaced(turn, turn.say(_hint(turn.thread)))
+    _unplaced(turn, _hint(turn, turn.thread))
 
 
-def _hint(thread: threads.Thread) -> str:
-    return FLOWS[thread.flow].hint(thread)
+def _hint(turn: Turn, thread: threads.Thread) -> str:
+    """What to do now, in words: the buttons the thread's latest message offers, by name, else
+    what its flow suggests in its state."""
+    labels = say.buttons_named(turn.language, [str(a) for a in thread.slots.get(OFFERED) or []])
+    if labels:
+        return turn.say("hint_buttons", buttons=labels)
+    return turn.say(FLOWS[thread.flow].hint(thread))
 
 
 def overtaken(turn: Turn) -> None:

@@ -34,6 +34,15 @@ def button(language: str, key: str) -> str:
     return str(_texts(language)["buttons"][key])
 
 
+def buttons_named(language: str, actions: list[str]) -> str:
+    """Buttons by their titles, as a person lists them: "Confirm, Change or Cancel" ("" for none)."""
+    known = _texts(language)["buttons"]
+    titles = [str(known[a]) for a in actions if a in known]
+    if len(titles) < 2:
+        return "".join(titles)
+    return f"{', '.join(titles[:-1])} {_texts(language)['or']} {titles[-1]}"
+
+
 def issue(language: str, issue_type: str) -> str:
     return str(_texts(language)["issue_types"].get(issue_type, issue_type.replace("_", " ")))
 

@@ -13,7 +13,7 @@ def test_forged_taps_on_a_revised_schedule_write_nothing(client, work, graph, gr
     case = new_case(grid, reference="PO-3001")
     schedule_revised(client, work, case)
     maria.sends_tap(f"t|info|schedule:{case['id']}", "Info")
-    assert maria.last == "That button no longer applies. Please use the buttons of my last message, or send HELP."
+    assert maria.last == "That button no longer applies. Please tap Accept, Reject or Propose date, or send HELP."
     maria.sends_tap(f"t|confirm|schedule:{case['id']}")
     assert maria.last.startswith("That button no longer applies.")
     audit = grid.audit(case["id"])

@@ -279,6 +279,9 @@ def _run(turn: Turn) -> None:
         turn.conversation.session["unplaced"] = 0
         waits.begin(turn, flow)
         return
+    if flow.stuck(turn):
+        turn.conversation.remember(turn.message.id, turn.thread.id)
+        return
     _unplaced(turn, _hint(turn, turn.thread))
 
 

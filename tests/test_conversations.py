@@ -4,10 +4,12 @@ Trading Grid (the `grid` fixture is what that server stores)."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
 
-from app import keyspace
+from app import keyspace, localtime
+from conversations.flows.exception import working_days
 from tests.chat import Chat, event
 from tests.clock import time_passes
 
@@ -414,3 +416,21 @@ def test_a_reply_to_a_finished_cases_notification_leads_back_to_the_case_while_i
     grid.update_case(case["id"], {"status": "closed"}, idempotency_key="close")
     maria.says("and 12/7/2027?", reply_to=alert)
     assert grid.get_case(case["id"])["expected_date"] == "2027-12-06", "a closed case is not reopened"
+
+
+def test_after_two_messages_with_no_date_the_next_five_working_days_are_offered(client, work, graph, grid,
+                                                                                maria) -> None:
+    case = new_case(grid)
+    exception_logged(client, work, case)
+    alert = graph.wamids[-1]
+    maria.says("hmm", reply_to=alert)
+    assert maria.last.startswith("Sorry, I didn't get that.")
+    maria.says("soonish", reply_to=alert)
+    assert maria.last == "I couldn't read a date there. Which day can you deliver PO-4410093? Pick one, or type it."
+    days = working_days(localtime.local_date(MARIA, time.time()), 5)
+    assert all(d.weekday() < 5 for d in days) and len(days) == 5
+    third = days[2]
+    maria.picks(f"{third:%a} {third.day} {third:%b}")
+    assert maria.last == f"New delivery date for PO-4410093: {third:%a} {third.day} {third:%b} {third.year}. Is that right?"
+    maria.taps("Confirm")
+    assert grid.get_case(case["id"])["expected_date"] == third.isoformat()

@@ -122,7 +122,7 @@ def test_a_closed_case_with_nothing_pending_messages_nobody(client, work, graph,
 
 
 def test_a_hand_off_reaches_the_cases_owner_who_answers_right_there(client, work, graph, grid) -> None:
-    case = new_case(grid)  # assigned to u.smith
+    case = new_case(grid, issue="invoice_mismatch")  # assigned to u.smith (a delay offers days to pick first)
     exception_logged(client, work, case)
     maria, una, ravi = (Chat(client, work, graph, p) for p in (MARIA, UNA, RAVI))
     una.says("my cases")

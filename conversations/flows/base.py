@@ -65,6 +65,11 @@ class Flow:
         yes or a no): of several open threads, those that cannot take it are not asked about."""
         return True
 
+    def stuck(self, turn: Turn) -> bool:
+        """A message this thread cannot take: True when the flow answered it itself (offered a
+        simpler way to answer), else the router says it did not understand."""
+        return False
+
     def hint(self, thread: Thread) -> str:
         return self.hints.get(thread.state, "hint_answer")
 

@@ -66,6 +66,7 @@ class Settings:
     ops_token: str = ""
     public_url: str = "http://localhost:8000"  # where people reach this web app (the embedded case pages)
     media_max_bytes: int = 16 * 1024 * 1024  # the largest file taken from WhatsApp and attached in Trading Grid
+    date_flow_id: str | None = None  # a published WhatsApp Flow with a date picker (app/flows/pick_date.json)
     quiet_hours: tuple[int, int] | None = (20, 8)  # no notification but a critical alert from, until (local hours)
 
     @property
@@ -180,6 +181,7 @@ class Settings:
             public_url=public_url,
             media_max_bytes=_positive_int("MEDIA_MAX_BYTES", text("MEDIA_MAX_BYTES"), 16 * 1024 * 1024),
             quiet_hours=_quiet_hours(text("QUIET_HOURS"), sandbox),
+            date_flow_id=text("WHATSAPP_DATE_FLOW_ID"),
         )
         return settings
 

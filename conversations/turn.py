@@ -117,6 +117,11 @@ class Turn:
         choices = [(tap_id(a, self.thread.id), say.button(self.language, a)) for a in actions]
         self._deliver(messages.buttons(self.message.sender, body, choices, reply_to=self._quote))
 
+    def form(self, body: str, flow_id: str, cta: str, screen: str, data: dict[str, Any]) -> None:
+        """A WhatsApp Flow for this turn's thread; its answer (nfm_reply) quotes it, so it comes back here."""
+        self._deliver(messages.flow(self.message.sender, body, flow_id, cta, self.here.id, screen, data,
+                                    reply_to=self._quote))
+
     def choose(self, body: str, button: str, rows: Sequence[tuple[str, str, str | None]]) -> None:
         self._deliver(messages.choice_list(self.message.sender, body, button, [("", rows)], reply_to=self._quote))
 

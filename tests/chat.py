@@ -85,6 +85,14 @@ class Chat:
             message["context"] = {"from": "15550783881", "id": reply_to}
         return self._post(message)
 
+    def fills_form(self, answers: dict[str, Any], to: str) -> str:
+        """Completes the WhatsApp Flow the bot sent as message `to`: Meta's nfm_reply, quoting it."""
+        n = self._next_ts()
+        return self._post({"from": self.phone, "id": f"wamid.nfm.{n}", "timestamp": str(n), "type": "interactive",
+                           "context": {"from": "15550783881", "id": to},
+                           "interactive": {"type": "nfm_reply", "nfm_reply": {
+                               "name": "flow", "body": "Sent", "response_json": json.dumps(answers)}}})
+
     def reacts(self, emoji: str, to: str) -> str:
         """Reacts with `emoji` to the message `to` (a wamid of the bot's), as WhatsApp sends it."""
         n = self._next_ts()

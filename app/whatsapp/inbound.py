@@ -36,6 +36,7 @@ class InboundMessage:
     location: dict[str, Any] | None = None
     reaction: dict[str, Any] | None = None
     edits: str | None = None         # an edit: the id of the message it changes (its text is the new one)
+    form: dict[str, Any] | None = None  # a WhatsApp Flow's answer (nfm_reply): the fields the person filled in
     system: dict[str, Any] | None = None
     errors: tuple[dict[str, Any], ...] = ()
     phone_number_id: str | None = None
@@ -199,6 +200,8 @@ def _parse_message(raw: Any, profiles: dict[str, tuple[str | None, str | None]],
             fields["text"], fields["reply_id"] = _text(reply.get("title")), _text(reply.get("id"))
         else:
             fields["text"] = _text(reply.get("body")) or _text(reply.get("response_json"))
+            if reply_type == "nfm_reply":
+                fields["form"] = _form(reply.get("response_json"))
     elif kind in MEDIA_TYPES:
         fields["text"] = _text(body.get("caption"))
         fields["media"] = {k: body[k] for k in ("id", "mime_type", "sha256", "filename", "url", "animated", "voice")
@@ -262,3 +265,12 @@ def _timestamp(value: Any) -> int:
         return int(value)
     except (TypeError, ValueError):
         return int(time.time())
+
+
+def _form(raw: Any) -> dict[str, Any] | None:
+    """A Flow's `response_json` (a JSON object in a string), or None when it is not one."""
+    try:
+        data = json.loads(raw) if isinstance(raw, str) else None
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None

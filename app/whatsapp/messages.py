@@ -84,6 +84,18 @@ def _decorate(content: dict[str, Any], header: str | None, footer: str | None) -
     return content
 
 
+def flow(to: str, body: str, flow_id: str, cta: str, token: str, screen: str, data: dict[str, Any],
+         reply_to: str | None = None) -> dict[str, Any]:
+    """A WhatsApp Flow (a form) opened on `screen` with `data`; its answer comes back as an
+    nfm_reply carrying `token`."""
+    content = {"type": "flow", "body": {"text": _body(body, INTERACTIVE_BODY_MAX)},
+               "action": {"name": "flow", "parameters": {
+                   "flow_message_version": "3", "flow_id": flow_id, "flow_cta": fit(cta, BUTTON_TITLE_MAX),
+                   "flow_token": token, "flow_action": "navigate",
+                   "flow_action_payload": {"screen": screen, "data": data}}}}
+    return _envelope(to, "interactive", content, reply_to)
+
+
 def buttons(to: str, body: str, choices: Sequence[Button], header: str | None = None,
             footer: str | None = None, reply_to: str | None = None) -> dict[str, Any]:
     if not 1 <= len(choices) <= BUTTONS_MAX:

@@ -150,7 +150,14 @@ class ExceptionFlow(Flow):
         if slots["misses"] < MISSES_BEFORE_DAYS:
             return False
         slots["misses"] = 0
-        days = working_days(localtime.local_date(turn.person.phone, turn.message.timestamp), DAYS_OFFERED)
+        today = localtime.local_date(turn.person.phone, turn.message.timestamp)
+        flow_id = turn.rt.settings.date_flow_id
+        if flow_id:
+            turn.form(turn.say("pick_a_day", reference=slots["reference"]), flow_id, say.button(turn.language, "choose"),
+                      "PICK_DATE", {"reference": slots["reference"],
+                                    "min_date": (today + dt.timedelta(days=1)).isoformat()})
+            return True
+        days = working_days(today, DAYS_OFFERED)
         actions = [f"{PICK_DATE}{d.isoformat()}" for d in days]
         offer_buttons(turn.here, actions)
         rows = [(tap_id(a, turn.here.id), turn.date(a[len(PICK_DATE):]), None) for a in actions]
@@ -158,6 +165,10 @@ class ExceptionFlow(Flow):
         return True
 
     def event(self, turn: Turn) -> str | None:
+        picked = picked_date(turn.message.form)
+        if picked is not None:
+            turn.event_kwargs = {"offer": Proposal(kind="date", value=picked, text=turn.date(picked))}
+            return "info"
         if turn.action and turn.action.startswith(PICK_DATE):
             day = turn.action[len(PICK_DATE):]
             turn.event_kwargs = {"offer": Proposal(kind="date", value=day, text=turn.date(day))}
@@ -180,6 +191,17 @@ class ExceptionFlow(Flow):
         if turn.here.state == "awaiting_info" and intent == "unknown" and len(turn.text.split()) >= 2:
             turn.event_kwargs = {"offer": Proposal(kind="comment", value=turn.text, text=turn.text)}
             return "info"
+        return None
+
+
+def picked_date(form: dict[str, object] | None) -> str | None:
+    """The day a Flow's date picker sent back: "YYYY-MM-DD", or (older Flow versions) milliseconds."""
+    value = (form or {}).get("date")
+    try:
+        if isinstance(value, (int, float)) or (isinstance(value, str) and value.isdigit()):
+            return dt.datetime.fromtimestamp(int(value) / 1000, dt.timezone.utc).date().isoformat()
+        return dt.date.fromisoformat(str(value)).isoformat() if value else None
+    except (ValueError, OverflowError, OSError):
         return None
 
 

@@ -1,0 +1,1 @@
+"""The WhatsApp Flows tgwa ships (their Flow JSON), to publish in WhatsApp Manager: see the README."""

@@ -29,6 +29,10 @@ def sandbox(tmp_path: Path, graph, redis_conn) -> Iterator[tuple[str, object]]: 
     app = create_app(rt=rt, start_worker=True)
     with serve(app, port) as url:
         yield url, rt
+    stop_embedded_workers()
+
+
+def stop_embedded_workers() -> None:
     for thread in threading.enumerate():
         if thread.name == "tgwa-embedded-worker":
             thread.stop()  # type: ignore[attr-defined]
@@ -215,3 +219,22 @@ def test_the_trading_grid_panel_fires_every_event_type_and_says_in_words_why_one
     page.wait_for_selector("#event-result.refused")
     refused = page.inner_text("#event-result")
     assert refused.startswith("Not sent: there is no case CASE-9999") and "{" not in refused
+
+
+def test_the_date_picker_flow_can_be_filled_in_the_sandbox(tmp_path: Path, graph, redis_conn, page) -> None:  # type: ignore[no-untyped-def]
+    port = free_port()
+    settings = make_settings(tmp_path, graph.url, None, SANDBOX="1", PUBLIC_URL=f"http://127.0.0.1:{port}",
+                             WHATSAPP_DATE_FLOW_ID="1187364291")
+    rt = runtime.build(settings, connection=redis_conn)
+    with serve(create_app(rt=rt, start_worker=True), port) as url:
+        case = maria_is_told_of_a_delay(url, rt, page)
+        says(page, "hmm")
+        page.wait_for_selector("text=Sorry, I didn't get that.")
+        says(page, "soonish")
+        page.wait_for_selector("input.flow-date")
+        page.fill("input.flow-date", "2027-12-06")
+        page.click(".bubble.bot .choices button:has-text('Choose')")
+        page.wait_for_selector("text=New delivery date for PO-4410093: Mon 6 Dec 2027. Is that right?")
+        page.locator(".bubble.bot .choices button:has-text('Confirm')").last.click()
+        page.wait_for_selector(f"#cases tr[data-case='{case['id']}'] >> text=2027-12-06")
+    stop_embedded_workers()

@@ -31,6 +31,13 @@ function renderBot(m) {
     const choices = el("div", "choices");
     if (p.interactive.type === "button") {
       for (const b of p.interactive.action.buttons) choices.append(tapButton(b.reply.title, b.reply.id, "button_reply", m.id));
+    } else if (p.interactive.type === "flow") {  // a WhatsApp Flow: here, its one field, a date
+      const day = el("input", "flow-date");
+      day.type = "date";
+      const send = el("button", "", p.interactive.action.parameters.flow_cta);
+      send.addEventListener("click", () => day.value && post("/sandbox/api/form", {phone, context: m.id,
+        answers: {date: day.value, flow_token: p.interactive.action.parameters.flow_token}}).then(refresh));
+      choices.append(day, send);
     } else {
       const rows = el("div", "choices rows");
       const open = el("button", "", "☰ " + p.interactive.action.button);

@@ -124,6 +124,19 @@ def tap() -> tuple[dict[str, Any], int]:
     return _deliver(phone, message, f"[{title}]")
 
 
+@bp.post("/sandbox/api/form")
+def fill_a_form() -> tuple[dict[str, Any], int]:
+    """The person completes a WhatsApp Flow the bot sent: Meta's nfm_reply, quoting it."""
+    data = request.get_json(silent=True) or {}
+    phone, context, answers = str(data.get("phone", "")), str(data.get("context", "")), data.get("answers")
+    if not phone or not context or not isinstance(answers, dict):
+        return {"error": "phone, context and answers (an object) are required"}, 400
+    message = _message(phone, "interactive", {"interactive": {"type": "nfm_reply", "nfm_reply": {
+        "name": "flow", "body": "Sent", "response_json": json.dumps(answers)}}})
+    message["context"] = {"from": BUSINESS_NUMBER, "id": context}
+    return _deliver(phone, message, "[" + ", ".join(f"{k}: {v}" for k, v in answers.items() if k != "flow_token") + "]")
+
+
 @bp.post("/sandbox/api/file")
 def send_a_file() -> tuple[dict[str, Any], int]:
     """The person sends a photo, PDF, voice note or video: its bytes are kept where the sandbox's

@@ -400,7 +400,8 @@ def _handoff(rt: Runtime, event: HandOff, person: Person, lang: str) -> Notice:
     case_id = event.case_id or say.text(lang, "no_case")
     body = say.text(lang, "handoff_owner", name=name, partner=company, case_id=case_id, messages=said)
     params = {"name": name, "partner": company, "case_id": case_id, "messages": said}
-    thread = relay.opening(event.case_id, event.partner_id, event.thread_url) if event.case_id else None
+    thread = (relay.opening(event.case_id, event.partner_id, event.thread_url) if event.case_id
+              else relay.to_contact(event.phone))
     return Notice(body, [], params, thread)
 
 

@@ -7,12 +7,13 @@ from __future__ import annotations
 import re
 import time
 
-from app import ingest
+from app import ingest, outbound
 from app.directory import Contact
 from app.reach import reachable_among
 from app.tradinggrid import cases
 from app.tradinggrid.bodies import NewComment
-from conversations import case_people, holding
+from app.whatsapp import messages
+from conversations import case_people, holding, identity, say
 from conversations.turn import Turn
 
 # "reply CASE-1042 text", in the languages the prompts speak ("antwort", "responder", "répondre").
@@ -54,3 +55,16 @@ def answer(turn: Turn, case_id: str, text: str) -> None:
     turn.reply(turn.say("reply_sent", names=names, case_id=case.id) if names else
                turn.say("reply_nobody", case_id=case.id))
 
+
+
+def to_contact(turn: Turn, phone: str, text: str) -> None:
+    """A staff member's words to a partner contact about no case yet (a hand-off): on their phone,
+    signed; there is no case to write them on (the hand-off's task is the record)."""
+    contact = turn.rt.directory.person(phone)
+    if contact is None or not text:
+        turn.reply(turn.say("reply_usage", example="CASE-1042"))
+        return
+    body = say.text(contact.language, "staff_message", author=case_people.signature(turn.rt, turn.person, ""),
+                    body=text)
+    outbound.deliver(turn.rt, messages.text(identity.address(turn.rt, contact.phone), body), f"{turn.key_base}:to")
+    turn.reply(turn.say("reply_sent_direct", names=contact.name))

@@ -142,6 +142,9 @@ def test_a_hand_off_with_no_case_reaches_the_support_group(client, work, graph, 
         maria.says(words)
     assert una.last == ravi.last == ('[tgwa_handoff] Maria Lopez | Globex Freight Inc. | no case yet | '
                                      '"hello?" / "the weather is nice" / "blue"'), "outside their window: the template"
+    una.says("Hi Maria, Una here: which shipment is it?", reply_to=una.last_message_id())
+    assert maria.last == 'Una Smith (support): "Hi Maria, Una here: which shipment is it?"'
+    assert una.last == "Sent to Maria Lopez."
 
 
 def test_take_pauses_the_bot_passes_the_partner_on_and_release_hands_back(client, work, graph, grid, rt) -> None:

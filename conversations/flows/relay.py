@@ -21,6 +21,7 @@ class Slots(TypedDict, total=False):
     case_id: str
     partner_id: str
     thread_url: str
+    phone: str  # no case: the partner contact to answer (a hand-off about no case yet)
 
 
 def thread_id(case_id: str) -> str:
@@ -31,9 +32,18 @@ def opening(case_id: str, partner_id: str, thread_url: str) -> Thread:
     return FLOW.open(thread_id(case_id), Slots(case_id=case_id, partner_id=partner_id, thread_url=thread_url))
 
 
+def to_contact(phone: str) -> Thread:
+    """The staff member's side of a conversation with a partner contact about no case yet."""
+    return FLOW.open(f"relay:to:{phone}", Slots(phone=phone))
+
+
 def said(event: EventData) -> None:
     turn = turn_of(event)
-    replies.answer(turn, slots_of(turn, Slots)["case_id"], turn.text)
+    slots = slots_of(turn, Slots)
+    if slots.get("case_id"):
+        replies.answer(turn, slots["case_id"], turn.text)
+    else:
+        replies.to_contact(turn, slots["phone"], turn.text)
 
 
 class RelayFlow(Flow):

@@ -3,9 +3,9 @@ atomic step per item, then work for the workers. Raises redis.RedisError when th
 which the webhooks turn into 503 so the sender delivers again."""
 from __future__ import annotations
 
-from typing import Any
-
+import datetime as dt
 import functools
+from typing import Any
 
 from app import inbox, jsonsafe, keyspace, metrics, outbound, queues, ready, redisline, scripts, store, template_status
 from app.groupcommit import GroupCommit
@@ -91,3 +91,10 @@ def record_event(rt: Runtime, event: dict[str, Any]) -> bool:
     else:
         metrics.DEDUPE_HITS.labels("tradinggrid").inc()
     return outcome == scripts.NEW
+
+
+def record_own_event(rt: Runtime, event_id: str, kind: str, at: float, **fields: Any) -> bool:
+    """An event tgwa makes itself (a staff member's reply, a partner's answer for staff, a
+    hand-off, a hold), recorded and handled exactly as Trading Grid's are, once by its id."""
+    occurred = dt.datetime.fromtimestamp(at, dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    return record_event(rt, {"id": event_id, "type": kind, "occurred_at": occurred, **fields})

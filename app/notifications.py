@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from app import delivery, keyspace, outbound, parked, queues, runtime, template_status
-from app.reach import reachable_among, waking_moment, windows_open
+from app.reach import owners, reachable_among, waking_moment, windows_open
 from app.directory import Contact, Partner, Staff
 from app.events import types
 from app.events.types import (AlertBroadcast, CaseAssigned, CaseClosed, CaseHeld, CommentAdded, DocumentRequested,
@@ -280,9 +280,8 @@ def recipients(rt: Runtime, event: Event) -> list[Person]:
         return _comment_readers(rt, event)
     if isinstance(event, CaseHeld):
         return list(reachable_among(rt, case_people.in_thread(rt, event.partner_id, event.case_id)))
-    if isinstance(event, HandOff):
-        case = grid_cases.read(rt.tradinggrid, event.case_id) if event.case_id else None
-        return _staff(rt, case.assignee_id if case else None) or _group(rt, "support")
+    if isinstance(event, HandOff):  # the owner, else (not known, or not reachable) the support group
+        return reachable_among(rt, owners(rt, event.case_id)) or _group(rt, "support")
     return []
 
 
@@ -379,17 +378,10 @@ def _comment(rt: Runtime, event: CommentAdded, person: Person, lang: str) -> Not
     writer = rt.directory.staff.get(author.id) if author.kind == "staff" else rt.directory.person(author.id)
     signed = case_people.signature(rt, writer, author.name)
     params = {"author": signed, "case_id": event.case_id, "body": event.body, "url": event.thread_url}
-    if isinstance(person, Contact):
-        body = say.text(lang, "comment_partner", author=signed, case_id=event.case_id, body=event.body,
-                        url=event.thread_url)
-        return Notice(body, [], params, comment.opening(event))
-    if isinstance(writer, Contact):
-        body = say.text(lang, "comment_answered", author=signed, case_id=event.case_id, body=event.body,
-                        url=event.thread_url)
-    else:
-        body = say.text(lang, "comment_internal", author=signed, case_id=event.case_id, body=event.body,
-                        url=event.thread_url)
-    return Notice(body, [], params, relay.opening(event.case_id, event.partner_id, event.thread_url))
+    if isinstance(person, Contact):  # a partner answers in a comment thread; staff answer through their relay
+        return Notice(say.text(lang, "comment_partner", **params), [], params, comment.opening(event))
+    said = say.text(lang, "comment_answered" if isinstance(writer, Contact) else "comment_internal", **params)
+    return Notice(said, [], params, relay.opening(event.case_id, event.partner_id, event.thread_url))
 
 
 def _handoff(rt: Runtime, event: HandOff, person: Person, lang: str) -> Notice:

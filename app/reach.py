@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import TypeVar
 
 from app import keyspace, localtime
+from app.tradinggrid import cases
 from app.directory import Contact, Staff
 from app.runtime import Runtime
 
@@ -41,3 +42,14 @@ def waking_moment(rt: Runtime, person: Contact | Staff, at: float) -> float:
     country = rt.directory.partners[person.partner_id].country if isinstance(person, Contact) else None
     return localtime.next_waking_moment(person.phone, at, localtime.zone_of(person.phone, person.timezone, country),
                                         rt.settings.quiet_hours)
+
+
+def owners(rt: Runtime, case_id: str | None, owner_id: str | None = None) -> list[Staff]:
+    """Who answers for something on WhatsApp: `owner_id` (an alert's owner), else the case's
+    assignee, else the support group."""
+    if not owner_id and case_id:
+        case = cases.read(rt.tradinggrid, case_id)
+        owner_id = case.assignee_id if case is not None else None
+    if owner_id and owner_id in rt.directory.staff:
+        return [rt.directory.staff[owner_id]]
+    return rt.directory.group_members("support")

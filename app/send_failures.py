@@ -10,11 +10,10 @@ import logging
 import time
 from typing import Any
 
-from app import delivery, keyspace, outbound, pace, parked, queues, runtime
-from app.directory import Contact, Staff
-from app.events import described, types
+from app import delivery, keyspace, outbound, pace, parked, queues, reach, runtime
+from app.directory import Contact
+from app.events import described
 from app.runtime import Runtime
-from app.tradinggrid import cases
 from app.whatsapp import errors, messages
 from conversations import identity, say
 
@@ -65,18 +64,8 @@ def _tell_owner(rt: Runtime, phone: str, key: str, failure: dict[str, Any]) -> N
     name = f"{name} ({handle})" if handle else name
     partner = rt.directory.partner_of(person).name if isinstance(person, Contact) else ""
     about = (described.about(event) or event.type) if event is not None else key
-    for staff in _owners(rt, event):
+    case_id = getattr(event, "case_id", None)
+    for staff in reach.owners(rt, str(case_id) if case_id else None, getattr(event, "owner_id", None)):
         body = say.text(staff.language, "unreachable", name=name, partner=partner or phone, about=about,
                         reason=reason(failure))
         outbound.deliver(rt, messages.text(staff.phone, body), f"unreachable:{key}:{staff.id}")
-
-
-def _owners(rt: Runtime, event: types.Event | None) -> list[Staff]:
-    owner_id = getattr(event, "owner_id", None)
-    case_id = getattr(event, "case_id", None)
-    if not owner_id and case_id:
-        case = cases.read(rt.tradinggrid, str(case_id))
-        owner_id = case.assignee_id if case is not None else None
-    if owner_id and owner_id in rt.directory.staff:
-        return [rt.directory.staff[owner_id]]
-    return rt.directory.group_members("support")

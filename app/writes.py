@@ -12,8 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from app import attachable, outbound, parked, queues, runtime, voice
-from app.reach import windows_open
+from app import attachable, outbound, parked, queues, reach, runtime, voice
 from app.runtime import Runtime
 from app.tradinggrid import bodies
 from app.tradinggrid.port import PermanentError, Record, TransientError, Upload
@@ -88,7 +87,7 @@ def _tell(rt: Runtime, write: Write, tell: Callable[[str], None] | None, prompt:
     body = say.text(person.language if person else "en", prompt, **params)
     if tell is not None:
         tell(body)
-    elif write.notify and windows_open(rt, [write.notify])[write.notify]:
+    elif write.notify and reach.windows_open(rt, [write.notify])[write.notify]:
         outbound.deliver(rt, messages.text(write.notify, body), f"parked:{write.key}")
     elif write.notify:  # no free-form message reaches them now, and no template says this: a person must
         _tell_owner(rt, write, person.name if person else f"+{write.notify}", str(params.get("reason") or prompt))
@@ -102,9 +101,7 @@ def subject_of(body: bodies.Body) -> str:
 def _tell_owner(rt: Runtime, write: Write, name: str, reason: str) -> None:
     """The case's owner (else the support group) hears of a refusal its partner cannot be told of."""
     subject = subject_of(write.body)
-    case = rt.tradinggrid.get_case(subject) if subject.startswith("CASE-") else None
-    owner = rt.directory.staff.get(str(case.get("assignee_id"))) if case else None
-    for staff in [owner] if owner else rt.directory.group_members("support"):
+    for staff in reach.owners(rt, getattr(write.body, "case_id", None)):
         body = say.text(staff.language, "write_failed_owner", name=name, case_id=subject, reason=reason)
         outbound.deliver(rt, messages.text(staff.phone, body), f"parked:{write.key.split(':', 1)[0]}:{staff.id}")
 
@@ -112,7 +109,7 @@ def _tell_owner(rt: Runtime, write: Write, name: str, reason: str) -> None:
 def _tell_saved(rt: Runtime, write: Write) -> None:
     """A write a job landed after the turn said "I'll save it as soon as Trading Grid answers": the
     person hears it is saved, once for everything that message wrote (while they can be written to)."""
-    if not write.notify or not windows_open(rt, [write.notify])[write.notify]:
+    if not write.notify or not reach.windows_open(rt, [write.notify])[write.notify]:
         return
     person = rt.directory.person(write.notify)
     if person is None:

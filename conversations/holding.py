@@ -43,15 +43,16 @@ def holds(rt: Runtime) -> list[dict[str, Any]]:
     return sorted(found, key=lambda h: h["since"])
 
 
-def take(turn: Turn, case_id: str) -> bool:
-    """The staff member holds the case from now; True when they do (the caller opens their side)."""
+def take(turn: Turn, case_id: str) -> dict[str, Any] | None:
+    """The staff member holds the case from now: the hold, or None when they may not (the caller
+    opens their side of it)."""
     if isinstance(turn.person, Contact):
         turn.reply(turn.say("staff_only", command="take"))
-        return False
+        return None
     case = turn.ask_grid(cases.read, case_id)
     if case is None:
         turn.reply(turn.say("reply_unknown_case", case_id=case_id))
-        return False
+        return None
     now = time.time()
     hold = {"staff_id": turn.person.id, "since": now, "last": now, "partner_id": case.partner_id,
             "thread_url": case.thread_url or ""}
@@ -60,7 +61,7 @@ def take(turn: Turn, case_id: str) -> bool:
     _check_later(rt, case.id, now)
     _tell_partner(rt, case.id, hold, held_now=True, key=turn.key_base)
     turn.reply(turn.say("hold_taken", case_id=case.id))
-    return True
+    return hold
 
 
 def release(turn: Turn, case_id: str) -> None:
@@ -88,16 +89,12 @@ def forward(turn: Turn, case_id: str, hold: dict[str, Any]) -> None:
     """The partner's message on a held case: on the case as their comment, and to the holder."""
     person = turn.person
     assert isinstance(person, Contact)
-    if turn.write(NewComment(case_id, turn.text or f"[{turn.message.type}]", turn.author(), turn.message.id),
-                  "held_comment") is None:
+    words = turn.text or f"[{turn.message.type}]"
+    if turn.write(NewComment(case_id, words, turn.author(), turn.message.id), "held_comment") is None:
         return
-    ingest.record_event(turn.rt, {
-        "id": f"wa:{turn.key_base}:held", "type": "comment.added",
-        "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(turn.message.timestamp)),
-        "case_id": case_id, "partner_id": person.partner_id, "comment_id": turn.message.id,
-        "body": turn.text or f"[{turn.message.type}]",
-        "author": {"kind": "partner_contact", "id": person.phone, "name": person.name},
-        "visibility": "internal", "thread_url": hold.get("thread_url") or "", "notify_staff_id": hold["staff_id"]})
+    turn.announce("comment.added", "held", case_id=case_id, partner_id=person.partner_id, comment_id=turn.message.id,
+                  body=words, author={"kind": "partner_contact", "id": person.phone, "name": person.name},
+                  visibility="internal", thread_url=hold.get("thread_url") or "", notify_staff_id=hold["staff_id"])
     touch(turn.rt, case_id)
     told = turn.conversation.session.setdefault("held_told", [])
     if case_id not in told:  # said once a hold, not after every message
@@ -133,8 +130,6 @@ def _check_later(rt: Runtime, case_id: str, last: float) -> None:
 
 def _tell_partner(rt: Runtime, case_id: str, hold: dict[str, Any], held_now: bool, key: str) -> None:
     """The partner contacts in the case's thread hear who has it (app.notifications, `case.held`)."""
-    ingest.record_event(rt, {
-        "id": f"wa:{key}:{'take' if held_now else 'release'}:{case_id}", "type": "case.held",
-        "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "case_id": case_id,
-        "partner_id": hold.get("partner_id", ""), "staff_id": hold["staff_id"], "held": held_now,
-        "thread_url": hold.get("thread_url") or ""})
+    ingest.record_own_event(rt, f"wa:{key}:{'take' if held_now else 'release'}:{case_id}", "case.held", time.time(),
+                            case_id=case_id, partner_id=hold.get("partner_id", ""), staff_id=hold["staff_id"],
+                            held=held_now, thread_url=hold.get("thread_url") or "")

@@ -5,9 +5,8 @@ of their own (app.notifications), so a partner's answer comes back the same way.
 from __future__ import annotations
 
 import re
-import time
 
-from app import ingest, outbound
+from app import outbound
 from app.directory import Contact
 from app.reach import reachable_among
 from app.tradinggrid import cases
@@ -43,12 +42,9 @@ def answer(turn: Turn, case_id: str, text: str) -> None:
     written = turn.write(NewComment(case.id, text, turn.author(), turn.message.id), "staff_reply")
     if written is None:
         return  # refused: parked, and they were told
-    ingest.record_event(turn.rt, {
-        "id": f"wa:{turn.key_base}:reply", "type": "comment.added",
-        "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(turn.message.timestamp)),
-        "case_id": case.id, "partner_id": case.partner_id, "comment_id": turn.message.id, "body": text,
-        "author": {"kind": "staff", "id": person.id, "name": person.name}, "visibility": "partner",
-        "thread_url": case.thread_url or ""})
+    turn.announce("comment.added", "reply", case_id=case.id, partner_id=case.partner_id, comment_id=turn.message.id,
+                  body=text, author={"kind": "staff", "id": person.id, "name": person.name}, visibility="partner",
+                  thread_url=case.thread_url or "")
     holding.touch(turn.rt, case.id)
     reached = reachable_among(turn.rt, case_people.in_thread(turn.rt, case.partner_id, case.id))
     names = ", ".join(c.name for c in reached)

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import time
 
-from app import ingest, keyspace, outbound
+from app import keyspace, outbound
 from app.directory import Contact
 from app.runtime import Runtime
 from app.whatsapp import errors, messages
@@ -173,9 +172,9 @@ def _hold(turn: Turn, verb: str, case_id: str) -> None:
     if verb == "release":
         holding.release(turn, case_id)
         return
-    if holding.take(turn, case_id):
-        found = holding.held(turn.rt, case_id) or {}
-        side = relay.opening(case_id, str(found.get("partner_id", "")), str(found.get("thread_url", "")))
+    hold = holding.take(turn, case_id)
+    if hold is not None:
+        side = relay.opening(case_id, hold["partner_id"], hold["thread_url"])
         if side.id not in turn.conversation.threads or not turn.conversation.threads[side.id].open:
             turn.conversation.threads[side.id] = side
 
@@ -332,12 +331,9 @@ def _tell_a_person(turn: Turn, said: list[str]) -> None:
     they wrote, and can answer right there (conversations.flows.relay)."""
     slots = turn.thread.slots if turn.thread else {}
     person = turn.person
-    ingest.record_event(turn.rt, {
-        "id": f"wa:{turn.key_base}:handoff", "type": "handoff",
-        "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(turn.message.timestamp)),
-        "phone": person.phone, "messages": said, "case_id": slots.get("case_id"),
-        "partner_id": person.partner_id if isinstance(person, Contact) else "",
-        "thread_url": slots.get("thread_url") or ""})
+    turn.announce("handoff", "handoff", phone=person.phone, messages=said, case_id=slots.get("case_id"),
+                  partner_id=person.partner_id if isinstance(person, Contact) else "",
+                  thread_url=slots.get("thread_url") or "")
 
 
 def _mark_read(rt: Runtime, message: InboundMessage) -> None:

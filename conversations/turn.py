@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from app import localtime, outbound, queues, writes
+from app import ingest, localtime, outbound, queues, writes
 from app.directory import Contact, Staff
 from app.runtime import Runtime
 from app.tradinggrid.port import Record, TradingGrid
@@ -138,6 +138,11 @@ class Turn:
         kind = "staff" if isinstance(self.person, Staff) else "partner_contact"
         ident = self.person.id if isinstance(self.person, Staff) else self.person.phone
         return Author(kind, ident, self.person.name, f"+{self.person.phone}")
+
+    def announce(self, kind: str, suffix: str, **fields: Any) -> None:
+        """An event of tgwa's own that this message makes (app.notifications sends it on), keyed by
+        this turn so a replayed turn announces it once."""
+        ingest.record_own_event(self.rt, f"wa:{self.key_base}:{suffix}", kind, self.message.timestamp, **fields)
 
     def responded_at(self) -> str:
         moment = dt.datetime.fromtimestamp(self.message.timestamp, dt.timezone.utc)

@@ -122,7 +122,7 @@ class EmbeddedTradingGrid:
             row = db.execute("SELECT * FROM attachments WHERE id = ?", (file_id,)).fetchone()
         if row is None:
             return None
-        return {k: row[k] for k in FILE_FIELDS if k != "author"}, self.files / row["stored"]
+        return _file_answer(row), self.files / row["stored"]
 
     # -- writes ------------------------------------------------------------------------------
     def create_case(self, body: Record, *, idempotency_key: str, **seed: Any) -> Record:
@@ -229,8 +229,7 @@ class EmbeddedTradingGrid:
             size = self._keep(upload, self.files / stored, str(metadata["sha256"]))
             db.execute("UPDATE attachments SET id = ?, stored = ?, size = ? WHERE seq = ?",
                        (file_id, stored, size, cur.lastrowid))
-            row = db.execute("SELECT * FROM attachments WHERE seq = ?", (cur.lastrowid,)).fetchone()
-            return {k: row[k] for k in FILE_FIELDS if k != "author"}
+            return _file_answer(db.execute("SELECT * FROM attachments WHERE seq = ?", (cur.lastrowid,)).fetchone())
 
         return self._once(f"file:{prefix}", idempotency_key, write)
 
@@ -287,6 +286,11 @@ class EmbeddedTradingGrid:
             raise PermanentError(f"case {case_id} not found", 404)
 
 
+
+
+def _file_answer(row: sqlite3.Row) -> Record:
+    """A file as the API answers for it: its record without who sent it (the case page has that)."""
+    return {k: row[k] for k in FILE_FIELDS if k != "author"}
 
 
 def _decode(row: Record) -> Record:

@@ -150,10 +150,10 @@ def send_a_file() -> tuple[dict[str, Any], int]:
     sent.save(folder / media_id)
     data = (folder / media_id).read_bytes()
     mime = sent.mimetype or "application/octet-stream"
-    (folder / f"{media_id}.json").write_text(json.dumps({"mime_type": mime}))
+    digest = hashlib.sha256(data).digest()
+    (folder / f"{media_id}.json").write_text(json.dumps({"mime_type": mime, "sha256": digest.hex(), "size": len(data)}))
     kind = next((k for k in ("image", "audio", "video") if mime.startswith(k + "/")), "document")
-    body: dict[str, Any] = {"id": media_id, "mime_type": mime,
-                            "sha256": base64.b64encode(hashlib.sha256(data).digest()).decode()}
+    body: dict[str, Any] = {"id": media_id, "mime_type": mime, "sha256": base64.b64encode(digest).decode()}
     caption = request.form.get("caption", "").strip()
     if kind == "document":
         body["filename"] = sent.filename
@@ -173,8 +173,9 @@ def _media_dir(rt: Runtime) -> Path:
     return rt.settings.data_dir / "sandbox-media"
 
 
-def _media(media_id: str) -> tuple[Path, str]:
-    """A file a sandbox person sent, by media id (404 for any other id, as Meta answers)."""
+def _media(media_id: str) -> tuple[Path, dict[str, Any]]:
+    """A file a sandbox person sent, by media id, and what was noted of it when it was sent (its
+    type, sha256 and size): 404 for any other id, as Meta answers."""
     rt = _rt()
     token = rt.settings.whatsapp_access_token
     if token and request.headers.get("Authorization") != f"Bearer {token}":
@@ -182,23 +183,22 @@ def _media(media_id: str) -> tuple[Path, str]:
     path = _media_dir(rt) / media_id
     if not media_id.isalnum() or not path.is_file():
         abort(404)
-    return path, json.loads(path.with_suffix(".json").read_text())["mime_type"]
+    return path, json.loads(path.with_suffix(".json").read_text())
 
 
 @bp.get("/sandbox/graph/<media_id>")
 def media_info(media_id: str) -> dict[str, Any]:
     """Meta's `GET /{media-id}`, for the sandbox's files."""
-    path, mime = _media(media_id)
-    data = path.read_bytes()
+    _, noted = _media(media_id)
     return {"messaging_product": "whatsapp", "url": f"{_rt().settings.public_url}/sandbox/graph/download/{media_id}",
-            "mime_type": mime, "sha256": hashlib.sha256(data).hexdigest(), "file_size": str(len(data)),
+            "mime_type": noted["mime_type"], "sha256": noted["sha256"], "file_size": str(noted["size"]),
             "id": media_id}
 
 
 @bp.get("/sandbox/graph/download/<media_id>")
 def media_download(media_id: str) -> Any:
-    path, mime = _media(media_id)
-    return send_file(path.resolve(), mimetype=mime)  # DATA_DIR may be relative; Flask would read it from the app
+    path, noted = _media(media_id)
+    return send_file(path.resolve(), mimetype=noted["mime_type"])  # DATA_DIR may be relative; Flask would read it from the app
 
 
 @bp.post("/sandbox/api/read/<phone>")

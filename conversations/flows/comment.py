@@ -8,12 +8,10 @@ the staff member who wrote (else the case's owner).
 """
 from __future__ import annotations
 
-import time
 from typing import TypedDict
 
 from transitions import EventData
 
-from app import ingest
 from app.directory import Contact
 from app.events.types import CommentAdded
 from app.tradinggrid.bodies import NewComment
@@ -64,13 +62,11 @@ def answer_reaches_staff(turn: Turn, slots: Slots) -> None:
     notification of its own: never to a partner."""
     person = turn.person
     assert isinstance(person, Contact)
-    ingest.record_event(turn.rt, {
-        "id": f"wa:{turn.key_base}:answer", "type": "comment.added",
-        "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(turn.message.timestamp)),
-        "case_id": slots["case_id"], "partner_id": person.partner_id, "comment_id": turn.message.id,
-        "body": slots["text"], "author": {"kind": "partner_contact", "id": person.phone, "name": person.name},
-        "visibility": "internal", "thread_url": slots["thread_url"],
-        **({"notify_staff_id": slots["staff_id"]} if slots.get("staff_id") else {})})
+    turn.announce("comment.added", "answer", case_id=slots["case_id"], partner_id=person.partner_id,
+                  comment_id=turn.message.id, body=slots["text"],
+                  author={"kind": "partner_contact", "id": person.phone, "name": person.name},
+                  visibility="internal", thread_url=slots["thread_url"],
+                  **({"notify_staff_id": slots["staff_id"]} if slots.get("staff_id") else {}))
 
 
 def cancelled(event: EventData) -> None:

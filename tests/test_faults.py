@@ -3,7 +3,6 @@ fault, every confirmed answer is in Trading Grid exactly once and every message 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 from rq import SimpleWorker
@@ -11,24 +10,12 @@ from rq import SimpleWorker
 from app import drain, inbox, keyspace, parked
 from conversations import say
 from app.tradinggrid.http import HttpTradingGrid
-from app.tradinggrid.server import create_server
 from tests.chat import Chat, event
 from tests.clock import time_passes
-from tests.flaky import Faults
-from tests.loopback import serve
+from tests import faulty_grid
 
+faults, tradinggrid_url = faulty_grid.faults, faulty_grid.tradinggrid_url  # its Trading Grid fails on command
 MARIA, UNA = "14155550134", "447700900123"
-
-
-@pytest.fixture
-def faults(grid) -> Faults:  # type: ignore[no-untyped-def]
-    return Faults(create_server(grid))
-
-
-@pytest.fixture
-def tradinggrid_url(faults: Faults) -> Iterator[str]:
-    with serve(faults) as url:
-        yield url
 
 
 def confirm_a_new_date(client, work, graph, grid) -> tuple[Chat, dict]:  # type: ignore[no-untyped-def]

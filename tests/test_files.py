@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import io
 import struct
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,14 +15,14 @@ from mutagen.ogg import OggPage
 from app import create_app, parked, runtime
 from app.settings import Settings
 from app.worker import run_once
-from app.tradinggrid.server import create_server
 from tests.chat import Chat, event
 from tests.clock import time_passes
 from tests.conftest import make_settings
+from tests import faulty_grid
 from tests.flaky import Faults
-from tests.loopback import serve
 from tests.test_conversations import JANA, MARIA, exception_logged, new_case
 
+faults, tradinggrid_url = faulty_grid.faults, faulty_grid.tradinggrid_url  # its Trading Grid fails on command
 PDF = b"%PDF-1.4\n" + bytes(range(256)) * 960 + b"\n%%EOF\n"  # 240 KB
 JPEG = b"\xff\xd8\xff\xe0" + b"\x10JFIF" + bytes(range(7, 256)) * 40 + b"\xff\xd9"
 
@@ -44,17 +43,6 @@ def ogg_opus(seconds: float) -> bytes:
     for page in (head, tags, audio):
         out.write(page.write())
     return out.getvalue()
-
-
-@pytest.fixture
-def faults(grid) -> Faults:  # type: ignore[no-untyped-def]
-    return Faults(create_server(grid))
-
-
-@pytest.fixture
-def tradinggrid_url(faults: Faults) -> Iterator[str]:
-    with serve(faults) as url:
-        yield url
 
 
 @pytest.fixture

@@ -98,10 +98,20 @@ def subject_of(body: bodies.Body) -> str:
     return str(getattr(body, "case_id", None) or getattr(body, "subject_id", None) or getattr(body, "partner_id", ""))
 
 
+CASE_SUBJECTS = ("case", "schedule", "assignment")  # acknowledgments whose subject is a case
+
+
+def case_of(body: bodies.Body) -> str | None:
+    """The case a write is on, where it is on one."""
+    if isinstance(body, bodies.NewAcknowledgment):
+        return body.subject_id if body.subject_type in CASE_SUBJECTS else None
+    return getattr(body, "case_id", None)
+
+
 def _tell_owner(rt: Runtime, write: Write, name: str, reason: str) -> None:
     """The case's owner (else the support group) hears of a refusal its partner cannot be told of."""
     subject = subject_of(write.body)
-    for staff in reach.owners(rt, getattr(write.body, "case_id", None)):
+    for staff in reach.owners(rt, case_of(write.body)):
         body = say.text(staff.language, "write_failed_owner", name=name, case_id=subject, reason=reason)
         outbound.deliver(rt, messages.text(staff.phone, body), f"parked:{write.key.split(':', 1)[0]}:{staff.id}")
 

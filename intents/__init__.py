@@ -11,7 +11,7 @@ import functools
 import re
 from typing import Any
 
-from intents import commands, dates, lexicon, masks, references
+from intents import commands, dates, lexicon, masks, references, spelling
 
 MAX_TEXT = 4096  # WhatsApp's own limit; also what keeps reading time bounded
 MONTH_FIRST_COUNTRIES = frozenset({"US", "CA", "PH"})
@@ -31,14 +31,19 @@ def understand(text: str, *, today: dt.date | None = None, country: str | None =
                language: str | None = None) -> Reading:
     """The intent, date (YYYY-MM-DD) and references of one message."""
     text = (text or "")[:MAX_TEXT].replace("\u2019", "'")
-    folded = lexicon.fold(text)
     lex = lexicon.load(language.lower() if language and language.lower() in lexicon.languages() else None)
+    text, folded = spelling.mended(text, lexicon.fold(text), lex)
     found = references.find(text, folded, lex)
     masked = masks.find(folded) + references.spans(found)
     month_first = (country or "").upper() in MONTH_FIRST_COUNTRIES
-    date = dates.find(folded, today or dt.date.today(), month_first, lex, masked)
-    intent = commands.classify(text, folded, lex, has_info=bool(date or found))
-    return Reading(intent=intent, date=date, references=tuple(found))
+    today = today or dt.date.today()
+    date = dates.find(folded, today, month_first, lex, masked)
+    intent = commands.classify(text, folded, lex, has_date=bool(date.date), has_reference=bool(found))
+    if date.corrected and intent in commands.PRIORITY:
+        intent = "provide_info"  # "el viernes no puedo, el lunes sí": a new date, not a yes or a no
+    elif intent == "done" and date.date and date.date > today.isoformat():
+        intent = "provide_info"  # "reaches Hamburg on 3 June", "arrive lundi": still to come
+    return Reading(intent=intent, date=date.date, references=tuple(found))
 
 
 @functools.lru_cache(maxsize=16)

@@ -15,7 +15,7 @@ import re
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from intents.lexicon import Lexicon
+from intents.lexicon import Lexicon, alternation
 
 TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)?|\?")
 CLAUSE = re.compile(r"[,.;!¡¿\n]+|\s[-–]\s|\bbut\b|\baber\b|\bpero\b|\bmais\b")
@@ -28,6 +28,7 @@ PRIORITY = ("reject", "accept", "done", "acknowledge", "cancel", "confirm")
 NEGATED = {"accept": "reject", "confirm": "cancel", "acknowledge": None, "done": None, "cancel": None,
            "reject": None}
 NEGATION_REACH = 3  # words
+SHORT = (3, 4)  # letters of a command word whose only typo we mend is two letters swapped
 # "will arrive", "only received 18 of 20": an event still to come, or half of one, is not a "done".
 NOT_DONE_SENSITIVE = frozenset({"done"})
 
@@ -43,6 +44,9 @@ class _Index:
     not_done: frozenset[str]
     not_done_phrases: list[tuple[str, ...]]
     at_end_only: frozenset[str]
+    transposed: dict[str, str]       # "yse" -> confirm: two letters swapped in a short command word
+    leading_words: tuple[str, ...]   # one-word leading commands long enough to mend ("satus")
+    status_anywhere: re.Pattern[str]
 
 
 def _words(phrase: str) -> tuple[str, ...]:
@@ -69,13 +73,24 @@ def _index(lex: Lexicon) -> _Index:
     multi = [_words(n) for n in lex.negations if " " in n]
     not_done = frozenset(w for w in lex.not_done_cues if " " not in w)
     not_done_multi = [_words(w) for w in lex.not_done_cues if " " in w]
+    known = {w for entries in phrases.values() for words, _ in entries for w in words}
+    transposed = {swapped: intent for entries in phrases.values() for words, intent in entries
+                  if len(words) == 1 and SHORT[0] <= len(words[0]) <= SHORT[1]
+                  for swapped in _transpositions(words[0]) if swapped not in known}
+    leading_words = tuple(words[0] for words, _ in leading if len(words) == 1 and len(words[0]) >= 5)
+    status_anywhere = re.compile(rf"(?<![^\W\d_])(?:{alternation(lex.status_phrases)})(?![^\W\d_])")
     return _Index(phrases, vocabulary, whole, leading, single, multi, not_done, not_done_multi,
-                  lex.confirm_at_end_only)
+                  lex.confirm_at_end_only, transposed, leading_words, status_anywhere)
 
 
-def classify(text: str, folded: str, lex: Lexicon, has_info: bool) -> str:
-    """The intent of a message; `has_info`: it names a date or a reference."""
+def _transpositions(word: str) -> set[str]:
+    return {word[:i] + word[i + 1] + word[i] + word[i + 2:] for i in range(len(word) - 1)} - {word}
+
+
+def classify(text: str, folded: str, lex: Lexicon, has_date: bool, has_reference: bool) -> str:
+    """The intent of a message that names a date or not, a reference or not."""
     index = _index(lex)
+    has_info = has_date or has_reference
     words = _words(folded)
     if not words:
         emoji = {EMOJI[c] for c in text if c in EMOJI}
@@ -87,12 +102,16 @@ def classify(text: str, folded: str, lex: Lexicon, has_info: bool) -> str:
         near = _near(words[0], tuple(w for w, i in index.whole.items() if i == "help"))
         if near:
             return "help"
+    if words[0] not in index.whole and (near := _near(words[0], index.leading_words)):
+        words = (near,) + words[1:]  # "satus CASE-1042"
     for phrase, intent in index.leading:
         if tuple(words[:len(phrase)]) != phrase:
             continue
         if intent == "status" and not (has_info or (phrase == ("status",) and len(words) > 1)):
             continue  # "where is the truck?" asks about no case
         return intent
+    if has_reference and not has_date and index.status_anywhere.search(folded):
+        return "status"  # "hi, any news on PO 4500012345?", "can you tell me the status of ..."
     found = {EMOJI[c] for c in text if c in EMOJI}
     for clause in CLAUSE.split(folded):
         found.update(_clause_intents(_words(clause), index))
@@ -132,6 +151,8 @@ def _phrase_at(words: tuple[str, ...], i: int, index: _Index) -> tuple[int, str]
         if tuple(words[i:i + len(phrase)]) == phrase:
             return len(phrase), intent
     word = words[i]
+    if word in index.transposed:
+        return 1, index.transposed[word]
     if len(word) >= 5 and not word.isdigit():
         near = _near(word, tuple(index.vocabulary))
         if near:

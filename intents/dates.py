@@ -25,6 +25,7 @@ YEARS_AHEAD = 8  # a day without a year that exists only in leap years: look thi
 WEEKDAY_RANK = 5
 BLOCKER_RANK = -1  # a phrase that hides a date word ("guten Morgen") and is none itself
 ADJACENT = 3  # "Tue May 9", "Friday, 3/12": a weekday beside a date only names the date's day
+OLD_REACH = 40  # characters before a date where "instead of", "planned ETA" may stand
 
 
 @dataclasses.dataclass
@@ -33,6 +34,10 @@ class Candidate:
     end: int
     date: dt.date | None
     rank: int  # which pattern found it: lower wins a tie between equally long matches
+    counted: bool = False  # a count from today or from a date: "two weeks from now", "3 days after Xmas"
+
+
+SPAN_WEEKDAY = {"start": 0, "mid": 2, "end": 4}  # a working week: Monday, Wednesday, Friday
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,6 +52,7 @@ class Patterns:
     relative: re.Pattern[str]
     count: re.Pattern[str]
     weekday: re.Pattern[str]
+    weekdays_ahead: re.Pattern[str]
     bare_day: re.Pattern[str]
     nth_weekday: re.Pattern[str]
     before_weekday: re.Pattern[str]
@@ -55,8 +61,20 @@ class Patterns:
     pair: re.Pattern[str]
     holiday: re.Pattern[str]
     past: re.Pattern[str]
+    span: re.Pattern[str]
+    span_blocker: re.Pattern[str]
     gates: dict[str, frozenset[str]]  # first words that must be in a text for a pattern to be tried
     old_cue: re.Pattern[str]
+    refusal: re.Pattern[str]
+
+
+@dataclasses.dataclass(frozen=True)
+class Found:
+    date: str | None
+    corrected: bool  # another date in the message was refused or named as the old one
+
+
+NOTHING = Found(None, False)
 
 
 NOT_LETTER = r"(?![^\W\d_])"
@@ -91,7 +109,7 @@ def patterns(lex: Lexicon) -> Patterns:
         iso=re.compile(r"(?<![\d.,/])(?<!\d-)(?P<y>\d{4})(?P<s>[-/. ])(?P<m>\d{1,2})(?P=s)(?P<d>\d{1,2})(?![\d]|[-/.]\d)"),
         compact=re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})(?P<m>[01]\d)(?P<d>[0-3]\d)(?!\d)"),
         numeric=re.compile(r"(?<![\d.,/:-])(?P<a>\d{1,2})(?P<s>[/.-])(?P<b>\d{1,2})"
-                           r"(?:(?P=s)(?P<y>\d{4}|\d{2})|,\s?(?P<y2>\d{4}|\d{2}))?\.?(?![\d:]|[/.-]\d|,\d)"),
+                           r"(?:(?P=s)(?P<y>\d{4}|\d{2})|,\s?(?P<y2>\d{4}|\d{2})(?!\s*[^\W\d_]))?\.?(?![\d:]|[/.-]\d|,\d)"),
         mixed=re.compile(rf"(?<![\w/-])(?P<x>\d{{1,4}}|{alternation(lex.months)})\.?[-/]"
                          rf"(?P<y>\d{{1,4}}|{alternation(lex.months)})\.?[-/]"
                          rf"(?P<z>\d{{1,4}}|{alternation(lex.months)}){NOT_LETTER}(?![-/]\w)"),
@@ -107,6 +125,8 @@ def patterns(lex: Lexicon) -> Patterns:
             rf"{run}(?:(?:a\s+)?{number}\s+(?:of\s+)?)?{unit}"
             rf"(?:\s+(?P<post>{alternation(set(lex.from_words) | lex.ago_words)}){NOT_LETTER}|(?P<tail>'s time))?"),
         weekday=re.compile(rf"(?<![^\W\d_]){weekday}"),
+        weekdays_ahead=re.compile(rf"(?<![^\W\d_]){number}\s+(?P<weekday>{alternation(lex.weekdays)})s?\s+"
+                                  rf"(?P<post>{alternation(lex.from_words)}){NOT_LETTER}"),
         bare_day=re.compile(
             rf"(?<![^\W\d_])(?:(?:{articles})\s+(?:the\s+)?(?P<day>\d{{1,2}})(?:st|nd|rd|th|er|\.)?(?![\d:/,.-]|\.\d)"
             rf"|(?:the\s+)?(?P<day2>\d{{1,2}})(?:st|nd|rd|th)(?![^\W\d_])"
@@ -128,20 +148,34 @@ def patterns(lex: Lexicon) -> Patterns:
                            rf"(?P<holiday>{alternation(lex.holidays)}){NOT_LETTER}"
                            rf"(?:\s+(?:of\s+|in\s+)?(?:(?P<year>\d{{4}})(?!\d)|(?P<this_year>this\s+year)))?"),
         past=re.compile(rf"(?<![^\W\d_])(?:{alternation(lex.past_cues)}){NOT_LETTER}"),
+        span=re.compile(
+            rf"(?<![^\W\d_])(?:(?P<compound>{alternation(lex.span_compounds)})"
+            rf"|(?P<part>{alternation(lex.span_parts)})(?:\s*-\s*|\s+)(?:(?:{alternation(lex.span_links)})\s+)?"
+            rf"(?:(?P<pre>{alternation(lex.span_next)})\s+)?(?:(?P<period>{alternation(lex.span_periods)})"
+            rf"(?:\s+(?P<post>{alternation(lex.span_next)}))?|{month}(?:\s+(?:of\s+|de\s+)?(?P<year>\d{{4}})(?!\d))?))"
+            rf"{NOT_LETTER}"),
+        span_blocker=re.compile(rf"(?<![^\W\d_])(?:{alternation(lex.span_blockers)}){NOT_LETTER}"),
         gates={name: frozenset(_first_word(w) for w in words) for name, words in (
-            ("month", lex.months), ("weekday", lex.weekdays), ("relative", lex.relative_days),
-            ("unit", lex.units), ("holiday", lex.holidays), ("day_word", lex.day_words))},
-        old_cue=re.compile(rf"(?<![^\W\d_])(?:{alternation(lex.old_cues)})\s*(?:the\s+)?$"),
+            ("month", lex.months), ("weekday", set(lex.weekdays) | {f"{w}s" for w in lex.weekdays}),
+            ("relative", lex.relative_days),
+            ("unit", lex.units), ("holiday", lex.holidays), ("day_word", lex.day_words),
+            ("span", set(lex.span_parts) | set(lex.span_compounds)))},
+        old_cue=re.compile(rf"(?<![^\W\d_])(?:(?:{alternation(lex.old_cues | lex.old_adjectives)})\s*"
+                           rf"|(?:{alternation(lex.old_adjectives)})\s+(?:{alternation(lex.date_labels)})\s*[:=-]?\s*)"
+                           rf"(?:the\s+)?$"),
+        refusal=re.compile(rf"[^,.;!?\n]{{0,24}}?(?<![^\W\d_])(?:{alternation(lex.refusal_cues)}){NOT_LETTER}"),
     )
 
 
-def find(text: str, today: dt.date, month_first: bool, lex: Lexicon, masked: Iterable[Span] = ()) -> str | None:
-    """The date `text` (already folded) names, as YYYY-MM-DD, or None."""
+def find(text: str, today: dt.date, month_first: bool, lex: Lexicon, masked: Iterable[Span] = ()) -> Found:
+    """The date `text` (already folded) names, as YYYY-MM-DD, or None; a date the writer refuses
+    ("the 7th is impossible, the 11th works") or names as the old one gives way to the other."""
     p = patterns(lex)
     candidates = [_shifted(text, c, lex, p) for c in _candidates(text, today, month_first, lex, p)
                   if not _overlaps(c, masked)]
     if not candidates:
-        return None
+        return NOTHING
+    candidates += _weekdays_of_counts(candidates)
     absolute = [c for c in candidates if c.rank <= 3]
     candidates = [c for c in candidates if c.rank != WEEKDAY_RANK or not any(
         -ADJACENT <= a.start - c.end <= ADJACENT or -ADJACENT <= c.start - a.end <= ADJACENT for a in absolute)]
@@ -151,10 +185,23 @@ def find(text: str, today: dt.date, month_first: bool, lex: Lexicon, masked: Ite
             kept.append(c)
     kept = sorted((c for c in kept if c.rank != BLOCKER_RANK), key=lambda c: c.start)
     if not kept:
-        return None
-    current = [c for c in kept if not p.old_cue.search(text, max(0, c.start - 24), c.start)]
+        return NOTHING
+    current = [c for c in kept if not p.old_cue.search(text, max(0, c.start - OLD_REACH), c.start)
+               and not p.refusal.match(text, c.end)]
     chosen = (current or kept)[0]
-    return chosen.date.isoformat() if chosen.date else None
+    return Found(chosen.date.isoformat() if chosen.date else None, bool(current) and len(current) < len(kept))
+
+
+def _weekdays_of_counts(candidates: list[Candidate]) -> list[Candidate]:
+    """'Monday two weeks from now', 'in 3 days on Friday': the weekday in the week the count lands in."""
+    out = []
+    for w in (c for c in candidates if c.rank == WEEKDAY_RANK and c.date):
+        for n in (c for c in candidates if c.counted and c.date):
+            if 0 <= n.start - w.end <= ADJACENT + 2 or 0 <= w.start - n.end <= ADJACENT + 2:  # "... on Friday"
+                monday = n.date - dt.timedelta(days=n.date.weekday())
+                out.append(Candidate(min(w.start, n.start), max(w.end, n.end),
+                                     monday + dt.timedelta(days=w.date.weekday()), 4))
+    return out
 
 
 def _overlaps(c: Candidate, spans: Iterable[Span]) -> bool:
@@ -184,10 +231,16 @@ def _candidates(text: str, today: dt.date, month_first: bool, lex: Lexicon, p: P
         for m in p.count.finditer(text):
             found = _count(m, today, lex)
             if found is not None:
-                yield Candidate(m.start(), m.end(), found, 4)
+                yield Candidate(m.start(), m.end(), found, 4, counted=True)
     if has["holiday"]:
         for m in p.holiday.finditer(text):
             yield Candidate(m.start(), m.end(), _holiday(m, today, lex), 1)
+    if has["span"]:
+        for m in p.span.finditer(text):
+            if not p.span_blocker.search(m.group(0)):
+                found = _span(m, today, lex)
+                if found is not None:
+                    yield Candidate(m.start(), m.end(), found, 1)
     if digits or has["day_word"]:
         for m in p.bare_day.finditer(text):
             found = _bare_day(text, m, today, lex)
@@ -203,7 +256,7 @@ def _numeric_candidates(text: str, today: dt.date, month_first: bool, p: Pattern
         if found:
             yield Candidate(m.start(), m.end(), found, 0)
     for m in p.numeric.finditer(text):
-        yield Candidate(m.start(), m.end(), _numeric(m, today, month_first), 2)
+        yield Candidate(m.start(), m.end(), _numeric(m, today, month_first, _told_of_the_past(text, m.start(), p)), 2)
 
 
 def _month_candidates(text: str, today: dt.date, lex: Lexicon, p: Patterns, digits: bool) -> Iterable[Candidate]:
@@ -213,11 +266,13 @@ def _month_candidates(text: str, today: dt.date, lex: Lexicon, p: Patterns, digi
             if found is not False:
                 yield Candidate(m.start(), m.end(), found, 1)
     for m in p.day_month.finditer(text):
-        yield Candidate(m.start(), m.end(), _dated(_day(m, lex), lex.months[m["month"]], _year(m, lex), today), 1)
+        past = _told_of_the_past(text, m.start(), p)
+        yield Candidate(m.start(), m.end(), _dated(_day(m, lex), lex.months[m["month"]], _year(m, lex), today, past), 1)
     for m in p.month_day.finditer(text):
         if m["month"] in lex.weak and m["day"] is None and lex.numbers.get(m["dayword"], 99) < 20:
             continue  # "we may one day": not the 1st of May
-        yield Candidate(m.start(), m.end(), _dated(_day(m, lex), lex.months[m["month"]], _year(m, lex), today), 1)
+        past = _told_of_the_past(text, m.start(), p)
+        yield Candidate(m.start(), m.end(), _dated(_day(m, lex), lex.months[m["month"]], _year(m, lex), today, past), 1)
 
 
 def _weekday_candidates(text: str, today: dt.date, lex: Lexicon, p: Patterns) -> Iterable[Candidate]:
@@ -232,6 +287,42 @@ def _weekday_candidates(text: str, today: dt.date, lex: Lexicon, p: Patterns) ->
         found = _weekday(text, m, today, lex, p)
         if found is not None:
             yield found
+    for m in p.weekdays_ahead.finditer(text):  # "two Sundays from now": the second Sunday after today
+        base = today + dt.timedelta(days=lex.from_words[squash(m["post"])])
+        first = base + dt.timedelta(days=(lex.weekdays[m["weekday"]] - base.weekday() - 1) % 7 + 1)
+        yield Candidate(m.start(), m.end(), first + dt.timedelta(weeks=_number(m["n"], lex) - 1), 3)
+
+
+def _span(m: re.Match[str], today: dt.date, lex: Lexicon) -> dt.date | None:
+    """'end of next week' (its Friday), 'mid-January' (the 15th), 'Monatsende', 'fin du mois':
+    the day that stands for part of a period, in the next such period when this one's has passed."""
+    if m["compound"]:
+        part, period = lex.span_compounds[squash(m["compound"])].split()
+    else:
+        part, period = lex.span_parts[squash(m["part"])], lex.span_periods.get(squash(m["period"] or ""), "")
+    ahead = 1 if m["pre"] or m["post"] else 0
+    if m["month"]:
+        month = lex.months[m["month"]]
+        year = int(m["year"]) if m["year"] else today.year
+        found = _part_of_month(dt.date(year, month, 1), part)
+        return found if m["year"] or found >= today else _part_of_month(dt.date(year + 1, month, 1), part)
+    if period == "week":
+        monday = today - dt.timedelta(days=today.weekday()) + dt.timedelta(weeks=ahead)
+        found = monday + dt.timedelta(days=SPAN_WEEKDAY[part])
+        return found if ahead or found >= today else found + dt.timedelta(weeks=1)
+    if period == "month":
+        first = today.replace(day=1) + relativedelta(months=ahead)
+        found = _part_of_month(first, part)
+        return found if ahead or found >= today else _part_of_month(first + relativedelta(months=1), part)
+    if period == "year" and part != "mid":
+        found = dt.date(today.year + ahead, 1, 1) if part == "start" else dt.date(today.year + ahead, 12, 31)
+        return found if ahead or found >= today else found.replace(year=found.year + 1)
+    return None
+
+
+def _part_of_month(first: dt.date, part: str) -> dt.date:
+    day = {"start": 1, "mid": 15, "end": calendar.monthrange(first.year, first.month)[1]}[part]
+    return first.replace(day=day)
 
 
 def _valid(year: int, month: int, day: int) -> dt.date | None:
@@ -269,25 +360,26 @@ def _day(m: re.Match[str], lex: Lexicon) -> int:
     return int(m["day"]) if m["day"] else lex.day_words[squash(m["dayword"])]
 
 
-def _dated(day: int, month: int, year: int | None, today: dt.date) -> dt.date | None:
-    """A day and month, in `year`, or else their next occurrence on or after today."""
+def _dated(day: int, month: int, year: int | None, today: dt.date, past: bool = False) -> dt.date | None:
+    """A day and month, in `year`, or else their next occurrence on or after today; told of the
+    past ("delivered 5/12"), their latest occurrence up to today."""
     if year is not None:
         return _valid(year, month, day)
     for ahead in range(YEARS_AHEAD + 1):
-        found = _valid(today.year + ahead, month, day)
-        if found is not None and found >= today:
+        found = _valid(today.year + (-ahead if past else ahead), month, day)
+        if found is not None and (found <= today if past else found >= today):
             return found
     return None
 
 
-def _numeric(m: re.Match[str], today: dt.date, month_first: bool) -> dt.date | None:
+def _numeric(m: re.Match[str], today: dt.date, month_first: bool, past: bool) -> dt.date | None:
     a, b = int(m["a"]), int(m["b"])
     raw_year = m["y"] or m["y2"]
     year = _full_year(raw_year) if raw_year else None
     first, second = ((b, a), (a, b)) if month_first else ((a, b), (b, a))  # (day, month) readings
     for day, month in (first, second):
         if 1 <= month <= 12 and 1 <= day <= calendar.monthrange(year or 2000, month)[1]:
-            return _dated(day, month, year, today)
+            return _dated(day, month, year, today, past)
     return None
 
 
@@ -435,7 +527,7 @@ def _shifted(text: str, c: Candidate, lex: Lexicon, p: Patterns) -> Candidate:
     n = _number(m["n"], lex)
     direction = lex.offset_words[squash(m["dir"])]
     unit = lex.units[squash(m["unit"])]
-    return Candidate(m.start(), c.end, _shift(c.date, unit, direction * n), c.rank)
+    return Candidate(m.start(), c.end, _shift(c.date, unit, direction * n), c.rank, counted=True)
 
 
 def _nth_weekday(m: re.Match[str], today: dt.date, lex: Lexicon) -> dt.date | None:

@@ -86,6 +86,16 @@ class Lexicon:
     remind_words: frozenset[str]
     offset_words: dict[str, int]
     confirm_at_end_only: frozenset[str]
+    refusal_cues: frozenset[str]      # after a date: "the 7th is impossible", "el viernes no puedo"
+    old_adjectives: frozenset[str]    # before a date or its label: "planned ETA 5/12", "old date"
+    date_labels: frozenset[str]
+    span_parts: dict[str, str]        # "end of", "Mitte", "mediados": end / start / mid
+    span_links: frozenset[str]
+    span_periods: dict[str, str]      # month / week / year
+    span_next: frozenset[str]
+    span_compounds: dict[str, str]    # "Monatsende": "end month"
+    span_blockers: frozenset[str]     # "fin de semana" is the weekend, not the end of the week
+    status_phrases: frozenset[str]    # "any news on PO ...", wherever it stands
 
     @functools.cached_property
     def day_words(self) -> dict[str, int]:
@@ -114,6 +124,15 @@ def _english_compounds(data: dict[str, Any]) -> None:
             for word, n in units_ord.items():
                 if ten + n <= 31:
                     data["ordinals"][f"{ten_word}{sep}{word}"] = ten + n
+
+
+def _folded(words: Any) -> frozenset[str]:
+    """Words matched against folded text: only their folded forms can ever match."""
+    return frozenset(fold(w) for w in words)
+
+
+def _only_folded(mapping: dict[str, Any]) -> dict[str, Any]:
+    return {fold(key): value for key, value in mapping.items()}
 
 
 @functools.lru_cache(maxsize=16)
@@ -156,7 +175,7 @@ def load(language: str | None) -> Lexicon:
         in_words=frozenset(merged["in_words"]), ago_words=frozenset(merged.get("ago_words", ())),
         prefix_ago_words=frozenset(merged.get("prefix_ago_words", ())),
         from_words=_with_folded(merged.get("from_words", {})), day_articles=frozenset(merged["day_articles"]),
-        of_words=frozenset(merged.get("of_words", ())), old_cues=frozenset(merged["old_cues"]),
+        of_words=frozenset(merged.get("of_words", ())), old_cues=_folded(merged["old_cues"]),
         commands={k: frozenset(v) | frozenset(fold(p) for p in v) for k, v in merged["commands"].items()},
         negations=frozenset(merged["negations"]) | frozenset(fold(n) for n in merged["negations"]),
         reference_words=_with_folded(merged["reference_words"]),
@@ -170,4 +189,11 @@ def load(language: str | None) -> Lexicon:
         day_cues=frozenset(fold(w) for w in merged.get("day_cues", ())),
         offset_words=_with_folded(merged.get("offset_words", {})),
         confirm_at_end_only=frozenset(fold(w) for w in merged.get("confirm_at_end_only", ())),
+        refusal_cues=_folded(merged.get("refusal_cues", ())), date_labels=_folded(merged.get("date_labels", ())),
+        old_adjectives=_folded(merged.get("old_adjectives", ())),
+        span_parts=_only_folded(merged.get("span_parts", {})), span_links=_folded(merged.get("span_links", ())),
+        span_periods=_only_folded(merged.get("span_periods", {})), span_next=_folded(merged.get("span_next", ())),
+        span_compounds=_only_folded(merged.get("span_compounds", {})),
+        span_blockers=_folded(merged.get("span_blockers", ())),
+        status_phrases=_folded(merged.get("status_phrases", ())),
     )

@@ -13,7 +13,11 @@ _MASKS = re.compile(
   | (?:[$€£¥₹]|\b(?:usd|eur|gbp|chf|jpy|cny|brl|mxn|clp|inr)\b)\s?\d[\d.,']*(?:\s?[km]\b)?   # $12, EUR 4.210,00
   | \d[\d.,']*\s?(?:[$€£¥₹]|(?:usd|eur|gbp|chf|jpy|cny|brl|mxn|clp|inr|kg|kgs|g|t|tons?|tonnes?|lbs?|pcs|pc|
         pieces|units|pallets?|plts?|cartons?|ctns|boxes|cases|containers|teu|feu|m3|cbm|m|km|mm|cm|%|percent|
-        hours?|hrs?|h|min|mins|minutes?|x)(?![^\W\d_]))                                       # 3 pallets, 4.5 t
+        hours?|hrs?|h|min|mins|minutes?|x|
+        paletten|palette|kartons?|kisten?|stuck|stk|packchen|                                # de
+        cajas?|palets?|pales?|bultos?|unidades|kilos|                                          # es (folded)
+        palettes?|colis|unites|pieces|                                                         # fr
+        caixas?|paletes?|volumes|pecas)(?![^\W\d_]))                                          # pt: 3 pallets, 30 Kartons
   | \+\d[\d\s().-]{7,}\d                                                                 # +49 151 2345 6789
   | (?<![\d/.-])\(?\d{3,5}\)?[\s.-]\d{3,4}[\s.-]\d{3,5}(?![\d/.-])                        # (415) 555-0134
     """,

@@ -70,6 +70,7 @@ class _Patterns:
 # A reference starts with a digit, or with a short prefix glued to digits ("RE-2026-0042").
 VALUE = r"(?P<value>(?:[a-z]{1,4}[-/.#]?)?\d(?:[a-z0-9]|[-/.](?=[a-z0-9])|\s(?=\d{3,}(?![\d/.:-]\d)))*)"
 WORD = re.compile(r"[^\W\d_]+")
+DATE_SHAPED = re.compile(r"(?:0?[1-9]|[12]\d|3[01])[/.](?:0?[1-9]|[12]\d|3[01])(?:[/.](?:\d{2}|\d{4}))?")
 
 
 @functools.lru_cache(maxsize=16)
@@ -100,6 +101,8 @@ def find(original: str, folded: str, lex: Lexicon) -> list[Reference]:
                 continue
             kind = lex.reference_words[squash(m["kw"])]
             value = _without_kind_word(value, kind, lex)
+            if DATE_SHAPED.fullmatch(value):
+                continue  # "envío 5/12, 20 cajas": the shipment's date, not its number
             found.append(Reference(_checked_kind(kind, value), value, m.start(), m.end("value")))
             end, first = m.end("value"), value
             while (more := p.more.match(folded, end)) is not None:  # "PO 4500012345 & 4500012346"

@@ -83,6 +83,36 @@ def test_negation_and_typos_never_turn_into_the_opposite(text: str, intent: str)
     assert understand(text, today=TUESDAY).intent == intent
 
 
+@pytest.mark.parametrize("text,expected", [
+    ("the PO doesn't match 5/12", "2026-12-05"),        # "match" is no misspelled March
+    ("ça marche pour le 5/12", "2026-12-05"),           # nor "marche"
+    ("remember 5 pallets on 7/12", "2026-12-07"),       # nor "remember" December
+    ("janury 5", "2027-01-05"), ("5 septmber", "2027-09-05"), ("le 5 decembr", "2026-12-05"),
+    ("mid-janury", None),                               # no number: no month is guessed
+])
+def test_only_month_names_one_typo_away_are_mended(text: str, expected: str | None) -> None:
+    assert date_of(text, "DE", today=dt.date(2026, 12, 3)) == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("the 7th is impossible", "2026-12-07"),            # nothing else offered: the date is still named
+    ("5/12 not possible, 9/12 ok", "2026-12-09"),
+    ("deliver 5/12 not 6/12", "2026-12-05"),            # both set aside: the first stands
+    ("instead of 1/12 we do 9/12", "2026-12-09"),
+])
+def test_a_refused_date_gives_way_only_to_another(text: str, expected: str) -> None:
+    reading = understand(text, today=dt.date(2026, 12, 1), country="DE")
+    assert reading.date == expected
+
+
+def test_a_date_still_to_come_is_no_done() -> None:
+    today = dt.date(2026, 12, 3)
+    assert understand("delivered 1/12", today=today, country="DE").intent == "done"
+    assert understand("delivered 1/12", today=today, country="DE").date == "2026-12-01"  # told of the past
+    assert understand("arrives 9/12", today=today, country="DE").intent == "provide_info"
+    assert understand("arrived today", today=today).intent == "done"
+
+
 def test_input_is_read_only_up_to_whatsapps_limit() -> None:
     long = "x " * 3000 + "tomorrow"
     assert understand(long, today=TUESDAY).date is None

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from app import keyspace, localtime
-from conversations.flows.exception import working_days
+from conversations.flows.days import working_days
 from tests.chat import Chat, event
 from tests.clock import time_passes
 
@@ -252,6 +252,23 @@ def test_rejecting_with_another_date_becomes_a_task_for_the_owner(client, work, 
     [task] = audit["tasks"]
     assert task["assignee_id"] == "r.patel" and "Tue 12 Jan 2027" in task["title"]
     assert [a["response"] for a in audit["acknowledgments"]] == ["rejected"]
+
+
+def test_a_partner_who_cannot_put_the_other_date_in_words_picks_a_day(client, work, graph, grid, maria) -> None:
+    case = new_case(grid, assignee="r.patel")
+    schedule_revised(client, work, case)
+    maria.taps("reject")
+    maria.says("not sure yet")
+    assert maria.last.startswith("Sorry, I didn't get that.")
+    maria.says("whenever the truck is back")
+    assert maria.last == "I couldn't read a date there. Which day can you deliver PO-4410093? Pick one, or type it."
+    first = working_days(localtime.local_date(MARIA, time.time()), 5)[0]
+    maria.picks(f"{first:%a} {first.day} {first:%b}")
+    assert maria.last == (f"You propose {first:%a} {first.day} {first:%b} {first.year} for PO-4410093. "
+                          "Shall I send it to the case owner?")
+    maria.taps("Confirm")
+    [task] = grid.audit(case["id"])["tasks"]
+    assert task["assignee_id"] == "r.patel" and f"{first:%a} {first.day} {first:%b} {first.year}" in task["title"]
 
 
 # -- acknowledgments ------------------------------------------------------------------------------

@@ -13,27 +13,22 @@ again while the case is still open in Trading Grid (conversations.router).
 """
 from __future__ import annotations
 
-import datetime as dt
 from typing import TypedDict
 
 from transitions import EventData
 
-from app import localtime
 from app.events.types import ExceptionLogged
 from app.tradinggrid.bodies import NewExpectedDate, NewReference
 from app.writes import PENDING
+from conversations.flows import days
 from conversations.flows.base import (CONFIRMATION_SECONDS, CONFIRMING_HINTS, CONFIRMING_WAITS_FOR, Flow, slots_of,
                                      turn_of)
 from conversations.threads import Thread
-from conversations import say
-from conversations.turn import Turn, offer as offer_buttons, tap_id
+from conversations.turn import Turn
 
 WANTED = {"shipment_delay": "wanted_date", "invoice_mismatch": "wanted_reference",
           "order_exception": "wanted_reference", "other": "wanted_any"}
 REFERENCE_KINDS = {"po", "invoice", "asn", "shipment", "container", "awb", "sscc", "other"}
-MISSES_BEFORE_DAYS = 2  # dates the bot could not read before it offers days to pick from
-DAYS_OFFERED = 5        # the next working days on the partner's own calendar
-PICK_DATE = "date:"     # a row's action: the day picked (YYYY-MM-DD)
 
 
 class Proposal(TypedDict, total=False):
@@ -53,7 +48,7 @@ class Slots(TypedDict, total=False):
     summary: str
     thread_url: str
     proposal: Proposal  # once an offer was said back
-    misses: int         # messages in a row the bot could not read a date from
+    misses: int         # messages in a row the bot could not read a date from (flows.days)
 
 
 def thread_id(case_id: str) -> str:
@@ -141,44 +136,27 @@ class ExceptionFlow(Flow):
             timeouts={"confirming": (CONFIRMATION_SECONDS, "awaiting_info")})
 
     def stuck(self, turn: Turn) -> bool:
-        """The second message in a row with no date it can read, where a date is wanted: the next
-        five working days to pick from, instead of another "Sorry"."""
+        """The second message in a row with no date it can read, where a date is wanted: a date
+        picker or the next working days, instead of another "Sorry"."""
         slots = slots_of(turn, Slots)
         if slots.get("issue_type") != "shipment_delay" or turn.here.state != "awaiting_info":
             return False
-        slots["misses"] = slots.get("misses", 0) + 1
-        if slots["misses"] < MISSES_BEFORE_DAYS:
+        if not days.missed(slots):
             return False
-        slots["misses"] = 0
-        today = localtime.local_date(turn.person.phone, turn.message.timestamp)
-        flow_id = turn.rt.settings.date_flow_id
-        if flow_id:
-            turn.form(turn.say("pick_a_day", reference=slots["reference"]), flow_id, say.button(turn.language, "choose"),
-                      "PICK_DATE", {"reference": slots["reference"],
-                                    "min_date": (today + dt.timedelta(days=1)).isoformat()})
-            return True
-        days = working_days(today, DAYS_OFFERED)
-        actions = [f"{PICK_DATE}{d.isoformat()}" for d in days]
-        offer_buttons(turn.here, actions)
-        rows = [(tap_id(a, turn.here.id), turn.date(a[len(PICK_DATE):]), None) for a in actions]
-        turn.choose(turn.say("pick_a_day", reference=slots["reference"]), say.button(turn.language, "choose"), rows)
+        days.offer(turn, slots["reference"])
         return True
 
     def event(self, turn: Turn) -> str | None:
-        picked = picked_date(turn.message.form)
+        picked = days.picked(turn)
         if picked is not None:
             turn.event_kwargs = {"offer": Proposal(kind="date", value=picked, text=turn.date(picked))}
-            return "info"
-        if turn.action and turn.action.startswith(PICK_DATE):
-            day = turn.action[len(PICK_DATE):]
-            turn.event_kwargs = {"offer": Proposal(kind="date", value=day, text=turn.date(day))}
             return "info"
         if turn.action:
             return {"new_date": "ask", "add_reference": "ask"}.get(turn.action, turn.action)
         intent = turn.reading.intent
         offer = proposal(turn)
         if offer is not None:
-            slots_of(turn, Slots).pop("misses", None)
+            days.read_one(slots_of(turn, Slots))
         if offer is not None and intent in ("provide_info", "cancel", "unknown", "confirm", "done"):
             if intent == "confirm" and turn.here.state == "confirming" and _same(turn, offer):
                 return "confirm"  # "yes, 3/12" to "3 Dec?"
@@ -192,28 +170,6 @@ class ExceptionFlow(Flow):
             turn.event_kwargs = {"offer": Proposal(kind="comment", value=turn.text, text=turn.text)}
             return "info"
         return None
-
-
-def picked_date(form: dict[str, object] | None) -> str | None:
-    """The day a Flow's date picker sent back: "YYYY-MM-DD", or (older Flow versions) milliseconds."""
-    value = (form or {}).get("date")
-    try:
-        if isinstance(value, (int, float)) or (isinstance(value, str) and value.isdigit()):
-            return dt.datetime.fromtimestamp(int(value) / 1000, dt.timezone.utc).date().isoformat()
-        return dt.date.fromisoformat(str(value)).isoformat() if value else None
-    except (ValueError, OverflowError, OSError):
-        return None
-
-
-def working_days(today: dt.date, count: int) -> list[dt.date]:
-    """The next `count` days after `today` that are not a Saturday or a Sunday."""
-    days: list[dt.date] = []
-    day = today
-    while len(days) < count:
-        day += dt.timedelta(days=1)
-        if day.weekday() < 5:
-            days.append(day)
-    return days
 
 
 def _same(turn: Turn, offer: Proposal) -> bool:

@@ -16,6 +16,7 @@ from app.events.types import ScheduleRevised
 from app.tradinggrid import cases as grid_cases
 from app.tradinggrid.bodies import NewTask
 from app.writes import PENDING
+from conversations.flows import days
 from conversations.flows.base import (CONFIRMATION_SECONDS, CONFIRMING_HINTS, CONFIRMING_WAITS_FOR, Flow, slots_of,
                                      turn_of)
 from conversations.threads import Thread
@@ -101,11 +102,24 @@ class ScheduleFlow(Flow):
             timeouts={"confirming": (CONFIRMATION_SECONDS, "awaiting_answer")},
             waits_for={**CONFIRMING_WAITS_FOR, "accept": "awaiting_answer", "reject": "awaiting_answer"})
 
+    def stuck(self, turn: Turn) -> bool:
+        """Twice no date it can read while a date is wanted: a date picker or the next working days."""
+        if turn.here.state != "awaiting_date" or not days.missed(turn.here.slots):
+            return False
+        days.offer(turn, slots_of(turn, Slots)["reference"])
+        return True
+
     def event(self, turn: Turn) -> str | None:
         state = turn.here.state
+        picked = days.picked(turn)
+        if picked is not None:
+            turn.event_kwargs = {"date": picked}
+            return "info"
         if turn.action:
             return turn.action
         intent, date = turn.reading.intent, turn.reading.date
+        if date:
+            days.read_one(turn.here.slots)
         if date and intent in ("provide_info", "reject", "cancel", "unknown") and state != "done":
             turn.event_kwargs = {"date": date}
             return "info" if intent != "reject" or state != "awaiting_answer" else "reject_with_date"
@@ -131,6 +145,7 @@ class Slots(TypedDict, total=False):
     thread_url: str
     counter_date: str | None  # the date the partner offers instead, waiting for Confirm
     rejected: bool            # the proposal's rejection is written already
+    misses: int               # messages in a row with no date, waiting for one (flows.days)
 
 
 def thread_id(case_id: str) -> str:

@@ -202,7 +202,7 @@ def _route(turn: Turn) -> None:
         thread_id = conversation.thread_of(turn.message.context_id)
         thread = conversation.threads.get(thread_id or "")
         if thread is not None and not thread.open and _case_still_open(turn, thread):
-            _reopen(thread)  # a reply to a case's notification always leads back to the case
+            FLOWS[thread.flow].reopen(thread)  # a reply to a case's notification always leads back to the case
         if thread is not None and thread.open:
             turn.thread = thread
             _run(turn)
@@ -237,20 +237,12 @@ def _route(turn: Turn) -> None:
         _unplaced(turn, turn.say("hint_generic"))
 
 
-REOPENABLE = frozenset({"exception"})  # flows whose finished thread a reply to its notification reopens
-
-
 def _case_still_open(turn: Turn, thread: threads.Thread) -> bool:
     case_id = thread.slots.get("case_id")
-    if thread.flow not in REOPENABLE or not case_id:
+    if not FLOWS[thread.flow].reopenable or not case_id:
         return False
     case = turn.ask_grid(cases.read, str(case_id))
     return case is not None and case.status == "open"
-
-
-def _reopen(thread: threads.Thread) -> None:
-    thread.state = FLOWS[thread.flow].initial
-    thread.slots.pop("proposal", None)
 
 
 def _ask_which(turn: Turn, candidates: list[threads.Thread]) -> None:

@@ -43,8 +43,9 @@ def end(contact: str, thread_id: str, state: str, entry: str) -> bool:
         thread = conversation.threads.get(thread_id)
         if thread is None or thread.state != state or thread.slots.get(WAIT) != entry:
             return False  # answered, or waiting again since: that wait has a job of its own
-        thread.state = FLOWS[thread.flow].timeouts[state][1]
-        for slot in (WAIT, "proposal"):
+        flow = FLOWS[thread.flow]
+        thread.state = flow.timeouts[state][1]
+        for slot in (WAIT, *flow.pending):
             thread.slots.pop(slot, None)
         thread.updated_at = time.time()
         conversation.session[EXPIRED] = [*conversation.session.get(EXPIRED, []), thread.reference]

@@ -254,6 +254,23 @@ def test_rejecting_with_another_date_becomes_a_task_for_the_owner(client, work, 
     assert [a["response"] for a in audit["acknowledgments"]] == ["rejected"]
 
 
+def test_a_partner_who_accepted_a_schedule_can_still_come_back_to_it(client, work, graph, grid, maria) -> None:
+    case = new_case(grid, assignee="r.patel")
+    schedule_revised(client, work, case)
+    notification = graph.wamids[-1]
+    maria.taps("accept")
+    maria.says("sorry, we can only do 1/14/2027 after all", reply_to=notification)
+    assert maria.last == "You propose Thu 14 Jan 2027 for PO-4410093. Shall I send it to the case owner?"
+    maria.taps("Confirm")
+    audit = grid.audit(case["id"])
+    assert [a["response"] for a in audit["acknowledgments"]] == ["accepted", "rejected"]
+    [task] = audit["tasks"]
+    assert "Thu 14 Jan 2027" in task["title"]
+    grid.update_case(case["id"], {"status": "closed"}, idempotency_key="close")
+    maria.says("and 1/15/2027?", reply_to=notification)
+    assert len(grid.audit(case["id"])["tasks"]) == 1, "a closed case is not reopened"
+
+
 def test_a_partner_who_cannot_put_the_other_date_in_words_picks_a_day(client, work, graph, grid, maria) -> None:
     case = new_case(grid, assignee="r.patel")
     schedule_revised(client, work, case)

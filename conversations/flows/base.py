@@ -34,9 +34,14 @@ def slots_of(turn: Turn, shape: type[S]) -> S:
 
 class Flow:
     """`transitions` rows: {"trigger", "source", "dest", "after"?: callable}. `quoted_only`: its
-    threads take only a message that replies to one of theirs."""
+    threads take only a message that replies to one of theirs. `reopenable`: a finished thread of
+    it comes back when the person replies to its notification while the case is open. `pending`:
+    the slots that hold a change said back and not yet confirmed (dropped when a wait runs out or
+    the thread comes back)."""
 
     quoted_only = False
+    reopenable = False
+    pending: tuple[str, ...] = ("proposal",)
 
     def __init__(self, name: str, states: Sequence[str], transitions: Sequence[dict[str, Any]], initial: str,
                  waits_for: Mapping[str, str] | None = None, hints: Mapping[str, str] | None = None,
@@ -49,6 +54,12 @@ class Flow:
         self.timeouts = dict(timeouts or {})
         self.machine = Machine(model=None, states=list(states), transitions=list(transitions), initial=initial,
                                auto_transitions=False, send_event=True)
+
+    def reopen(self, thread: Thread) -> None:
+        """A finished thread waits again from its first state, nothing half-said kept."""
+        thread.state = self.initial
+        for slot in self.pending:
+            thread.slots.pop(slot, None)
 
     def open(self, thread_id: str, slots: Mapping[str, object] | None = None, at: float | None = None) -> Thread:
         """A new thread of this flow, in its first state."""

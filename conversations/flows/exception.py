@@ -125,6 +125,8 @@ def cancelled(event: EventData) -> None:
 
 
 class ExceptionFlow(Flow):
+    reopenable = True
+
     def __init__(self) -> None:
         super().__init__("exception", ["awaiting_info", "confirming", "done", "cancelled"], [
             {"trigger": "ask", "source": "awaiting_info", "dest": "awaiting_info", "after": ask_info},

@@ -5,6 +5,9 @@ or proposes another date, which after confirmation becomes a task for the case o
     awaiting_answer --reject--> awaiting_date       (acknowledgment "rejected"; which date instead?)
     awaiting_answer/awaiting_date --info--> confirming --confirm--> done   (task for the owner)
     confirming --change--> awaiting_date;  confirming --cancel--> awaiting_answer
+
+A finished thread comes back (to awaiting_answer) when the partner replies to its notification
+while the case is open: "sorry, we can only do 14/1 after all" becomes a proposal again.
 """
 from __future__ import annotations
 
@@ -88,6 +91,9 @@ def question(turn: Turn) -> str:
 
 
 class ScheduleFlow(Flow):
+    reopenable = True
+    pending = ("counter_date",)
+
     def __init__(self) -> None:
         super().__init__("schedule", ["awaiting_answer", "awaiting_date", "confirming", "done", "cancelled"], [
             {"trigger": "accept", "source": "awaiting_answer", "dest": "done", "after": accepted},

@@ -19,8 +19,10 @@ HERE = Path(__file__).parent / "lexicon"
 BASE_LANGUAGE = "en"
 
 
-def languages() -> list[str]:
-    return sorted(p.stem for p in HERE.glob("*.json"))
+@functools.lru_cache(maxsize=1)
+def languages() -> tuple[str, ...]:
+    """The languages there are word lists for (read once: every message asks)."""
+    return tuple(sorted(p.stem for p in HERE.glob("*.json")))
 
 
 @functools.lru_cache(maxsize=None)

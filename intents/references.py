@@ -70,6 +70,7 @@ class _Patterns:
 # A reference starts with a digit, or with a short prefix glued to digits ("RE-2026-0042").
 VALUE = r"(?P<value>(?:[a-z]{1,4}[-/.#]?)?\d(?:[a-z0-9]|[-/.](?=[a-z0-9])|\s(?=\d{3,}(?![\d/.:-]\d)))*)"
 WORD = re.compile(r"[^\W\d_]+")
+DIGIT = re.compile(r"\d")
 DATE_SHAPED = re.compile(r"(?:0?[1-9]|[12]\d|3[01])[/.](?:0?[1-9]|[12]\d|3[01])(?:[/.](?:\d{2}|\d{4}))?")
 
 
@@ -91,7 +92,7 @@ def find(original: str, folded: str, lex: Lexicon) -> list[Reference]:
     """References in order of appearance; `value` as written, without the kind word."""
     p = _patterns(lex)
     found: list[Reference] = []
-    has_digit = any(c.isdigit() for c in folded)
+    has_digit = DIGIT.search(folded) is not None
     if not has_digit:
         return found
     if not p.gate.isdisjoint(WORD.findall(folded)):

@@ -133,6 +133,7 @@ def test_a_language_is_added_as_a_data_file(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.setattr(lexicon, "HERE", folder)
     lexicon.load.cache_clear()
     lexicon._raw.cache_clear()
+    lexicon.languages.cache_clear()
     try:
         assert understand("consegna il 3 dicembre", today=TUESDAY, language="it").date == "2026-12-03"
         assert understand("domani", today=TUESDAY, language="it").date == "2026-11-25"
@@ -140,6 +141,7 @@ def test_a_language_is_added_as_a_data_file(tmp_path: Path, monkeypatch: pytest.
     finally:
         lexicon.load.cache_clear()
         lexicon._raw.cache_clear()
+        lexicon.languages.cache_clear()
 
 
 def test_parse_jsonl_answers_each_line_in_order() -> None:

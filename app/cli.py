@@ -212,6 +212,51 @@ def directory_check(file: Path) -> None:
                f"{len(loaded.staff)} staff, {len(loaded.groups)} groups)")
 
 
+@directory.command("sync")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="print what would change, write nothing")
+def directory_sync(file: Path, dry_run: bool) -> None:
+    """Brings FILE up to date from OpenText Community Management (OPENTEXT_* settings)."""
+    from app import directory_sync as sync
+    from app.opentext import community
+    from app.opentext.client import OpenText, OpenTextError
+
+    settings = _settings()
+    if not settings.opentext_api_url:
+        raise click.ClickException("OPENTEXT_API_URL is not set (and its client id, secret and company id)")
+    try:
+        text = file.read_text(encoding="utf-8") if file.exists() else ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"{file} cannot be read: {exc}") from None
+    ot = OpenText.from_settings(settings)
+    try:
+        partners, users = community.partners(ot), community.users(ot)
+    except OpenTextError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Community Management {settings.opentext_company_id}: {len(partners)} partners, {len(users)} users")
+    result = sync.plan(text, partners, users)
+    for kind, lines in (("added", result.added), ("changed", result.changed), ("left", result.left),
+                        ("skipped", result.skipped)):
+        for line in lines:
+            click.echo(f"{kind:8} {line}")
+    summary = f"{len(result.added)} added, {len(result.changed)} changed, {len(result.left)} left"
+    if not result.changes:
+        click.echo(f"{file}: nothing to change ({summary})")
+    elif dry_run:
+        click.echo(f"{file}: dry run, nothing written ({summary})")
+    else:
+        try:
+            sync.write(file, result.text)
+        except sync.SyncRefused as exc:
+            for problem in exc.problems:
+                click.echo(f"{file}:{problem}", err=True)
+            raise click.ClickException(f"{file} was not written: the synced file would not pass "
+                                       "tgwa directory check") from None
+        except OSError as exc:
+            raise click.ClickException(f"{file} cannot be written: {exc}") from None
+        click.echo(f"{file}: written ({summary})")
+
+
 @main.group()
 def broadcast() -> None:
     """Alerts to targeted partner contacts."""

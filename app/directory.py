@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 import re
+import threading
+import time
 import zoneinfo
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,7 @@ import phonenumbers
 
 from app import yamldoc
 
+log = logging.getLogger(__name__)
 ROLES = ("exceptions", "documents", "onboarding", "alerts", "orders")
 MILESTONES = ("order_confirmed", "goods_dispatched", "customs_cleared", "delivery_completed")
 
@@ -43,6 +47,7 @@ class Partner:
     country: str
     product_lines: tuple[str, ...]
     contacts: tuple[Contact, ...]
+    trading_addresses: tuple[str, ...] = ()  # how Lens names this partner ("ZZ:ACMELOGISTICS")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,6 +94,19 @@ class Directory:
     def group_members(self, group_id: str) -> list[Staff]:
         return [self.staff[m] for m in self.groups.get(group_id, ())]
 
+    def partner_trading_as(self, names: tuple[str, ...]) -> Partner | None:
+        """The partner one of whose trading addresses is among `names` (a transaction's sender
+        or receiver, by name or address), compared without regard to case."""
+        for name in names:
+            found = self._by_address.get(name.strip().casefold())
+            if found is not None:
+                return found
+        return None
+
+    @functools.cached_property
+    def _by_address(self) -> dict[str, Partner]:
+        return {a.casefold(): p for p in self.partners.values() for a in p.trading_addresses}
+
     @functools.cached_property
     def _by_phone(self) -> dict[str, Contact | Staff]:
         """Everyone by phone, and by business-scoped user id where the directory gives one."""
@@ -97,6 +115,48 @@ class Directory:
             people.update({c.phone: c for c in partner.contacts})
         people.update({p.user_id: p for p in list(people.values()) if p.user_id})
         return people
+
+
+class Watched:
+    """The directory file as it is now, for a running deployment: looked at again at most every
+    CHECK_SECONDS and read again when its modification time or size changed (`tgwa directory
+    sync` replaces it whole). A file that no longer loads leaves the last good directory in use,
+    and its first problem is logged once for that version of the file."""
+
+    CHECK_SECONDS = 2.0
+
+    def __init__(self, path: str | Path, directory: Directory):
+        self.path = Path(path)
+        self._directory = directory
+        self._seen = self._stamp()
+        self._checked = time.monotonic()
+        self._lock = threading.Lock()
+
+    def current(self) -> Directory:
+        if time.monotonic() - self._checked < self.CHECK_SECONDS:
+            return self._directory
+        with self._lock:
+            self._checked = time.monotonic()
+            stamp = self._stamp()
+            if stamp != self._seen:
+                self._seen = stamp
+                directory, problems = _read(self.path)
+                if problems or directory is None:
+                    log.error("DIRECTORY_FILE %s changed but cannot be used, the previous one stays: %s%s", self.path,
+                              problems[0] if problems else "unreadable",
+                              f" (and {len(problems) - 1} more; run tgwa directory check)" if len(problems) > 1 else "")
+                else:
+                    self._directory = directory
+                    log.info("DIRECTORY_FILE %s read again: %d partners, %d staff", self.path,
+                             len(directory.partners), len(directory.staff))
+        return self._directory
+
+    def _stamp(self) -> tuple[int, int] | None:
+        try:
+            info = self.path.stat()
+        except OSError:
+            return None
+        return info.st_mtime_ns, info.st_size
 
 
 def load(path: str | Path) -> Directory:
@@ -256,7 +316,8 @@ def _build(data: dict[str, Any], r: _Reader) -> Directory:
                 timezone=timezone(c, cpath)))
         partners[pid] = Partner(
             id=pid, name=r.text(item, path, "name"), region=r.text(item, path, "region", required=False),
-            country=country, product_lines=r.words(item, path, "product_lines", None), contacts=tuple(contacts))
+            country=country, product_lines=r.words(item, path, "product_lines", None), contacts=tuple(contacts),
+            trading_addresses=r.words(item, path, "trading_addresses", None))
 
     staff: dict[str, Staff] = {}
     for path, item in r.items(data, "staff"):

@@ -101,15 +101,20 @@ def upkeep(queues: Queues, worker: Any, tasks: Sequence[Task]) -> bool:
         for queue in queues.all():
             queue.started_job_registry.cleanup()  # a job whose worker stopped heart-beating: retried
             queue.intermediate_queue.cleanup(worker, queue)  # taken off a queue by a worker that died
-        for name, every, task in tasks:
-            last, now = connection.get(keyspace.keeper_ran_key(name)), time.time()
-            if last is None or now - float(last) >= every:
-                connection.set(keyspace.keeper_ran_key(name), now, ex=int(every) + 60)
-                task()
+        run_due(connection, tasks)
     finally:
         with contextlib.suppress(LockError):  # a round past UPKEEP_SECONDS: another may have begun
             lock.release()
     return True
+
+
+def run_due(connection: Any, tasks: Sequence[Task]) -> None:
+    """Each task whose interval has passed since it last ran anywhere in the deployment."""
+    for name, every, task in tasks:
+        last, now = connection.get(keyspace.keeper_ran_key(name)), time.time()
+        if last is None or now - float(last) >= every:
+            connection.set(keyspace.keeper_ran_key(name), now, ex=int(every) + 60)
+            task()
 
 
 def move_due_jobs(queues: Queues) -> None:

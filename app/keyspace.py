@@ -32,6 +32,10 @@ Cluster slot and the Lua scripts (app.scripts) may touch them together.
 | `tgwa:parked`, `tgwa:index:parked` | hash, zset | none | parked work by id, and its ids by when parked |
 | `tgwa:census:*` | hash, zsets | none | threads by flow and state, alerts awaiting acknowledgment (conversations.census) |
 | `tgwa:keeper`, `tgwa:keeper:ran:<task>` | lock, string | a few seconds, renewed; the task's interval | the one keeper that moves due jobs and sweeps (app.keeper), and when it last ran each task |
+| `tgwa:lens:lease`, `tgwa:lens:next` | lock, string | the poll's lease (extended while it runs); the wait until the next poll | one Lens poller at a time across every worker, and when the next may start (app.lens_poller) |
+| `tgwa:lens:cursor`, `tgwa:lens:status` | string, hash | none | the arrival time Lens is read from next; the poller's last run, last error and counts |
+| `tgwa:lens:seen` | zset | trimmed to 30 days of arrivals | transaction ids already made a case (or set aside), by arrival |
+| `tgwa:lens:unknown`, `tgwa:lens:unknown:tx` | zset, hash | trimmed to the latest 500 | failed transactions whose partner the directory does not know (or Trading Grid refused), for /ops |
 | `tgwa:replicated:{<slot>}` | string | the wait, plus a second | written only to be waited for, with `REDIS_WAIT_REPLICAS` (`replicated`) |
 | `tgwa:sandbox:outbox`, `tgwa:sandbox:said` | list | none | what the sandbox "sent", and what people typed and tapped there (SANDBOX=1 only) |
 """
@@ -181,6 +185,13 @@ DRAINERS = f"{PREFIX}:{{ready}}:drainers"  # zset: drainer token -> lease expiry
 DRAINER_TOKENS = f"{PREFIX}:{{ready}}:tokens"  # counter: drainer tokens
 SLOW_DOWN_NOTICE_SECONDS = 600
 
+LENS_LEASE = f"{PREFIX}:lens:lease"
+LENS_NEXT = f"{PREFIX}:lens:next"
+LENS_CURSOR = f"{PREFIX}:lens:cursor"
+LENS_STATUS = f"{PREFIX}:lens:status"
+LENS_SEEN = f"{PREFIX}:lens:seen"
+LENS_UNKNOWN = f"{PREFIX}:lens:unknown"
+LENS_UNKNOWN_TX = f"{PREFIX}:lens:unknown:tx"
 UPKEEP_LOCK = f"{PREFIX}:keeper"  # the one keeper at a time that moves due jobs and sweeps (app.keeper)
 
 

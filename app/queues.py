@@ -38,8 +38,9 @@ ASSIGNMENT_CHECK = "app.reminders.assignment_check"
 END_WAIT = "conversations.waits.end"             # a confirmation unanswered for too long, dropped
 ASK_FILES = "conversations.media.gathered"       # the files a person sent together, asked about once
 HOLD_CHECK = "conversations.holding.check"       # a held case silent for 24 hours goes back to the bot
+LENS_POLL = "app.lens_poller.poll_job"          # failed transactions read from Lens, made cases
 JOBS = (DRAIN_READY, DRAIN_CONTACT, SEND_MESSAGE, APPLY_STATUSES, SEND_FAILED, HANDLE_EVENT, SEND_NOTICES, WRITE,
-        REMIND_ONBOARDING, ALERT_DEADLINE, ASSIGNMENT_CHECK, END_WAIT, ASK_FILES, HOLD_CHECK)
+        REMIND_ONBOARDING, ALERT_DEADLINE, ASSIGNMENT_CHECK, END_WAIT, ASK_FILES, HOLD_CHECK, LENS_POLL)
 # Backoff for transient failures: about 4 hours in all before a job is given up to the failed list.
 BACKOFF = [1, 2, 5, 10, 30, 60, 120, 300] + [600] * 22
 JOB_TIMEOUT = 120

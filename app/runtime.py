@@ -25,13 +25,17 @@ class Runtime:
     settings: Settings
     redis: redis.Redis
     queues: Queues
-    directory: directory_module.Directory
+    directory_file: directory_module.Watched  # read again when it changes: no restart for a new directory
     tradinggrid: TradingGrid
     whatsapp: WhatsApp
     templates: message_templates.Templates
     media: GraphMedia  # files people send: Meta's media endpoints, or the sandbox's
     # This process's group commit of inbound messages, made on first use (app.ingest.group_commit).
     inbound: GroupCommit[list[InboundMessage], list[int]] | None = None
+
+    @property
+    def directory(self) -> directory_module.Directory:
+        return self.directory_file.current()
 
 
 def build(settings: Settings, connection: redis.Redis | None = None) -> Runtime:
@@ -64,7 +68,7 @@ def build(settings: Settings, connection: redis.Redis | None = None) -> Runtime:
     media = GraphMedia(sandbox_media(settings) if settings.sandbox else settings.whatsapp_api_base,
                        settings.whatsapp_access_token, settings.data_dir / "media-scratch")
     return Runtime(settings=settings, redis=connection, queues=Queues(store.connect_queues(settings, connection)),
-                   directory=directory,
+                   directory_file=directory_module.Watched(settings.directory_file, directory),
                    tradinggrid=grid, whatsapp=WhatsApp(transport), templates=approved, media=media)
 
 

@@ -19,7 +19,7 @@ from dotenv import dotenv_values
 DEFAULT_API_BASE = "https://graph.facebook.com/v23.0"
 SECRET_FIELDS = frozenset(
     {"whatsapp_app_secret", "whatsapp_access_token", "whatsapp_verify_token",
-     "trading_grid_client_secret", "trading_grid_events_secret", "ops_token"}
+     "trading_grid_client_secret", "trading_grid_events_secret", "ops_token", "opentext_client_secret"}
 )
 
 
@@ -68,6 +68,11 @@ class Settings:
     media_max_bytes: int = 16 * 1024 * 1024  # the largest file taken from WhatsApp and attached in Trading Grid
     date_flow_id: str | None = None  # a published WhatsApp Flow with a date picker (app/flows/pick_date.json)
     quiet_hours: tuple[int, int] | None = (20, 8)  # no notification but a critical alert from, until (local hours)
+    opentext_api_url: str | None = None  # OpenText's API gateway: Community Management and Lens (contract section 8)
+    opentext_client_id: str = ""
+    opentext_client_secret: str = ""
+    opentext_company_id: str = ""
+    lens_poll_seconds: int = 0  # 0: failed transactions are not read from Lens
 
     @property
     def production(self) -> bool:
@@ -154,6 +159,17 @@ class Settings:
 
         sandbox = _flag("SANDBOX", text("SANDBOX"))
 
+        opentext_url = text("OPENTEXT_API_URL")
+        if opentext_url is not None:
+            opentext_url = opentext_url.rstrip("/")
+            _require_http_url("OPENTEXT_API_URL", opentext_url)
+            for name in ("OPENTEXT_CLIENT_ID", "OPENTEXT_CLIENT_SECRET", "OPENTEXT_COMPANY_ID"):
+                if text(name) is None:
+                    raise SettingsError(f"{name} is required with OPENTEXT_API_URL")
+        lens_poll = _whole("LENS_POLL_SECONDS", text("LENS_POLL_SECONDS"), 0)
+        if lens_poll and opentext_url is None:
+            raise SettingsError("LENS_POLL_SECONDS needs OPENTEXT_API_URL (and its client id, secret and company id)")
+
         settings = cls(
             app_env=app_env,
             redis_url=redis_url,
@@ -182,6 +198,11 @@ class Settings:
             media_max_bytes=_positive_int("MEDIA_MAX_BYTES", text("MEDIA_MAX_BYTES"), 16 * 1024 * 1024),
             quiet_hours=_quiet_hours(text("QUIET_HOURS"), sandbox),
             date_flow_id=text("WHATSAPP_DATE_FLOW_ID"),
+            opentext_api_url=opentext_url,
+            opentext_client_id=text("OPENTEXT_CLIENT_ID") or "",
+            opentext_client_secret=text("OPENTEXT_CLIENT_SECRET") or "",
+            opentext_company_id=text("OPENTEXT_COMPANY_ID") or "",
+            lens_poll_seconds=lens_poll,
         )
         return settings
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from typing import Any
 
 from rq import SimpleWorker
@@ -12,7 +11,7 @@ from rq.job import Job
 from rq.timeouts import TimerDeathPenalty
 from rq.job_lifecycle import call_exception_handlers
 
-from app import inbox, keeper
+from app import inbox, keeper, lens_poller
 from app.queues import Queues, passing
 from conversations import census, threads
 
@@ -22,7 +21,8 @@ MAX_JOBS_A_ROUND = 100
 WORKER_TTL_SECONDS = 30  # a worker not heard of for this long is gone (the keeper beats every second)
 SWEEP_EVERY_SECONDS = 5
 TASKS: list[keeper.Task] = [("sweep", SWEEP_EVERY_SECONDS, inbox.sweep_inboxes),
-                            ("census", census.REBUILD_EVERY_SECONDS, threads.recount_census)]
+                            ("census", census.REBUILD_EVERY_SECONDS, threads.recount_census),
+                            ("lens", 1, lens_poller.due)]
 
 
 class Worker(SimpleWorker):
@@ -83,7 +83,8 @@ class EmbeddedWorker(threading.Thread):
     """The in-process worker of embedded mode; stops when `stop()` is called. It waits on its
     queues (Redis BLPOP, which wakes the moment a job arrives), not in a polling loop: an idle
     demo costs next to nothing. Once a second, or every MAX_JOBS_A_ROUND jobs when busy, it does
-    what a keeper does: moves due retries onto their queues and, every few seconds, sweeps."""
+    what a keeper does: moves due retries onto their queues and runs the keeper's tasks when due
+    (the sweep every few seconds, the Lens poll)."""
 
     def __init__(self, queues: Queues):
         super().__init__(name="tgwa-embedded-worker", daemon=True)
@@ -91,13 +92,10 @@ class EmbeddedWorker(threading.Thread):
         self._stopping = threading.Event()
 
     def run(self) -> None:
-        swept = 0.0
         while not self._stopping.is_set():
             try:
                 enqueue_due_retries(self.queues)
-                if time.monotonic() - swept >= SWEEP_EVERY_SECONDS:  # a keeper's sweep; nobody else can die
-                    swept = time.monotonic()
-                    inbox.sweep_inboxes()
+                keeper.run_due(self.queues.connection, TASKS)
                 worker = _ThreadWorker(self.queues.all(), connection=self.queues.connection)
                 worker.work(max_idle_time=ROUND_IDLE_SECONDS, max_jobs=MAX_JOBS_A_ROUND, logging_level="WARNING")
             except Exception:  # noqa: BLE001 - the thread must outlive one bad round

@@ -17,8 +17,8 @@ PACKAGES = ("app", "conversations", "intents")
 FOUNDATION = {"app.settings", "app.store", "app.queues", "app.metrics", "app.logs", "app.runtime", "app.jsonsafe",
               "app.signatures", "app.httpsession", "app.localtime", "app.yamldoc", "app.message_templates",
               "app.groupcommit", "app.keeper", "app.directory", "app.embedded_store",
-              "app.keyspace", "app.scripts", "app.redisline"}
-FOUNDATION_PACKAGES = ("app.tradinggrid", "app.whatsapp", "app.events", "app.demo")
+              "app.keyspace", "app.scripts", "app.redisline", "app.oauth"}
+FOUNDATION_PACKAGES = ("app.tradinggrid", "app.whatsapp", "app.events", "app.demo", "app.opentext")
 SURFACES = {"app", "app.cli", "app.worker", "app.serving", "app.jobs"}
 SURFACE_PACKAGES = ("app.web",)
 INNER_IMPORTS_ALLOWED = 3  # outside the CLI, each with its reason beside it

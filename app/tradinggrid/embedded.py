@@ -103,16 +103,17 @@ class EmbeddedTradingGrid:
 
     def audit(self, case_id: str | None = None) -> dict[str, list[Record]]:
         """Everything written through the port: what tests and the sandbox panel show."""
-        tables = {"references": "case_references", "comments": "comments", "tasks": "tasks",
+        tables = {"cases": "cases", "references": "case_references", "comments": "comments", "tasks": "tasks",
                   "acknowledgments": "acknowledgments", "attachments": "attachments"}
         out: dict[str, list[Record]] = {}
         with self._db() as db:
             for name, table in tables.items():
-                column = "subject_id" if table == "acknowledgments" else "case_id"
+                column = {"acknowledgments": "subject_id", "cases": "id"}.get(table, "case_id")
                 sql, args = f"SELECT * FROM {table}", ()
                 if case_id is not None:
                     sql, args = sql + f" WHERE {column} = ?", (case_id,)
-                out[name] = [_decode(dict(r)) for r in db.execute(sql + " ORDER BY created_at, rowid", args)]
+                order = "seq" if table == "cases" else "created_at, rowid"
+                out[name] = [_decode(dict(r)) for r in db.execute(f"{sql} ORDER BY {order}", args)]
         out["attachments"] = [{k: a[k] for k in FILE_FIELDS} for a in out["attachments"]]
         return out
 

@@ -6,8 +6,6 @@ HTTP answers become the port's errors: 408, 409, 429, 5xx, timeouts and refused 
 from __future__ import annotations
 
 import json as jsonlib
-import threading
-import time
 from typing import Any
 from urllib.parse import quote
 
@@ -15,45 +13,11 @@ import requests
 from requests_toolbelt import MultipartEncoder
 
 from app import httpsession
+from app.oauth import ClientCredentials, TokenError
 from app.tradinggrid.port import CASE_FILTERS, PermanentError, Record, TransientError, Upload
 
 TIMEOUT = (3.05, 10)  # connect, read (seconds)
-TOKEN_MARGIN_SECONDS = 30
 TRANSIENT_STATUSES = frozenset({401, 408, 409, 429})
-
-
-class ClientCredentials:
-    """OAuth2 client-credentials tokens, client id and secret as HTTP Basic (OpenText's gateway)."""
-
-    def __init__(self, session: requests.Session, token_url: str, client_id: str, client_secret: str):
-        self._session, self._url, self._auth = session, token_url, (client_id, client_secret)
-        self._token: str | None = None
-        self._expires_at = 0.0
-        self._lock = threading.Lock()
-
-    def token(self, renew: bool = False) -> str:
-        with self._lock:
-            if renew or self._token is None or time.monotonic() >= self._expires_at:
-                self._fetch()
-            assert self._token is not None
-            return self._token
-
-    def _fetch(self) -> None:
-        try:
-            answer = self._session.post(self._url, data={"grant_type": "client_credentials"},
-                                        auth=self._auth, timeout=TIMEOUT)
-        except requests.RequestException as exc:
-            raise TransientError(f"token endpoint unreachable: {type(exc).__name__}") from None
-        if answer.status_code != 200:
-            error = TransientError if answer.status_code >= 500 or answer.status_code == 429 else PermanentError
-            raise error(f"token endpoint answered {answer.status_code}", answer.status_code)
-        try:
-            data = answer.json()
-            self._token = str(data["access_token"])
-            lifetime = float(data.get("expires_in", 3600))
-        except (ValueError, KeyError, TypeError):
-            raise TransientError("token endpoint answered without an access_token") from None
-        self._expires_at = time.monotonic() + max(lifetime - TOKEN_MARGIN_SECONDS, 1)
 
 
 class HttpTradingGrid:
@@ -80,7 +44,7 @@ class HttpTradingGrid:
         return list(self._call("GET", "/cases", params=params).get("items", []))
 
     def create_case(self, body: Record, *, idempotency_key: str) -> Record:
-        return self._call("POST", "/cases", json={**body, "source": "whatsapp"}, key=idempotency_key)
+        return self._call("POST", "/cases", json={"source": "whatsapp", **body}, key=idempotency_key)
 
     def update_case(self, case_id: str, changes: Record, *, idempotency_key: str) -> Record:
         return self._call("PATCH", f"/cases/{quote(case_id, safe='')}", json=changes, key=idempotency_key)
@@ -113,7 +77,7 @@ class HttpTradingGrid:
             if key is not None:
                 headers["Idempotency-Key"] = key
             if self._oauth is not None:
-                headers["Authorization"] = f"Bearer {self._oauth.token(renew=attempt == 2)}"
+                headers["Authorization"] = f"Bearer {self._token(renew=attempt == 2)}"
             try:
                 if upload is None:
                     answer = self._session.request(method, self.base_url + path, params=params, json=json,
@@ -128,6 +92,13 @@ class HttpTradingGrid:
                 continue
             return _result(method, path, answer)
         raise AssertionError("unreachable")
+
+    def _token(self, renew: bool) -> str:
+        assert self._oauth is not None
+        try:
+            return self._oauth.token(renew=renew)
+        except TokenError as exc:
+            raise (TransientError if exc.transient else PermanentError)(exc.reason, exc.status) from None
 
     def _send_file(self, method: str, path: str, headers: dict[str, str], metadata: Record,
                    upload: Upload) -> requests.Response:

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
-from app import delivery, keyspace, parked, template_status
+from app import delivery, keyspace, lens_poller, parked, template_status
 from app.events import described, types
 from app.runtime import Runtime
 from conversations import census, holding
@@ -58,6 +58,7 @@ def overview() -> Any:
             "billable": {"month": month, "by_kind": delivery.billed(rt, month)},
             "holds": [{**h, "staff": getattr(rt.directory.staff.get(h["staff_id"]), "name", h["staff_id"])}
                       for h in holding.holds(rt)],
+            "lens": lens_poller.status(rt),
             "page": {"number": number, "per_page": per_page,
                      "last": max(1, -(-max(totals.values()) // per_page))}}
     if request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":

@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -92,6 +93,7 @@ def demo(host: str, port: int | None) -> None:
                        "DATA_DIR": os.environ.get("DATA_DIR", "data/demo")})
     for name in ("REDIS_URL", "TRADING_GRID_URL"):
         os.environ.pop(name, None)
+    lens_url = _demo_opentext()
     settings = _with_sandbox_secrets(_settings())
     cases = seed(EmbeddedTradingGrid(settings.data_dir / "tradinggrid.sqlite3", embedded_case_pages(settings)))
     base = f"http://{host}:{port}"
@@ -101,8 +103,27 @@ def demo(host: str, port: int | None) -> None:
     click.echo(f"  WhatsApp webhook:             {base}/webhooks/whatsapp  (app secret {settings.whatsapp_app_secret})")
     click.echo(f"  Trading Grid events:          {base}/webhooks/tradinggrid  (secret {settings.trading_grid_events_secret})")
     click.echo(f"  health, readiness, metrics:   {base}/healthz  {base}/readyz  {base}/metrics")
+    click.echo(f"  OpenText (loopback fake):     {lens_url}  Lens polled every {settings.lens_poll_seconds} s: "
+               "a failed ASN from Acme becomes a case and Jana's alert")
     click.echo("Ctrl-C stops it.")
     _serve(settings, host, port)
+
+
+def _demo_opentext() -> str:
+    """Starts the demo's loopback OpenText (app.demo.opentext) in a process of its own, which
+    outlives this one becoming gunicorn and stops with it, and points the settings at it."""
+    from app.demo.opentext import FakeOpenText
+
+    child = subprocess.Popen([sys.executable, "-m", "app.demo.opentext"], stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None
+    url = child.stdout.readline().strip()
+    if not url.startswith("http://"):
+        raise click.ClickException("the demo's OpenText did not start")
+    fake = FakeOpenText()
+    os.environ.update({"OPENTEXT_API_URL": url, "OPENTEXT_CLIENT_ID": fake.client_id,
+                       "OPENTEXT_CLIENT_SECRET": fake.client_secret, "OPENTEXT_COMPANY_ID": fake.company_id})
+    os.environ.setdefault("LENS_POLL_SECONDS", "10")
+    return url
 
 
 @main.command()

@@ -290,6 +290,7 @@ def _build(data: dict[str, Any], r: _Reader) -> Directory:
         return digits
 
     partners: dict[str, Partner] = {}
+    trading_as: dict[str, str] = {}  # a trading address -> the partner it names: one partner each
     for path, item in r.items(data, "partners"):
         pid = r.text(item, path, "id")
         if pid in partners:
@@ -314,10 +315,15 @@ def _build(data: dict[str, Any], r: _Reader) -> Directory:
                 roles=r.words(c, cpath, "roles", ROLES), language=language, opt_in=opt_in is True,
                 milestones=r.words(c, cpath, "milestones", MILESTONES), user_id=user_id(c, cpath),
                 timezone=timezone(c, cpath)))
+        addresses = r.words(item, path, "trading_addresses", None)
+        for i, address in enumerate(addresses):
+            if address.casefold() in trading_as:
+                r.problem(f"{path}.trading_addresses[{i}]", f"{address!r} is also a trading address of {trading_as[address.casefold()]}")
+            trading_as.setdefault(address.casefold(), pid)
         partners[pid] = Partner(
             id=pid, name=r.text(item, path, "name"), region=r.text(item, path, "region", required=False),
             country=country, product_lines=r.words(item, path, "product_lines", None), contacts=tuple(contacts),
-            trading_addresses=r.words(item, path, "trading_addresses", None))
+            trading_addresses=addresses)
 
     staff: dict[str, Staff] = {}
     for path, item in r.items(data, "staff"):

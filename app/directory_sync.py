@@ -63,8 +63,10 @@ def plan(text: str, partners: list[community.Partner], users: list[community.Use
         entry = _same_partner(file_partners, cm)
         if entry is None:
             if cm.country:
-                file_partners.append(CommentedMap(id=cm.company_id or cm.name, name=cm.name, country=cm.country.upper(),
-                                                  trading_addresses=_flow(list(cm.trading_addresses)), contacts=[]))
+                entry = CommentedMap(id=cm.company_id or cm.name, name=cm.name, country=cm.country.upper(),
+                                     trading_addresses=_flow(list(cm.trading_addresses)), contacts=[])
+                file_partners.append(entry)
+                matched.add(id(entry))
                 out.added.append(f"partner {cm.company_id or cm.name} ({cm.name})")
             else:
                 out.skipped.append(f"partner {cm.name}: not in the file, and Community Management gives no country "
@@ -127,7 +129,7 @@ def _staff(doc: CommentedMap, users: list[community.User], out: Plan) -> None:
             continue
         owner = phones.get(phone)
         if owner is not None and owner != f"staff {user.login_id}":
-            out.skipped.append(f"user {user.login_id}: mobile +{phone} is already {owner}'s in the file")
+            out.skipped.append(f"user {user.login_id}: mobile +{phone} is already the phone of {owner} in the file")
             continue
         wanted: dict[str, Any] = {"name": user.name, "phone": user.mobile}
         language = _language(user.language)
@@ -197,7 +199,7 @@ def _phones(doc: CommentedMap) -> dict[str, str]:
         for contact in (partner.get("contacts") or []) if isinstance(partner, dict) else []:
             phone = directory.normalise_phone(contact.get("phone"), partner.get("country")) if isinstance(contact, dict) else None
             if phone:
-                out[phone] = f"{contact.get('name')} of {partner.get('id')}"
+                out[phone] = f"{contact.get('name')} ({partner.get('id')})"
     for member in doc.get("staff") or []:
         phone = directory.normalise_phone(member.get("phone")) if isinstance(member, dict) else None
         if phone:

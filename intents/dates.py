@@ -8,6 +8,7 @@ the first date left is the answer. A date that names an impossible day (31 Nov) 
 """
 from __future__ import annotations
 
+import bisect
 import calendar
 import dataclasses
 import datetime as dt
@@ -25,6 +26,7 @@ YEARS_AHEAD = 8  # a day without a year that exists only in leap years: look thi
 WEEKDAY_RANK = 5
 BLOCKER_RANK = -1  # a phrase that hides a date word ("guten Morgen") and is none itself
 ADJACENT = 3  # "Tue May 9", "Friday, 3/12": a weekday beside a date only names the date's day
+CLAUSE_REACH = 120  # characters either side of a date that may tell of the past: a long text stays linear
 OLD_REACH = 40  # characters before a date where "instead of", "planned ETA" may stand
 
 
@@ -180,9 +182,13 @@ def find(text: str, today: dt.date, month_first: bool, lex: Lexicon, masked: Ite
     candidates = [c for c in candidates if c.rank != WEEKDAY_RANK or not any(
         -ADJACENT <= a.start - c.end <= ADJACENT or -ADJACENT <= c.start - a.end <= ADJACENT for a in absolute)]
     kept: list[Candidate] = []
+    taken: list[tuple[int, int]] = []  # the spans kept, in order and apart: only neighbours can overlap
     for c in sorted(candidates, key=lambda c: (-(c.end - c.start), c.rank, c.start)):
-        if not any(c.start < k.end and k.start < c.end for k in kept):
-            kept.append(c)
+        i = bisect.bisect_left(taken, (c.start, c.end))
+        if (i > 0 and taken[i - 1][1] > c.start) or (i < len(taken) and taken[i][0] < c.end):
+            continue
+        taken.insert(i, (c.start, c.end))
+        kept.append(c)
     kept = sorted((c for c in kept if c.rank != BLOCKER_RANK), key=lambda c: c.start)
     if not kept:
         return NOTHING
@@ -513,10 +519,12 @@ def _weekday(text: str, m: re.Match[str], today: dt.date, lex: Lexicon, p: Patte
 
 
 def _told_of_the_past(text: str, at: int, p: Patterns) -> bool:
-    """Whether the clause around `at` tells of something done ("we received it on Monday")."""
-    start = max(text.rfind(c, 0, at) for c in ",.;!?\n") + 1
-    ends = [i for i in (text.find(c, at) for c in ",.;!?\n") if i >= 0]
-    return p.past.search(text, start, min(ends) if ends else len(text)) is not None
+    """Whether the clause around `at` (at most CLAUSE_REACH either side) tells of something done
+    ("we received it on Monday")."""
+    low, high = max(0, at - CLAUSE_REACH), min(len(text), at + CLAUSE_REACH)
+    start = max(text.rfind(c, low, at) for c in ",.;!?\n") + 1 or low
+    ends = [i for i in (text.find(c, at, high) for c in ",.;!?\n") if i >= 0]
+    return p.past.search(text, max(start, low), min(ends) if ends else high) is not None
 
 
 def _shifted(text: str, c: Candidate, lex: Lexicon, p: Patterns) -> Candidate:

@@ -12,7 +12,7 @@ _MASKS = re.compile(
     (?<![\d.])\d{1,2}[:h]\d{2}(?:\s*(?:am|pm|uhr|hrs?|h)(?![^\W\d_]))?(?!\d)      # 10:30, 14h00, 9:15 pm
   | (?<![\d.:/-])\d{1,2}\s*(?:am|pm|a\.m\.|p\.m\.|uhr|hrs|o'clock)(?![^\W\d_])        # 3pm, 15 uhr
   | (?:[$€£¥₹]|\b(?:usd|eur|gbp|chf|jpy|cny|brl|mxn|clp|inr)\b)\s?\d[\d.,']*(?:\s?[km]\b)?   # $12, EUR 4.210,00
-  | \d[\d.,']*\s?(?:[$€£¥₹]|(?:usd|eur|gbp|chf|jpy|cny|brl|mxn|clp|inr|kg|kgs|g|t|tons?|tonnes?|lbs?|pcs|pc|
+  | (?<![\d.,'])\d[\d.,']*+\s?(?:[$€£¥₹]|(?:usd|eur|gbp|chf|jpy|cny|brl|mxn|clp|inr|kg|kgs|g|t|tons?|tonnes?|lbs?|pcs|pc|
         pieces|units|pallets?|plts?|cartons?|ctns|boxes|cases|containers|teu|feu|m3|cbm|m|km|mm|cm|%|percent|
         hours?|hrs?|h|min|mins|minutes?|x|
         paletten|palette|kartons?|kisten?|stuck|stk|packchen|                                # de

@@ -91,6 +91,20 @@ def test_every_problem_is_reported_with_its_line(tmp_path: Path) -> None:
         directory.load(path)
 
 
+def test_a_trading_address_names_one_partner(tmp_path: Path) -> None:
+    path = tmp_path / "directory.yaml"
+    path.write_text("partners:\n  - {id: A, name: A, country: DE, trading_addresses: [\"ZZ:ONE\"]}\n"
+                    "  - {id: B, name: B, country: DE, trading_addresses: \"zz:one\"}\n")
+    messages = {p.path: p.message for p in directory.check(path)}
+    assert messages == {"partners[1].trading_addresses": "must be a list of words"}
+    path.write_text(path.read_text().replace('\"zz:one\"}', '[\"zz:one\"]}'))
+    assert [(p.path, p.message) for p in directory.check(path)] == [
+        ("partners[1].trading_addresses[0]", "'zz:one' is also a trading address of A")]
+    path.write_text(path.read_text().replace('"zz:one"', '"ZZ:TWO"'))
+    loaded = directory.load(path)
+    assert loaded.partner_trading_as(("SOMEONE", "zz:two")).id == "B" and loaded.partner_trading_as(("X",)) is None
+
+
 @pytest.mark.parametrize("text,expected", [
     ("partners: [\n", "is not valid YAML"),
     ("- just\n- a list\n", "must be a mapping"),

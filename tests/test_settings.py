@@ -52,6 +52,10 @@ def test_production_requires_its_settings(missing: str) -> None:
     ("REDIS_QUEUE_URL", "localhost:6380", "REDIS_QUEUE_URL must be"),
     ("REDIS_QUEUE_URL", "redis://localhost:6380/0", "REDIS_QUEUE_URL needs REDIS_URL"),
     ("REDIS_CLUSTER", "1", "REDIS_CLUSTER=1 needs REDIS_URL"),
+    ("OPENTEXT_API_URL", "apigrid.opentext.com", "OPENTEXT_API_URL must be an http"),
+    ("OPENTEXT_API_URL", "https://apigrid.opentext.com", "OPENTEXT_CLIENT_ID is required with OPENTEXT_API_URL"),
+    ("LENS_POLL_SECONDS", "60", "LENS_POLL_SECONDS needs OPENTEXT_API_URL"),
+    ("LENS_POLL_SECONDS", "often", "LENS_POLL_SECONDS must be a whole number"),
 ])
 def test_malformed_settings_name_themselves(name: str, value: str, message: str) -> None:
     with pytest.raises(SettingsError, match=message):
@@ -71,8 +75,10 @@ def test_sandbox_is_refused_in_production() -> None:
 
 
 def test_secrets_never_appear_in_repr() -> None:
-    shown = repr(Settings.from_mapping(PRODUCTION))
-    for secret in ("app-secret-value", "EAAG-token-value", "events-secret-value"):
+    shown = repr(Settings.from_mapping({**PRODUCTION, "OPENTEXT_API_URL": "https://apigrid.opentext.com",
+                                        "OPENTEXT_CLIENT_ID": "key", "OPENTEXT_CLIENT_SECRET": "opentext-secret-value",
+                                        "OPENTEXT_COMPANY_ID": "GC00804444LX", "LENS_POLL_SECONDS": "60"}))
+    for secret in ("app-secret-value", "EAAG-token-value", "events-secret-value", "opentext-secret-value"):
         assert secret not in shown
     assert "redis://localhost:6379/0" in shown
 

@@ -11,6 +11,8 @@ import base64
 import dataclasses
 import itertools
 import json
+import logging
+import os
 import re
 import secrets
 import threading
@@ -18,6 +20,7 @@ import time
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
+from werkzeug.serving import make_server
 
 PAGE = 2  # records a Community Management page holds: small, so that paging is always exercised
 
@@ -158,5 +161,27 @@ def demo_fake() -> FakeOpenText:
                        "sendername": "ACME LOGISTICS", "senderaddress": "ZZ:ACMELOGISTICS",
                        "receivername": "DEMO RETAILER", "receiveraddress": "ZZ:DEMORETAILER",
                        "errorcode": "E-17", "externalerrormessage": "ASN references unknown PO line 3",
-                       "contentkeys": [{"key": "purchase order number", "value": "PO-778812"},
+                       "contentkeys": [{"key": "purchase order number", "value": "PO-779001"},
                                        {"key": "shipment identification", "value": "SH-20931"}]}])
+
+
+def main() -> None:
+    """`python -m app.demo.opentext`: the demo's OpenText on a free loopback port. Prints its URL
+    as its first line, then serves until the process that started it (`tgwa demo`, which becomes
+    gunicorn) is gone."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    parent = os.getppid()
+    server = make_server("127.0.0.1", 0, demo_fake().app(), threaded=True)
+    print(f"http://127.0.0.1:{server.server_port}", flush=True)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        server.shutdown()
+
+    threading.Thread(target=watch, daemon=True).start()
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

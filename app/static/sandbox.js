@@ -115,6 +115,7 @@ function refreshGrid() {
     }));
     const audit = [];
     const from = (x) => (x.wa_message_id ? ` [WhatsApp ${x.wa_message_id}]` : "");
+    for (const c of tg.audit.cases || []) if (c.source === "lens") audit.push([c.updated_at, `case ${c.id} opened from a failed transaction in Lens: ${c.summary}`]);
     for (const c of tg.audit.comments || []) audit.push([c.created_at, `comment on ${c.case_id} by ${c.author.name}: ${c.body}${from(c)}`]);
     for (const r of tg.audit.references || []) audit.push([r.created_at, `${r.kind} ${r.value} added to ${r.case_id}`]);
     for (const t of tg.audit.tasks || []) audit.push([t.created_at, `task ${t.id}: ${t.title}`]);

@@ -44,6 +44,7 @@ LOOKBACK_SECONDS = 24 * 3600  # the first poll reads this far back
 MAX_BACKOFF_SECONDS = 900
 SEEN_KEEP_SECONDS = 30 * 24 * 3600
 UNKNOWN_KEEP = 500
+PAGE = lens.PAGE  # transactions a Lens answer holds; more come by scrolling
 REFERENCE_KEYS = ("purchase order number", "invoice number", "shipment identification")
 
 
@@ -85,7 +86,7 @@ def poll(rt: Runtime, ot: OpenText, now: float | None = None) -> Outcome | None:
     try:
         cursor = _text(rt.redis.get(keyspace.LENS_CURSOR)) or _iso(moment - LOOKBACK_SECONDS)
         try:
-            for page in lens.failed(ot, cursor, _iso(moment)):
+            for page in lens.failed(ot, cursor, _iso(moment), count=PAGE):
                 for transaction in page:
                     _take(rt, transaction, outcome)
                 newest = max(t.arrival for t in page)

@@ -97,6 +97,16 @@ def test_two_pollers_at_once_make_one_case(rt, work, grid, opentext) -> None:  #
     assert len(lens_cases(grid)) == 1
 
 
+def test_a_large_answer_is_scrolled_through_page_by_page(rt, work, grid, opentext, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(lens_poller, "PAGE", 2)
+    opentext.transactions = [failed_asn(f"TX-{n}", at=f"2026-12-03T08:0{n}:00Z") for n in range(5)]
+    assert poll(rt, opentext).cases == 5  # type: ignore[union-attr]
+    assert opentext.calls.count("POST /visibility_transaction_search") == 3, "pages of 2, 2 and 1"
+    assert rt.redis.get(keyspace.LENS_CURSOR) == b"2026-12-03T08:04:00Z"
+    work()
+    assert len(lens_cases(grid)) == 5
+
+
 def test_a_partner_nobody_knows_is_counted_and_shown_on_ops(rt, client, work, grid, opentext) -> None:  # type: ignore[no-untyped-def]
     opentext.transactions = [failed_asn("TX-9001", sender="ZZ:NOBODYWEKNOW")]
     assert poll(rt, opentext).unknown == 1  # type: ignore[union-attr]

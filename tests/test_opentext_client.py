@@ -65,3 +65,14 @@ def test_a_wrong_secret_says_so_in_one_line_without_the_secret(fake: FakeOpenTex
         community.partners(client(fake, secret="not-the-secret"))
     assert "no token: token endpoint answered 401" in str(failed.value)
     assert "not-the-secret" not in str(failed.value)
+
+
+def test_a_token_that_cannot_be_renewed_after_a_401_is_an_error_that_says_so(fake: FakeOpenText) -> None:
+    ot = client(fake)
+    community.users(ot)
+    fake.expire_tokens()
+    fake.client_secret = "rotated-at-opentext"  # the consumer secret changed: the renewal is refused
+    with pytest.raises(OpenTextError) as failed:
+        community.users(ot)
+    assert str(failed.value) == (f"Community Management GET /TGCommunityServices/v1/companies/{fake.company_id}"
+                                 "/users: no token: token endpoint answered 401")

@@ -69,10 +69,10 @@ class OpenText:
     def call(self, api: str, method: str, path: str, **kwargs: Any) -> requests.Response:
         url = path if path.startswith(("http://", "https://")) else self.base_url + path
         shown = f"{api} {method} {_path_of(url, self.base_url)}"
-        renewed = False
+        renew, renewed = False, False
         for attempt in range(1, MAX_TRIES + 1):
             try:
-                token = self.credentials.token(renew=False)
+                token = self.credentials.token(renew=renew)
             except TokenError as exc:
                 if not exc.transient or attempt == MAX_TRIES:
                     raise OpenTextError(f"{shown}: no token: {exc.reason}", exc.status) from None
@@ -87,9 +87,9 @@ class OpenText:
                     raise OpenTextError(f"{shown}: {type(exc).__name__}, {attempt} tries") from None
                 self._wait(attempt, None)
                 continue
+            renew = False
             if answer.status_code == 401 and not renewed:
-                renewed = True  # the token ran out early, or was revoked: one new one, then as it comes
-                self.credentials.token(renew=True)
+                renew = renewed = True  # the token ran out early, or was revoked: one new one, then as it comes
                 continue
             if answer.status_code in RETRIED and attempt < MAX_TRIES:
                 log.info("%s answered %s; trying again", shown, answer.status_code)

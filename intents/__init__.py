@@ -31,7 +31,7 @@ def understand(text: str, *, today: dt.date | None = None, country: str | None =
                language: str | None = None) -> Reading:
     """The intent, date (YYYY-MM-DD) and references of one message."""
     text = (text or "")[:MAX_TEXT].replace("\u2019", "'")
-    lex = lexicon.load(language.lower() if language and language.lower() in lexicon.languages() else None)
+    lex = lexicon.for_language(language)
     text, folded = spelling.mended(text, lexicon.fold(text), lex)
     found = references.find(text, folded, lex)
     masked = masks.find(folded) + references.spans(found)
@@ -47,26 +47,23 @@ def understand(text: str, *, today: dt.date | None = None, country: str | None =
 
 
 @functools.lru_cache(maxsize=16)
-def _problem_pattern(language: str | None) -> re.Pattern[str]:
-    words = lexicon.load(language).problem_words
-    return re.compile(rf"(?<![^\W\d_])(?:{lexicon.alternation(words)})(?![^\W\d_])")
+def _problem_pattern(lex: lexicon.Lexicon) -> re.Pattern[str]:
+    return re.compile(rf"(?<![^\W\d_])(?:{lexicon.alternation(lex.problem_words)})(?![^\W\d_])")
 
 
 def problem_type(text: str, language: str | None = None) -> str | None:
     """The issue type a message reports ('shipment SH-99812 stuck at customs' -> shipment_delay),
     or None when it reports no problem."""
-    lang = language.lower() if language and language.lower() in lexicon.languages() else None
-    found = _problem_pattern(lang).search(lexicon.fold(text[:MAX_TEXT]))
-    return lexicon.load(lang).problem_words[lexicon.squash(found.group(0))] if found else None
+    lex = lexicon.for_language(language)
+    found = _problem_pattern(lex).search(lexicon.fold(text[:MAX_TEXT]))
+    return lex.problem_words[lexicon.squash(found.group(0))] if found else None
 
 
 @functools.lru_cache(maxsize=16)
-def _remind_pattern(language: str | None) -> re.Pattern[str]:
-    words = lexicon.load(language).remind_words
-    return re.compile(rf"(?<![^\W\d_])(?:{lexicon.alternation(words)})(?![^\W\d_])")
+def _remind_pattern(lex: lexicon.Lexicon) -> re.Pattern[str]:
+    return re.compile(rf"(?<![^\W\d_])(?:{lexicon.alternation(lex.remind_words)})(?![^\W\d_])")
 
 
 def asks_reminder(text: str, language: str | None = None) -> bool:
     """'remind me tomorrow', 'später': the writer wants to be asked again later."""
-    lang = language.lower() if language and language.lower() in lexicon.languages() else None
-    return _remind_pattern(lang).search(lexicon.fold(text[:MAX_TEXT])) is not None
+    return _remind_pattern(lexicon.for_language(language)).search(lexicon.fold(text[:MAX_TEXT])) is not None

@@ -25,6 +25,12 @@ def languages() -> tuple[str, ...]:
     return tuple(sorted(p.stem for p in HERE.glob("*.json")))
 
 
+def for_language(language: str | None) -> Lexicon:
+    """The lexicon for a contact's language where there are word lists for it, else all of them."""
+    code = language.lower() if language else None
+    return load(code if code in languages() else None)
+
+
 @functools.lru_cache(maxsize=None)
 def _raw(language: str) -> dict[str, Any]:
     return json.loads((HERE / f"{language}.json").read_text(encoding="utf-8"))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from typing import Any, TypedDict
 
 from app import jsonsafe, keyspace, queues, runtime, scripts
@@ -52,24 +51,28 @@ def _reached(previous: int, rank: int) -> list[str]:
     return [s for s in COUNTED if previous < min(RANKS[s], 3) <= min(rank, 3)]
 
 
-def record_sent(rt: Runtime, wamid: str, key: str, sent: Sent, before: Callable[[Any], Any] | None = None) -> None:
-    """Notes what a sent message was for and counts it as sent, in one round trip with what
-    `before` queues; statuses that arrived before this record are counted then."""
+def record_sent(rt: Runtime, wamid: str, key: str, sent: Sent) -> None:
+    """Notes what a sent message was for and counts it as sent, in one round trip; statuses that
+    arrived before this record are counted then."""
+    sent_recorded(rt, key, scripts.run(rt.redis, lambda pipe: queue_sent(pipe, wamid, key, sent)))
+
+
+def queue_sent(pipe: Any, wamid: str, key: str, sent: Sent) -> None:
+    """Queues on `pipe` what `record_sent` writes; `sent_recorded` reads the answers."""
     purpose = purpose_of(key)
+    scripts.evalsha(pipe, scripts.RECORD_SENT, [keyspace.message_key(wamid)],
+                    [purpose, keyspace.STATUS_TTL, key, jsonsafe.dumps(sent)])
+    pipe.hincrby(keyspace.stats_key(purpose), "sent", 1)
+    pipe.expire(keyspace.stats_key(purpose), keyspace.STATUS_TTL)
+    if purpose != "reply":
+        pipe.zadd(keyspace.NOTIFICATIONS_INDEX, {purpose: time.time()}, nx=True)
 
-    def build(pipe: Any) -> None:
-        if before is not None:
-            before(pipe)
-        scripts.evalsha(pipe, scripts.RECORD_SENT, [keyspace.message_key(wamid)],
-                        [purpose, keyspace.STATUS_TTL, key, jsonsafe.dumps(sent)])
-        pipe.hincrby(keyspace.stats_key(purpose), "sent", 1)
-        pipe.expire(keyspace.stats_key(purpose), keyspace.STATUS_TTL)
-        if purpose != "reply":
-            pipe.zadd(keyspace.NOTIFICATIONS_INDEX, {purpose: time.time()}, nx=True)
 
-    rank = int(scripts.run(rt.redis, build)[-3 if purpose == "reply" else -4])
+def sent_recorded(rt: Runtime, key: str, answers: list[Any]) -> None:
+    """Counts the statuses that arrived before the record `queue_sent` wrote (answers: from its first command)."""
+    rank = int(answers[0])
     if rank:
-        _count(rt, purpose, _reached(0, rank))
+        _count(rt, purpose_of(key), _reached(0, rank))
 
 
 def count_refused(rt: Runtime, key: str) -> None:

@@ -4,16 +4,18 @@ contacts (app.ready) and, for a retry or a flood's next turn, by a job per conta
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import random
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any
 
 from redis.exceptions import LockError, RedisError
 
-from app import inbox, keeper, keyspace, metrics, outbound, pace, parked, queues, ready, runtime
+from app import inbox, keeper, keyspace, metrics, outbound, parked, queues, ready, runtime, scripts, writebehind
 from app.whatsapp import messages
 from app.whatsapp.inbound import InboundMessage
 from conversations import router, say
@@ -35,17 +37,20 @@ def drain_ready(token: int) -> int:
     contact gets a job of its own, retried with backoff from where it stopped."""
     rt = runtime.current()
     until = time.monotonic() + ready.TURN_SECONDS
-    handled = 0
+    handled, emptied = 0, None
     try:
         while time.monotonic() < until:
-            contact, wait = ready.next_contact(rt.redis, token)
+            contact, wait = ready.next_contact(rt.redis, token, emptied)
+            emptied = None
             if contact is None and wait is None:
                 return handled  # nothing left, and the lease went with the last look
             if contact is None:
                 time.sleep(min(wait or 0.0, ready.LOCKED_RETRY_SECONDS))
                 continue
             try:
-                handled += _drain(rt, contact)
+                count, left_empty = _drain(rt, contact)
+                handled += count
+                emptied = contact if left_empty else None
             except Exception as exc:  # noqa: BLE001 - sorted by `passing` just below
                 if not queues.passing(exc):
                     raise
@@ -62,13 +67,59 @@ def drain_ready(token: int) -> int:
 
 def drain_contact(contact: str, retry: str | None = None) -> int:
     """One contact's waiting messages, as a job of its own (a flood's later turn, or with `retry`
-    the retry after a passing failure that `_back_off` scheduled). Returns how many it handled."""
-    return _drain(runtime.current(), contact, retry=retry)
+    the retry after a passing failure that `_back_off` scheduled). Returns how many it handled.
+    (An inbox it leaves empty stays among the pending contacts until the sweep sees it empty.)"""
+    return _drain(runtime.current(), contact, retry=retry)[0]
 
 
-def _drain(rt: Any, contact: str, retry: str | None = None) -> int:
+@dataclasses.dataclass
+class _Step:
+    taken: inbox.Taken
+    ahead: router.Ahead
+
+
+def _step(rt: Any, contact: str, token: str, *, lock: bool, retry: str | None = None, done: str | None = None,
+          more: bool = True, pending: writebehind.Pending | None = None) -> _Step:
+    """One round trip on the contact: what the turn before left to write (`pending`, kept only
+    if it succeeded, as it did when it comes here), the message it handled (`done`) out of the
+    inbox, and the next one taken, with what answering it needs read beside it."""
+    settle: Callable[[list[Any]], None] | None = None
+    ahead: Callable[[list[Any]], router.Ahead] | None = None
+    first = 0
+
+    def build(pipe: Any) -> None:
+        nonlocal settle, ahead, first
+        if pending is not None:
+            settle = pending.queue(pipe, succeeded=True)
+        first = writebehind.length(pipe)
+        inbox.take(pipe, contact, token, lock=lock, retry=retry, done=done, more=more)
+        ahead = router.read_ahead(pipe, contact)
+
+    try:
+        answers = scripts.run(rt.redis, build)
+    except RedisError:
+        if pending is not None:  # the records of replies that left must stay, whatever Redis does
+            _keep(rt, pending)
+        raise
+    if settle is not None:
+        settle(answers)
+    assert ahead is not None
+    return _Step(inbox.taken(answers[first]), ahead(answers[first + 1:first + 3]))
+
+
+def _keep(rt: Any, pending: writebehind.Pending) -> None:
+    """What a turn must keep though it failed (the records of replies that left), patiently."""
+    if pending.must_keep:
+        outbound.patiently(lambda: scripts.run(rt.redis, lambda pipe: pending.queue(pipe, succeeded=False)),
+                           "a failed turn's sends could not be recorded")
+
+
+def _drain(rt: Any, contact: str, retry: str | None = None) -> tuple[int, bool]:
     """Handles the contact's waiting messages one at a time in WhatsApp-timestamp order, under a
-    lock every worker on every machine respects.
+    lock every worker on every machine respects; returns how many it handled, and whether it
+    left the inbox empty. A message answered costs two round trips to Redis of its own (besides
+    its sends): one takes it with the lock and everything its answer reads, one saves everything
+    its answer wrote and takes the next (app.writebehind); and one read receipt for all it handled.
 
     Fair to everyone else: after MAX_PER_TURN messages the contact goes to the back of the ready
     list, and a number that writes faster than a person can (app.pace.SENDER_*) waits its turn,
@@ -77,59 +128,71 @@ def _drain(rt: Any, contact: str, retry: str | None = None) -> int:
     behind it wait instead of trying it again), MAX_TRIES times at most; any other failure parks
     that message at once, so the contact's next messages are never held up by one that cannot be
     handled."""
-    backing_off = rt.redis.get(keyspace.retry_key(contact))
-    if backing_off is not None:
-        if retry is None or backing_off.decode() != retry:
-            return 0  # backing off: the retry job scheduled last takes it (an older one is stale)
-        rt.redis.delete(keyspace.retry_key(contact))  # this is that retry: the backoff is over
     started = time.monotonic()
-    # Not thread-local: this process's keeper extends it while the contact is held (app.keeper).
-    lock = rt.redis.lock(keyspace.contact_lock_key(contact), timeout=keyspace.CONTACT_LOCK_TTL, thread_local=False)
-    if not lock.acquire(blocking=False):
+    token = secrets.token_hex(8)
+    step = _step(rt, contact, token, lock=True, retry=retry)
+    if step.taken.outcome == inbox.BACKING_OFF:
+        return 0, False  # the retry job scheduled last takes it (an older one is stale)
+    if step.taken.outcome == inbox.LOCKED:
         # Another worker holds the contact and looks at the inbox again before it lets go; in
         # case it just did, this contact is looked at again shortly rather than left behind.
         ready.wake(rt, [contact], delay=ready.LOCKED_RETRY_SECONDS)
-        return 0
-    handled, extended = 0, time.monotonic()
+        return 0, False
+    # Not thread-local: this process's keeper extends it while the contact is held (app.keeper).
+    lock = rt.redis.lock(keyspace.contact_lock_key(contact), timeout=keyspace.CONTACT_LOCK_TTL, thread_local=False)
+    lock.local.token = token.encode()
+    handled, extended, seen = 0, time.monotonic(), None
     with keeper.hold(lock):
         try:
-            while (head := inbox.head(rt, contact)) is not None:
-                message_id = head.message_id
-                if handled >= MAX_PER_TURN:
-                    inbox.put_back(rt, contact, message_id)
-                    ready.wake(rt, [contact])
-                    break
-                wait = pace.sender_wait(rt, contact)
-                if wait > 0:
-                    inbox.put_back(rt, contact, message_id)
-                    _slow_down(rt, contact, wait)
-                    break
-                if head.raw and head.tries > MAX_TRIES:
-                    _give_up(rt, json.loads(head.raw), head.why or "its handling never finished (the worker stopped)",
-                             tries=head.tries - 1)
-                elif head.raw:
-                    message = InboundMessage.from_json(head.raw)
-                    try:
-                        router.handle(rt, message)
-                    except Exception as exc:  # noqa: BLE001 - one bad message must not block the contact
-                        if queues.passing(exc):  # left at the head of the inbox for the retry
-                            _back_off(rt, contact, message_id, head.tries, exc)
-                            break
-                        log.warning("message %s could not be handled (%s); parked", message_id, _reason(exc),
-                                    exc_info=True)
-                        _give_up(rt, json.loads(head.raw), _reason(exc))
-                inbox.done(rt, contact, message_id)
+            while step.taken.head is not None:
+                head = step.taken.head
+                with writebehind.deferring() as pending:
+                    answered = _handle(rt, contact, head, step.ahead, pending)
+                if answered is None:
+                    break  # backing off: the lock is let go below
+                seen = head.message_id if answered else seen
                 handled += 1
                 if time.monotonic() - extended > keyspace.CONTACT_LOCK_TTL / 3:
                     lock.extend(keyspace.CONTACT_LOCK_TTL, replace_ttl=True)
                     extended = time.monotonic()
+                step = _step(rt, contact, token, lock=False, done=head.message_id, more=handled < MAX_PER_TURN,
+                             pending=pending)
+            if step.taken.outcome == inbox.STOPPED:
+                ready.wake(rt, [contact])
+            elif step.taken.outcome == inbox.WAIT:
+                _slow_down(rt, contact, step.taken.wait)
         finally:
-            try:
-                lock.release()
-            except LockError:
-                log.warning("lock of contact %s expired while draining", contact)
+            if step.taken.head is not None:  # stopped inside a turn: the take still holds the lock
+                try:
+                    lock.release()
+                except LockError:
+                    log.warning("lock of contact %s expired while draining", contact)
+        if seen is not None:
+            router.mark_read(rt, seen)  # after the answers, which the person is waiting for
     metrics.JOB_LATENCY.labels("drain_contact").observe(time.monotonic() - started)
-    return handled
+    return handled, step.taken.outcome == inbox.EMPTY
+
+
+def _handle(rt: Any, contact: str, head: inbox.Head, ahead: router.Ahead, pending: writebehind.Pending) -> bool | None:
+    """One message of the contact's: True when answered (and to be marked read), False when it
+    was handled otherwise (parked, or nothing to answer), None when a passing failure stopped it
+    (backing off, scheduled by `_back_off`)."""
+    if not head.raw:
+        return False
+    if head.tries > MAX_TRIES:
+        _give_up(rt, json.loads(head.raw), head.why or "its handling never finished (the worker stopped)",
+                 tries=head.tries - 1)
+        return False
+    try:
+        return router.handle(rt, InboundMessage.from_json(head.raw), ahead)
+    except Exception as exc:  # noqa: BLE001 - one bad message must not block the contact
+        _keep(rt, pending)
+        if queues.passing(exc):  # left at the head of the inbox for the retry
+            _back_off(rt, contact, head.message_id, head.tries, exc)
+            return None
+        log.warning("message %s could not be handled (%s); parked", head.message_id, _reason(exc), exc_info=True)
+        _give_up(rt, json.loads(head.raw), _reason(exc))
+        return False
 
 
 def _back_off(rt: Any, contact: str, message_id: str, tries: int, exc: Exception) -> None:

@@ -1,8 +1,9 @@
 """A contact's inbox: the messages waiting for its worker, in WhatsApp-timestamp order (then in
 order of arrival within a second), each with how often it was taken and what last stopped it.
-Recorded by the webhook (`record`), taken one at a time under the contact's lock (`head`,
-`done`, `put_back`, `stopped`), put back by a person (`requeue`, from the parked list) and
-watched by the keepers' sweep (`sweep`): every step on it is here.
+Recorded by the webhook (`record`), taken one at a time under the contact's lock (`take`, which
+also takes the lock, hands back the message handled before and lets go when it is done;
+`stopped`), put back by a person (`requeue`, from the parked list) and watched by the keepers'
+sweep (`sweep`): every step on it is here.
 
 Keys (app.keyspace): `inbox_key` (zset: id by score), `inbox_messages_key` (hash: id -> message JSON,
 `#seq`, `#tries:<id>`, `#why:<id>`), and PENDING_CONTACTS (every contact with an inbox)."""
@@ -12,7 +13,7 @@ import dataclasses
 import time
 from typing import Any
 
-from app import jsonsafe, keyspace, ready, runtime, scripts
+from app import jsonsafe, keyspace, pace, ready, runtime, scripts
 from app.runtime import Runtime
 
 SWEEP_AFTER_SECONDS = 10  # a message waiting this long with nobody on its contact was left behind
@@ -51,30 +52,41 @@ class Head:
     why: str | None
 
 
-def head(rt: Runtime, contact: str) -> Head | None:
-    """Takes the next message (one more try), or None when the inbox is empty (and the contact
-    no longer pending)."""
-    answer = scripts.call(rt.redis, scripts.NEXT_MESSAGE, [keyspace.inbox_key(contact), keyspace.inbox_messages_key(contact),
-                                                 keyspace.last_inbound_key(contact)],
-                        [keyspace.ARRIVALS_PER_SECOND, keyspace.WINDOW_SECONDS])
-    if not answer:
-        rt.redis.srem(keyspace.PENDING_CONTACTS, contact)
-        return None
-    message_id, raw, tries, why = answer
-    return Head(message_id.decode(), raw or None, int(tries), why.decode() if why else None)
+# What a take found (scripts.TAKE): the next message (the lock held), nothing left, another
+# worker on the contact, a backoff under way, a sender over its rate, or let go when asked.
+HEAD, EMPTY, LOCKED, BACKING_OFF, WAIT, STOPPED = "head", "empty", "locked", "backing", "wait", "stopped"
 
 
-def done(rt: Runtime, contact: str, message_id: str) -> None:
-    """The message was handled (answered, or parked): it leaves the inbox, counters and all."""
-    pipe = rt.redis.pipeline()
-    pipe.zrem(keyspace.inbox_key(contact), message_id)
-    pipe.hdel(keyspace.inbox_messages_key(contact), message_id, tries_field(message_id), why_field(message_id))
-    pipe.execute()
+@dataclasses.dataclass(frozen=True)
+class Taken:
+    outcome: str
+    head: Head | None = None
+    wait: float = 0.0  # seconds, for WAIT
 
 
-def put_back(rt: Runtime, contact: str, message_id: str) -> None:
-    """The head was looked at, not handled: that was not a try."""
-    rt.redis.hincrby(keyspace.inbox_messages_key(contact), tries_field(message_id), -1)
+def take(pipe: Any, contact: str, token: str, *, lock: bool, retry: str | None = None, done: str | None = None,
+         more: bool = True) -> None:
+    """Queues on `pipe` one step on the contact's inbox: `done` (the message handled before)
+    leaves it; with `lock`, the contact's lock is taken as `token` (unless another holds it, or a
+    backoff other than the retry `retry` is under way); then, with `more`, the next message is
+    taken (one more try), else the lock is let go. Its answer is read by `taken`."""
+    interval = int(pace.SENDER_INTERVAL_SECONDS * 1e6)
+    scripts.evalsha(pipe, scripts.TAKE,
+                    [keyspace.inbox_key(contact), keyspace.inbox_messages_key(contact), keyspace.last_inbound_key(contact),
+                     keyspace.sender_pace_key(contact), keyspace.contact_lock_key(contact), keyspace.retry_key(contact)],
+                    [keyspace.ARRIVALS_PER_SECOND, keyspace.WINDOW_SECONDS, interval, interval * (pace.SENDER_BURST - 1),
+                     token, keyspace.CONTACT_LOCK_TTL * 1000, "1" if lock else "0", retry or "", done or "",
+                     "1" if more else "0"])
+
+
+def taken(answer: list[Any]) -> Taken:
+    outcome = answer[0].decode()
+    if outcome == HEAD:
+        message_id, raw, tries, why = answer[1:5]
+        return Taken(outcome, Head(message_id.decode(), raw or None, int(tries), why.decode() if why else None))
+    if outcome == WAIT:
+        return Taken(outcome, wait=int(answer[1]) / 1e6)
+    return Taken(outcome)
 
 
 def stopped(pipe: Any, contact: str, message_id: str, reason: str) -> None:

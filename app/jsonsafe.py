@@ -33,8 +33,11 @@ def loads(raw: bytes) -> Any:
 def dumps(value: Any) -> bytes:
     """`value` as compact JSON bytes. A surrogate can only stand inside a JSON string, where the
     `\\uXXXX` that `backslashreplace` writes for it is that string's own escape: reading it back
-    gives the same value."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace")
+    gives the same value. (orjson writes the same bytes for everything else, in a fraction of the time.)"""
+    try:
+        return orjson.dumps(value)
+    except TypeError:  # a lone surrogate, an integer past 64 bits, a key that is not a string
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace")
 
 
 def _well_formed(value: Any) -> Any:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from redis.exceptions import RedisError
 
-from app import delivery, keyspace, metrics, pace, queues, runtime, scripts, store
+from app import delivery, keyspace, metrics, pace, queues, runtime, scripts, store, writebehind
 from app.runtime import Runtime
 from app.whatsapp import errors, messages
 from app.whatsapp.inbound import StatusUpdate
@@ -32,35 +33,42 @@ DOUBT_SECONDS = 20.0
 SETTLED, CLAIMED, IN_DOUBT = 0, 1, 2
 
 
-def claim(rt: Runtime, recipient: str, record: str) -> str | float:
+def claim(rt: Runtime, recipient: str, record: str) -> tuple[str | float, float]:
     """The outcome of an earlier attempt when there was one (a wamid, `left:<wamid>`,
     `failed:<code>`); else the send is this attempt's, and the answer is the seconds until the
     recipient's pair limit lets it leave. An earlier claim that left no word is given until
-    DOUBT_SECONDS after it for Meta's status to arrive, then taken over. (The deployment-wide
-    moment is reserved only once the send may leave, with pace.wait_for_slot: a message held back
-    for one recipient never holds back the others.)"""
-    kind, value = _claim(rt, recipient, record, take_over=False)
+    DOUBT_SECONDS after it for Meta's status to arrive, then taken over. Beside it, in the same
+    round trip, the deployment-wide moment is reserved: the seconds until it come second. (It
+    serves only a send that may leave at once: one held back for its recipient reserves another
+    when its time comes, so it never holds back the others; a moment left unused is one message's
+    worth of the rate.)"""
+    kind, value, slot = _claim(rt, recipient, record, take_over=False)
     if kind == IN_DOUBT:
         _await_word(rt, record, float(value))
-        kind, value = _claim(rt, recipient, record, take_over=True)
-    return value
+        kind, value, slot = _claim(rt, recipient, record, take_over=True)
+    return value, slot
 
 
-def _claim(rt: Runtime, recipient: str, record: str, take_over: bool) -> tuple[int, str | float]:
+def _claim(rt: Runtime, recipient: str, record: str, take_over: bool) -> tuple[int, str | float, float]:
     interval = int(pace.PAIR_INTERVAL_SECONDS * 1e6)
-    answer = scripts.call(rt.redis, scripts.CLAIM_SEND, [record, keyspace.pair_pace_key(recipient)],
+
+    def build(pipe: Any) -> None:
+        scripts.evalsha(pipe, scripts.CLAIM_SEND, [record, keyspace.pair_pace_key(recipient)],
                         [f"{SENDING}{time.time():.3f}", keyspace.OUTBOUND_RECORD_TTL, interval,
                          interval * (pace.PAIR_BURST - 1), "1" if take_over else "0"])
+        pace.queue_global_slot(pipe, rt)
+
+    answer, slot = scripts.run(rt.redis, build)
     kind = int(answer[0])
     if kind == CLAIMED:
-        return kind, max(int(answer[1]) - int(answer[2]), 0) / 1e6
+        return kind, max(int(answer[1]) - int(answer[2]), 0) / 1e6, pace.until(slot)
     existing = answer[1].decode() if isinstance(answer[1], bytes) else str(answer[1])
     if kind == SETTLED:
-        return kind, existing
+        return kind, existing, 0.0
     try:
-        return kind, float(existing[len(SENDING):])
+        return kind, float(existing[len(SENDING):]), 0.0
     except ValueError:  # a claim from before claims said when
-        return kind, 0.0
+        return kind, 0.0, 0.0
 
 
 def _await_word(rt: Runtime, record: str, since: float) -> None:
@@ -92,14 +100,16 @@ def send_now(rt: Runtime, payload: dict[str, Any], key: str,
     (131047)."""
     recipient = messages.address_of(payload)
     record = keyspace.outbound_key(recipient, key)
-    claimed = claim(rt, recipient, record)
+    claimed, slot = claim(rt, recipient, record)
     if isinstance(claimed, str):
         return _settled(rt, claimed, key, record, {"payload": payload, "fallback": fallback})
     # The claim must survive a failover before the message leaves, or a replayed turn sends it twice.
     store.replicated(rt.redis, [record], rt.settings.redis_wait_replicas, rt.settings.redis_wait_timeout_ms)
     if claimed > 0:
         time.sleep(claimed)  # Meta's pair limit for this recipient
-    pace.wait_for_slot(rt)  # the deployment-wide rate
+        pace.wait_for_slot(rt)  # the deployment-wide rate, from now
+    elif slot > 0:
+        time.sleep(slot)  # the deployment-wide rate
     try:
         try:
             wamid = rt.whatsapp.send({**payload, CALLBACK_FIELD: record})
@@ -138,18 +148,35 @@ def _settled(rt: Runtime, outcome: str, key: str, record: str, sent: delivery.Se
 def _record(rt: Runtime, wamid: str, key: str, record: str, sent: delivery.Sent) -> None:
     """Notes that the message left. It did, whatever Redis does now: were this to fail and the
     turn be retried, the message would go out twice; so a Redis that is away (restarting, failing
-    over) is waited for, up to RECORD_PATIENCE_SECONDS, before the failure is given up to the caller."""
+    over) is waited for, up to RECORD_PATIENCE_SECONDS, before the failure is given up to the
+    caller. In a drain's turn the note waits for the round trip that ends the turn, which keeps
+    it whether or not the turn succeeds (app.writebehind, app.drain)."""
+    def build(pipe: Any) -> None:
+        pipe.set(record, wamid, ex=keyspace.OUTBOUND_RECORD_TTL)
+        delivery.queue_sent(pipe, wamid, key, sent)
+
+    def after(answers: list[Any]) -> None:
+        delivery.sent_recorded(rt, key, answers[1:])
+
+    pending = writebehind.current()
+    if pending is not None:
+        pending.add(build, after, always=True)
+        return
+    patiently(lambda: after(scripts.run(rt.redis, build)), f"send {key} left as {wamid} but could not be recorded")
+
+
+def patiently(write: Callable[[], None], what: str) -> None:
+    """`write`, again while Redis is away, for up to RECORD_PATIENCE_SECONDS: for what must be
+    kept because it already happened outside (`what` says which, in the log)."""
     deadline, pause = time.monotonic() + RECORD_PATIENCE_SECONDS, 0.1
     while True:
         try:
-            delivery.record_sent(rt, wamid, key, sent,
-                                 before=lambda pipe: pipe.set(record, wamid, ex=keyspace.OUTBOUND_RECORD_TTL))
+            write()
             return
         except RedisError as exc:
             if time.monotonic() > deadline:
                 raise
-            log.warning("send %s left as %s but could not be recorded (%s); trying again", key, wamid,
-                        type(exc).__name__)
+            log.warning("%s (%s); trying again", what, type(exc).__name__)
             time.sleep(pause)
             pause = min(pause * 2, 2.0)
 

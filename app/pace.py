@@ -9,6 +9,7 @@ algorithm in Redis reserves each message a moment to leave.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from app import keyspace, scripts
 from app.runtime import Runtime
@@ -20,13 +21,7 @@ SAFETY = 0.98  # leave a little room for the jitter between a reserved moment an
 
 SENDER_INTERVAL_SECONDS = 1.0  # a person writes one message a second at most, on average...
 SENDER_BURST = 30              # ...after a burst of this many (a pasted list, a forwarded thread)
-
-
-def sender_wait(rt: Runtime, contact: str) -> float:
-    """Seconds before the contact's next message may be handled (0: now)."""
-    interval = int(SENDER_INTERVAL_SECONDS * 1e6)
-    wait = scripts.call(rt.redis, scripts.ALLOW, [keyspace.sender_pace_key(contact)], [interval, interval * (SENDER_BURST - 1)])
-    return int(wait) / 1e6
+# (checked as the contact's next message is taken: app.inbox.take)
 
 
 def spend(rt: Runtime, recipient: str) -> None:
@@ -36,19 +31,25 @@ def spend(rt: Runtime, recipient: str) -> None:
     scripts.call(rt.redis, scripts.SPEND, [keyspace.pair_pace_key(recipient)], [interval, interval * (PAIR_BURST - 1)])
 
 
-def _reserve(rt: Runtime, key: str, interval: int, tolerance: int) -> tuple[int, int]:
-    slot, now = scripts.call(rt.redis, scripts.RESERVE, [key], [interval, tolerance])
-    return int(slot), int(now)
+def queue_global_slot(pipe: Any, rt: Runtime) -> None:
+    """Queues on `pipe` the reserving of the deployment's next free moment; its answer is
+    [moment, now] (µs), read by `until`."""
+    scripts.evalsha(pipe, scripts.RESERVE, [keyspace.GLOBAL_PACE], [int(1e6 / (rt.settings.whatsapp_max_mps * SAFETY)), 0])
+
+
+def until(answer: list[Any]) -> float:
+    """Seconds until the moment a RESERVE answered (0: now)."""
+    slot, now = int(answer[0]), int(answer[1])
+    return max(slot - now, 0) / 1e6
 
 
 def global_slot(rt: Runtime) -> tuple[int, int]:
-    """The deployment's next free moment (µs), and now."""
-    return _reserve(rt, keyspace.GLOBAL_PACE, int(1e6 / (rt.settings.whatsapp_max_mps * SAFETY)), 0)
+    """Reserves the deployment's next free moment: it, and now (µs)."""
+    slot, now = scripts.run(rt.redis, lambda pipe: queue_global_slot(pipe, rt))[0]
+    return int(slot), int(now)
 
 
 def wait_for_slot(rt: Runtime) -> None:
-    slot, now = global_slot(rt)
-    if slot > now:
-        time.sleep((slot - now) / 1e6)
-
-
+    wait = until(list(global_slot(rt)))
+    if wait > 0:
+        time.sleep(wait)

@@ -65,10 +65,13 @@ def wake(rt: Any, contacts: list[str], delay: float = 0.0, force: bool = False) 
     start_drainer(rt, scripts.run(rt.redis, lambda client: mark(client, rt, contacts, delay, force))[0])
 
 
-def next_contact(connection: redis.Redis, token: int) -> tuple[str | None, float | None]:
+def next_contact(connection: redis.Redis, token: int, emptied: str | None = None) -> tuple[str | None, float | None]:
     """(contact, None) to take; (None, seconds) when the next one is due later; (None, None)
-    when nothing is left and the lease is given up."""
-    answer = scripts.call(connection, scripts.NEXT_CONTACT, [keyspace.READY_CONTACTS, keyspace.DRAINERS], [time.time(), token, LEASE_SECONDS])
+    when nothing is left and the lease is given up. `emptied`: the contact this drainer just
+    found with nothing left, no longer pending (in the same step, unless marked ready meanwhile)."""
+    answer = scripts.call(connection, scripts.NEXT_CONTACT,
+                          [keyspace.READY_CONTACTS, keyspace.DRAINERS, keyspace.PENDING_CONTACTS],
+                          [time.time(), token, LEASE_SECONDS, *([emptied] if emptied else [])])
     if answer[0] == 1:
         return answer[1].decode(), None
     if answer[0] == 2:

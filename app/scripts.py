@@ -48,23 +48,56 @@ end
 return answers
 """
 
-# KEYS: inbox, msgs, last_in. ARGV: arrivals per second, window seconds. The contact's next
-# message as {id, parsed message, tries, why} (the message is false when it went missing), or {}
-# when the inbox is empty; the 24-hour window is reckoned from its timestamp. `tries` counts this
-# one: a message whose handling never finished (its worker died, or the failure could not even be
-# recorded) comes back with a higher count each time, and `why` is the last passing failure.
-NEXT_MESSAGE = """
+# Taking the contact's next message, in one step with all that goes with it (app.inbox.take).
+# KEYS: inbox, msgs, last_in, inpace, lock, retry. ARGV: arrivals per second, window seconds,
+# sender interval, sender tolerance (µs), lock token, lock timeout (ms), '1' to take the lock
+# ('0': held already), the retry token ('' for none), the message handled before ('' for none),
+# '1' to take another ('0': let go).
+# First the message handled before leaves the inbox. Taking the lock, the contact must not be
+# backing off (unless this is the retry whose token the retry key holds: then the backoff is
+# over) and nobody else may hold it. Then {'head', id, stored message, tries, why}: `tries`
+# counts this one (a message whose handling never finished comes back with a higher count
+# each time), `why` is the last passing failure; the message is false when it went missing; the
+# 24-hour window is reckoned from its timestamp. A sender over its rate gets {'wait', µs} and the
+# message is not taken. {'empty'}, {'wait', …} and {'stopped'} let go of the lock; {'locked'}
+# and {'backing'} never had it.
+TAKE = """
+local token = ARGV[5]
+if ARGV[9] ~= '' then
+  redis.call('ZREM', KEYS[1], ARGV[9])
+  redis.call('HDEL', KEYS[2], ARGV[9], '#tries:' .. ARGV[9], '#why:' .. ARGV[9])
+end
+if ARGV[7] == '1' then
+  local backing = redis.call('GET', KEYS[6])
+  if backing then
+    if backing ~= ARGV[8] then return {'backing'} end
+    redis.call('DEL', KEYS[6])
+  end
+  if not redis.call('SET', KEYS[5], token, 'NX', 'PX', ARGV[6]) then return {'locked'} end
+end
+local function let_go(answer)
+  if redis.call('GET', KEYS[5]) == token then redis.call('DEL', KEYS[5]) end
+  return answer
+end
+if ARGV[10] ~= '1' then return let_go({'stopped'}) end
 local head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if #head == 0 then
   redis.call('DEL', KEYS[2])  -- nothing waits: the arrival counter starts again
-  return {}
+  return let_go({'empty'})
 end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval, tolerance = tonumber(ARGV[3]), tonumber(ARGV[4])
+local tat = tonumber(redis.call('GET', KEYS[4]) or '0')
+if tat - tolerance > now then return let_go({'wait', string.format('%d', tat - tolerance - now)}) end
+local next_tat = math.max(tat, now) + interval
+redis.call('SET', KEYS[4], string.format('%d', next_tat), 'PX', math.floor((next_tat - now) / 1000) + 1000)
 local raw = redis.call('HGET', KEYS[2], head[1])
 if raw then
   redis.call('SET', KEYS[3], math.floor(tonumber(head[2]) / tonumber(ARGV[1])), 'EX', ARGV[2])
 end
 local tries = redis.call('HINCRBY', KEYS[2], '#tries:' .. head[1], 1)
-return {head[1], raw, tries, redis.call('HGET', KEYS[2], '#why:' .. head[1])}
+return {'head', head[1], raw, tries, redis.call('HGET', KEYS[2], '#why:' .. head[1])}
 """
 
 # KEYS: inbox, msgs. ARGV: arrivals per second, id, WhatsApp timestamp, stored JSON. A message
@@ -119,19 +152,6 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local interval, tolerance = tonumber(ARGV[1]), tonumber(ARGV[2])
 local tat = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now + tolerance + interval)
 redis.call('SET', KEYS[1], string.format('%d', tat), 'PX', math.floor((tat - now) / 1000) + 1000)
-return 0
-"""
-
-# Like `reserve`, but takes the moment only when it is now: a sender over its rate is not given
-# a place in line, it is told how long until it has one. Returns microseconds to wait (0: go).
-ALLOW = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local interval, tolerance = tonumber(ARGV[1]), tonumber(ARGV[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat - tolerance > now then return tat - tolerance - now end
-local next_tat = math.max(tat, now) + interval
-redis.call('SET', KEYS[1], string.format('%d', next_tat), 'PX', math.floor((next_tat - now) / 1000) + 1000)
 return 0
 """
 
@@ -209,12 +229,14 @@ redis.call('ZADD', KEYS[3], now + tonumber(ARGV[3]), token)
 return token
 """
 
-# KEYS: ready, drainers. ARGV: now, token, lease.
+# KEYS: ready, drainers, pending. ARGV: now, token, lease, and the contact the drainer found with
+# nothing left, if any: no longer pending, unless it was marked ready again meanwhile.
 # {1, contact}: take it. {2, seconds}: the next contact is due that much later. {0}: nothing
 # left; the drainer's lease is given up in the same step, so a contact marked after this
 # finds no drainer and queues one.
 NEXT_CONTACT = """
 local now = tonumber(ARGV[1])
+if ARGV[4] and not redis.call('ZSCORE', KEYS[1], ARGV[4]) then redis.call('SREM', KEYS[3], ARGV[4]) end
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1)
 if #due > 0 then
   redis.call('ZREM', KEYS[1], due[1])

@@ -55,14 +55,45 @@ class Running:
     base: str  # the web process's URL
     processes: list[subprocess.Popen[bytes]]  # gunicorn's master first, then the workers
 
+    def worker_cpu(self) -> float:
+        """CPU seconds the worker processes have used so far (with the jobs they forked)."""
+        return sum(cpu_seconds(p.pid, children=True) for p in self.processes[1:])
+
+    def web_cpu(self) -> float:
+        """CPU seconds gunicorn's master and its workers have used so far."""
+        master = self.processes[0].pid
+        return cpu_seconds(master) + sum(cpu_seconds(pid) for pid in _children(master))
+
+
+def cpu_seconds(pid: int, children: bool = False) -> float:
+    """User and system CPU of a process from /proc (and of its children it waited for); 0 once gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if children else 0)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+TGWA_WORKER = [str(BIN / "tgwa"), "worker"]
+
 
 @contextlib.contextmanager
-def running(env: dict[str, str], web_workers: int, workers: int) -> Iterator[Running]:
-    """Starts gunicorn with `web_workers` and `workers` worker processes."""
+def running(env: dict[str, str], web_workers: int, workers: int, app: str = "app:create_app()",
+            worker: list[str] | None = None) -> Iterator[Running]:
+    """Starts gunicorn serving `app` with `web_workers`, and `workers` processes of `worker`
+    (`tgwa worker` unless told)."""
     port = free_port()
-    processes = [subprocess.Popen(web_command(port, workers=web_workers), cwd=ROOT, env={**os.environ, **env},
+    processes = [subprocess.Popen(web_command(port, app=app, workers=web_workers), cwd=ROOT, env={**os.environ, **env},
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
-    processes += [subprocess.Popen([str(BIN / "tgwa"), "worker"], cwd=ROOT, env={**os.environ, **env},
+    processes += [subprocess.Popen(worker or TGWA_WORKER, cwd=ROOT, env={**os.environ, **env},
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(workers)]
     base = f"http://127.0.0.1:{port}"
     try:

@@ -5,9 +5,9 @@ by whichever Meta named them by last (`to` for a number, `recipient` for a user 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
-from app import keyspace
+from app import keyspace, writebehind
 from app.directory import Contact, Staff
 from app.runtime import Runtime
 from app.whatsapp.inbound import InboundMessage
@@ -28,11 +28,17 @@ def person(rt: Runtime, sender: str) -> Contact | Staff | None:
     return found
 
 
-def note(rt: Runtime, message: InboundMessage, who: Contact | Staff) -> None:
+def read(pipe: Any, phone: str) -> None:
+    """Queues on `pipe` the reading of the ids kept for `phone` (for `note`)."""
+    pipe.hget(keyspace.IDENTITIES, f"phone:{phone}")
+
+
+def note(rt: Runtime, message: InboundMessage, who: Contact | Staff, stored: bytes | None | Literal[False] = False) -> None:
     """Remembers the ids this message named `who` by, and which one Meta used: one write, and
-    only when something changed."""
+    only when something changed (in a drain's turn, with the round trip that ends it).
+    `stored`: the ids kept for `who`, when read already."""
     field = f"phone:{who.phone}"
-    before = _ids(rt.redis.hget(keyspace.IDENTITIES, field))
+    before = _ids(rt.redis.hget(keyspace.IDENTITIES, field) if stored is False else stored)
     after = {**before, "by": "phone" if message.wa_id else "user"}
     if message.user_id:
         after["user_id"] = message.user_id
@@ -43,7 +49,11 @@ def note(rt: Runtime, message: InboundMessage, who: Contact | Staff) -> None:
     mapping = {field: json.dumps(after)}
     if message.user_id:
         mapping[f"user:{message.user_id}"] = who.phone
-    rt.redis.hset(keyspace.IDENTITIES, mapping=mapping)
+    pending = writebehind.current()
+    if pending is not None:
+        pending.add(lambda pipe: pipe.hset(keyspace.IDENTITIES, mapping=mapping))
+    else:
+        rt.redis.hset(keyspace.IDENTITIES, mapping=mapping)
 
 
 def address(rt: Runtime, phone: str) -> str:

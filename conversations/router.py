@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
+from typing import Any, Literal
 
 from app import keyspace, outbound
-from app.directory import Contact
+from app.directory import Contact, Staff
 from app.runtime import Runtime
 from app.whatsapp import errors, messages
 from app.whatsapp.inbound import InboundMessage
@@ -37,36 +39,64 @@ UNPLACED_LIMIT = 3
 RECENT_KEPT = 5
 
 
-def handle(rt: Runtime, message: InboundMessage) -> None:
+@dataclasses.dataclass(frozen=True)
+class Ahead:
+    """What the drain read of its contact in the round trip that took the message (`read_ahead`),
+    so that answering it costs no trip of its own: the stored conversation and ids."""
+
+    contact: str
+    conversation: bytes | None
+    ids: bytes | None
+
+    def of(self, phone: str, value: bytes | None) -> bytes | None | Literal[False]:
+        """`value` when it is `phone`'s (the contact is a directory phone), else False: read it."""
+        return value if phone == self.contact else False
+
+
+def read_ahead(pipe: Any, contact: str) -> Callable[[list[Any]], Ahead]:
+    """Queues on `pipe` the reading of what answering the contact's message needs; returns what
+    makes an Ahead of the two answers."""
+    threads.read(pipe, contact)
+    identity.read(pipe, contact)
+    return lambda answers: Ahead(contact, answers[0], answers[1])
+
+
+def handle(rt: Runtime, message: InboundMessage, ahead: Ahead | None = None) -> bool:
+    """Answers `message`; True when it is one its sender expects to see read (the caller marks
+    it so, with `mark_read`, once the answer is out: once for several, as Meta marks the ones
+    before it too)."""
     if message.type == "system":
         change = (message.system or {}).get("type")
         if change == "user_changed_number":
             identity.apply_number_change(rt, message)
         elif change == "user_changed_user_id":
             identity.apply_user_id_change(rt, message)
-        return
+        return False
     if message.type == "reaction":
-        _reacted(rt, message)
-        return
+        _reacted(rt, message, ahead)
+        return False
     if message.type == "edit":
-        _edited(rt, message)
-        return
+        _edited(rt, message, ahead)
+        return False
     if message.type in SILENT_TYPES:
-        return
-    try:
-        _answer(rt, message)
-    finally:
-        _mark_read(rt, message)  # after the answer, which the person is waiting for
+        return False
+    _answer(rt, message, ahead)
+    return True
 
 
-def _answer(rt: Runtime, message: InboundMessage) -> None:
+def _load(rt: Runtime, person: Contact | Staff, ahead: Ahead | None) -> threads.Conversation:
+    """The person's conversation (one a person, however Meta names them), as read ahead if it was."""
+    return threads.load(rt, person.phone, ahead.of(person.phone, ahead.conversation) if ahead else False)
+
+
+def _answer(rt: Runtime, message: InboundMessage, ahead: Ahead | None) -> None:
     person = identity.person(rt, message.sender)
     if person is None:
         outbound.send_now(rt, messages.text(message.sender, say.text("en", "unknown_number"), reply_to=message.id),
                           f"{message.id}:reply:0")
         return
-    identity.note(rt, message, person)
-    conversation = threads.load(rt, person.phone)  # one conversation a person, however Meta names them
+    identity.note(rt, message, person, ahead.of(person.phone, ahead.ids) if ahead else False)
+    conversation = _load(rt, person, ahead)
     late = message.timestamp < conversation.session.get("last_ts", 0)
     conversation.session["last_ts"] = max(message.timestamp, conversation.session.get("last_ts", 0))
     turn = for_message(rt, conversation, person, message)
@@ -81,7 +111,7 @@ def _answer(rt: Runtime, message: InboundMessage) -> None:
     threads.save(rt, conversation)  # not when the turn failed: its retry starts from the same state
 
 
-def _reacted(rt: Runtime, message: InboundMessage) -> None:
+def _reacted(rt: Runtime, message: InboundMessage, ahead: Ahead | None) -> None:
     """👍 ✅ 👌 on a message whose thread waits for an acknowledgment acknowledges it, and is said
     back as a tap would be; any other reaction, or one on anything else, is left alone."""
     reaction = message.reaction or {}
@@ -89,7 +119,7 @@ def _reacted(rt: Runtime, message: InboundMessage) -> None:
     person = identity.person(rt, message.sender) if emoji in ACK_REACTIONS else None
     if person is None:
         return
-    conversation = threads.load(rt, person.phone)
+    conversation = _load(rt, person, ahead)
     thread_id = conversation.thread_of(str(reaction.get("message_id") or ""))
     thread = conversation.threads.get(thread_id or "")
     if thread is None or not thread.open or "acknowledge" not in offered(thread):
@@ -100,13 +130,13 @@ def _reacted(rt: Runtime, message: InboundMessage) -> None:
     threads.save(rt, conversation)
 
 
-def _edited(rt: Runtime, message: InboundMessage) -> None:
+def _edited(rt: Runtime, message: InboundMessage, ahead: Ahead | None) -> None:
     """An edited message whose thread still waits for a confirmation is read again, as a
     correction, and said back; an edit of anything already settled is left alone."""
     person = identity.person(rt, message.sender) if message.text else None
     if person is None:
         return
-    conversation = threads.load(rt, person.phone)
+    conversation = _load(rt, person, ahead)
     thread = conversation.threads.get(conversation.thread_of(message.edits or "") or "")
     if thread is None or not thread.open or not FLOWS[thread.flow].awaits(thread, "confirm"):
         return
@@ -328,9 +358,10 @@ def _tell_a_person(turn: Turn, said: list[str]) -> None:
                   thread_url=slots.get("thread_url") or "")
 
 
-def _mark_read(rt: Runtime, message: InboundMessage) -> None:
-    """Blue ticks are a courtesy: a failure here must not hold up the answer."""
+def mark_read(rt: Runtime, message_id: str) -> None:
+    """Blue ticks on the message and every one before it. A courtesy: a failure here must not
+    hold up the answer."""
     try:
-        rt.whatsapp.mark_read(message.id)
+        rt.whatsapp.mark_read(message_id)
     except errors.GraphError as exc:
-        log.info("could not mark %s read: %s", message.id, exc)
+        log.info("could not mark %s read: %s", message_id, exc)

@@ -9,9 +9,9 @@ import json
 import time
 import zlib
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
-from app import jsonsafe, keeper, keyspace, runtime
+from app import jsonsafe, keeper, keyspace, runtime, scripts, writebehind
 from conversations import census
 from app.runtime import Runtime
 
@@ -86,16 +86,23 @@ def decode(raw: bytes | None) -> dict[str, Any]:
     return json.loads(inflate.decompress(raw[1:]) + inflate.flush())
 
 
-def load(rt: Runtime, contact: str) -> Conversation:
-    data = decode(rt.redis.get(keyspace.conversation_key(contact)))
+def load(rt: Runtime, contact: str, stored: bytes | None | Literal[False] = False) -> Conversation:
+    """The contact's conversation; `stored`: its stored form when read already (None: there is none)."""
+    data = decode(rt.redis.get(keyspace.conversation_key(contact)) if stored is False else stored)
     threads = {tid: Thread(id=tid, **fields) for tid, fields in data.get("threads", {}).items()}
     return Conversation(contact, threads, data.get("session", {}), data.get("sent", {}),
                         census.snapshot((t.id, t.flow, t.state) for t in threads.values()))
 
 
+def read(pipe: Any, contact: str) -> None:
+    """Queues on `pipe` the reading of the contact's stored conversation (for `load`)."""
+    pipe.get(keyspace.conversation_key(contact))
+
+
 def save(rt: Runtime, conversation: Conversation) -> None:
     """Writes the conversation back; finished threads are kept a week, then forgotten, and so are
-    messages of threads forgotten or older than the last SENT_KEPT."""
+    messages of threads forgotten or older than the last SENT_KEPT. In a drain's turn, the write
+    waits for the round trip that ends it (app.writebehind), and is made only if the turn succeeds."""
     now = time.time()
     threads = {t.id: {name: value for name, value in dataclasses.asdict(t).items() if name != "id"}
                for t in conversation.threads.values()
@@ -103,12 +110,17 @@ def save(rt: Runtime, conversation: Conversation) -> None:
     sent = [(wamid, tid) for wamid, tid in conversation.sent.items() if tid in threads][-SENT_KEPT:]
     value = encode({"threads": threads, "session": conversation.session, "sent": dict(sent)})
     kept = census.snapshot((tid, t["flow"], t["state"]) for tid, t in threads.items())
-    pipe = rt.redis.pipeline(transaction=False)
-    pipe.set(keyspace.conversation_key(conversation.contact), value, ex=keyspace.CONVERSATION_TTL)
-    if census.record(pipe, conversation.contact, conversation.loaded, kept):
-        pipe.execute()  # the census moves in the same round trip
+    loaded = conversation.loaded
+
+    def build(pipe: Any) -> None:
+        pipe.set(keyspace.conversation_key(conversation.contact), value, ex=keyspace.CONVERSATION_TTL)
+        census.record(pipe, conversation.contact, loaded, kept)  # the census moves in the same round trip
+
+    pending = writebehind.current()
+    if pending is not None:
+        pending.add(build)
     else:
-        rt.redis.set(keyspace.conversation_key(conversation.contact), value, ex=keyspace.CONVERSATION_TTL)
+        scripts.run(rt.redis, build)
     conversation.loaded = kept
 
 

@@ -5,8 +5,9 @@ import time
 
 import pytest
 
-from app import delivery, keyspace, outbound, pace
+from app import delivery, inbox, keyspace, outbound, pace, scripts
 from app.whatsapp import errors, messages
+from app.whatsapp.inbound import InboundMessage
 from tests.helpers import envelope, post_whatsapp
 
 SENT: delivery.Sent = {"payload": messages.text("4915123456789", "Your delivery is confirmed."), "fallback": None}
@@ -21,7 +22,7 @@ def test_sends_are_spaced_evenly_at_the_deployment_rate(rt) -> None:
 
 
 def claim(rt, recipient: str, n: int) -> float:  # type: ignore[no-untyped-def]
-    result = outbound.claim(rt, recipient, keyspace.outbound_key(recipient, f"send-{n}"))
+    result, _ = outbound.claim(rt, recipient, keyspace.outbound_key(recipient, f"send-{n}"))
     assert isinstance(result, float)
     return result
 
@@ -39,7 +40,10 @@ def test_a_schedule_is_kept_only_while_it_binds(rt) -> None:
     """Pacing keys go a second after their last moment, not minutes later: a broadcast to
     thousands leaves no schedule behind once it has passed."""
     claim(rt, "4915123456789", 0)
-    pace.sender_wait(rt, "4915123456789")
+    message = InboundMessage(id="wamid.in", sender="4915123456789", timestamp=int(time.time()), type="text", text="hi")
+    scripts.run(rt.redis, lambda pipe: inbox.record(pipe, [message]))
+    taken = scripts.run(rt.redis, lambda pipe: inbox.take(pipe, "4915123456789", "token", lock=True))[0]
+    assert inbox.taken(taken).outcome == inbox.HEAD  # which counts the sender's pace
     sent_pace = rt.redis.pttl(keyspace.pair_pace_key("4915123456789"))
     read_pace = rt.redis.pttl(keyspace.sender_pace_key("4915123456789"))
     assert 0 < sent_pace <= (pace.PAIR_INTERVAL_SECONDS + 1) * 1000
@@ -49,7 +53,7 @@ def test_a_schedule_is_kept_only_while_it_binds(rt) -> None:
 def test_a_send_claimed_before_returns_its_wamid(rt) -> None:
     record = keyspace.outbound_key("4915123456789", "event:1:4915123456789")
     rt.redis.set(record, "wamid.sent.before")
-    assert outbound.claim(rt, "4915123456789", record) == "wamid.sent.before"
+    assert outbound.claim(rt, "4915123456789", record)[0] == "wamid.sent.before"
 
 
 def status(wamid: str, name: str, **extra) -> dict:  # type: ignore[no-untyped-def]

@@ -1,18 +1,18 @@
 """Sending: the Graph API over HTTP, or the sandbox outbox; the same payloads either way."""
 from __future__ import annotations
 
-import json
+import http.client
 import time
 import uuid
 from typing import Any, Protocol
 
+import orjson
 import redis
-import urllib3
 
 from app import httpsession, jsonsafe, keyspace
 from app.whatsapp import errors, messages
 
-TIMEOUT = urllib3.Timeout(connect=3.05, read=15)
+CONNECT_TIMEOUT, READ_TIMEOUT = 3.05, 15  # seconds
 
 
 class Transport(Protocol):
@@ -21,26 +21,25 @@ class Transport(Protocol):
 
 
 class GraphTransport:
-    """Posts to `/messages` with urllib3 (what requests is built on): sending is the hot path of a
-    broadcast, and urllib3 alone costs half the CPU per message (bench/broadcast_bench.py)."""
+    """Posts to `/messages` over kept-alive connections (httpsession.KeptAlive): sending is the
+    hot path of every reply and broadcast."""
 
     def __init__(self, api_base: str, phone_number_id: str, access_token: str):
-        self._url = f"{api_base.rstrip('/')}/{phone_number_id}/messages"
-        self._pool = httpsession.pool_for(self._url)
+        self._connection = httpsession.KeptAlive(f"{api_base.rstrip('/')}/{phone_number_id}/messages",
+                                                 CONNECT_TIMEOUT, READ_TIMEOUT)
         self._headers = {"Authorization": f"Bearer {access_token}", "Content-Type": "application/json"}
 
     def post(self, payload: dict[str, Any]) -> dict[str, Any]:
         try:
-            answer = self._pool.request("POST", self._url, body=json.dumps(payload).encode(), headers=self._headers,
-                                        timeout=TIMEOUT, retries=False)
-        except urllib3.exceptions.HTTPError as exc:
+            status, data = self._connection.post(jsonsafe.dumps(payload), self._headers)
+        except (OSError, http.client.HTTPException) as exc:
             raise errors.Unreachable(f"Graph API unreachable: {type(exc).__name__}") from None
         try:
-            body = json.loads(answer.data)
-        except ValueError:
+            body = orjson.loads(data)
+        except orjson.JSONDecodeError:
             body = None
-        if answer.status != 200 or not isinstance(body, dict):
-            raise errors.from_response(answer.status, body)
+        if status != 200 or not isinstance(body, dict):
+            raise errors.from_response(status, body)
         return body
 
 

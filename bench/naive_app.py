@@ -1,9 +1,11 @@
 """The load benchmark's baseline: what a user would build with pywa and RQ. A Flask webhook
 (pywa's own integration: it checks the signature and parses each update) queues one RQ job per
 message; the job looks the sender up in the same directory file and sends the reply and the read
-receipt with pywa's client, at the same loopback Graph server. Run by `rq worker` as RQ ships it.
+receipt with pywa's client, at the same loopback Graph server. Its worker is RQ's own, forking
+a work horse per job as RQ ships it, with this module imported before (as RQ's documentation
+advises: else each horse imports pywa again, and the baseline measures imports).
 
-    gunicorn (the Procfile's web line) 'bench.naive_app:create_app()'   and   rq worker naive
+    gunicorn (the Procfile's web line) 'bench.naive_app:create_app()'   and   python -m bench.naive_app
 
 It keeps nothing (no conversation, no dedupe beyond pywa's in-memory one, no order per contact):
 the floor of the simplest working bot, for tgwa's reply path to be measured against."""
@@ -11,12 +13,13 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 
 import httpx
 import redis
 from flask import Flask
 from pywa import WhatsApp, types
-from rq import Queue
+from rq import Queue, SimpleWorker, Worker
 
 from app import directory
 
@@ -62,3 +65,17 @@ def create_app() -> Flask:
         return "ok", 200
 
     return app
+
+
+def work(simple: bool = False) -> None:
+    """`rq worker naive`, with this module (pywa, the directory) loaded before the first fork;
+    `simple`: RQ's SimpleWorker, which runs each job in the worker itself (no fork)."""
+    connection = redis.Redis.from_url(os.environ["REDIS_URL"])
+    _directory()
+    _client()
+    kind = SimpleWorker if simple else Worker
+    kind([Queue(QUEUE, connection=connection)], connection=connection).work()
+
+
+if __name__ == "__main__":
+    work(simple="--simple" in sys.argv)

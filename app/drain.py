@@ -15,7 +15,7 @@ from typing import Any
 
 from redis.exceptions import LockError, RedisError
 
-from app import inbox, keeper, keyspace, metrics, outbound, parked, queues, ready, runtime, scripts, writebehind
+from app import inbox, keeper, keyspace, metrics, outbound, parked, queues, ready, redisline, runtime, scripts, writebehind
 from app.whatsapp import messages
 from app.whatsapp.inbound import InboundMessage
 from conversations import router, say
@@ -96,7 +96,7 @@ def _step(rt: Any, contact: str, token: str, *, lock: bool, retry: str | None = 
         ahead = router.read_ahead(pipe, contact)
 
     try:
-        answers = scripts.run(rt.redis, build)
+        answers = scripts.run(rt.redis, build, redisline.for_thread(rt.redis))
     except RedisError:
         if pending is not None:  # the records of replies that left must stay, whatever Redis does
             _keep(rt, pending)

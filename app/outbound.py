@@ -16,7 +16,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from app import delivery, keyspace, metrics, pace, queues, runtime, scripts, store, writebehind
+from app import delivery, keyspace, metrics, pace, queues, redisline, runtime, scripts, store, writebehind
 from app.runtime import Runtime
 from app.whatsapp import errors, messages
 from app.whatsapp.inbound import StatusUpdate
@@ -58,7 +58,7 @@ def _claim(rt: Runtime, recipient: str, record: str, take_over: bool) -> tuple[i
                          interval * (pace.PAIR_BURST - 1), "1" if take_over else "0"])
         pace.queue_global_slot(pipe, rt)
 
-    answer, slot = scripts.run(rt.redis, build)
+    answer, slot = scripts.run(rt.redis, build, redisline.for_thread(rt.redis))
     kind = int(answer[0])
     if kind == CLAIMED:
         return kind, max(int(answer[1]) - int(answer[2]), 0) / 1e6, pace.until(slot)

@@ -20,7 +20,7 @@ from typing import Any
 
 import redis
 
-from app import keyspace, queues, scripts
+from app import keyspace, queues, redisline, scripts
 
 WORKERS_TTL_SECONDS = 10  # how long a process trusts its count of live RQ workers
 LEASE_SECONDS = 30  # a drainer not heard of for this long (it died, or waits in RQ's queue) is replaced
@@ -69,9 +69,9 @@ def next_contact(connection: redis.Redis, token: int, emptied: str | None = None
     """(contact, None) to take; (None, seconds) when the next one is due later; (None, None)
     when nothing is left and the lease is given up. `emptied`: the contact this drainer just
     found with nothing left, no longer pending (in the same step, unless marked ready meanwhile)."""
-    answer = scripts.call(connection, scripts.NEXT_CONTACT,
-                          [keyspace.READY_CONTACTS, keyspace.DRAINERS, keyspace.PENDING_CONTACTS],
-                          [time.time(), token, LEASE_SECONDS, *([emptied] if emptied else [])])
+    answer = scripts.run(connection, lambda pipe: scripts.evalsha(
+        pipe, scripts.NEXT_CONTACT, [keyspace.READY_CONTACTS, keyspace.DRAINERS, keyspace.PENDING_CONTACTS],
+        [time.time(), token, LEASE_SECONDS, *([emptied] if emptied else [])]), redisline.for_thread(connection))[0]
     if answer[0] == 1:
         return answer[1].decode(), None
     if answer[0] == 2:

@@ -1,6 +1,8 @@
-"""A connection of its own to one Redis server, for the group commit's leader (app.groupcommit)."""
+"""A connection of its own to one Redis server: for the group commit's leader (app.groupcommit),
+and for each worker thread's drain (app.drain), where every message answered costs three trips."""
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import redis
@@ -41,3 +43,15 @@ def line(connection: Any) -> Line | None:
             redis.Connection, redis.SSLConnection, redis.UnixDomainSocketConnection):
         return Line(connection)
     return None
+
+
+_threads = threading.local()
+
+
+def for_thread(connection: Any) -> Line | None:
+    """This thread's Line to `connection` (as `line` decides whether there is one), kept for the
+    thread's life: one connection a worker thread, used by one caller at a time."""
+    lines: dict[int, Line | None] = _threads.__dict__.setdefault("lines", {})
+    if id(connection) not in lines:
+        lines[id(connection)] = line(connection)
+    return lines[id(connection)]

@@ -14,6 +14,7 @@ from typing import Any
 
 import redis
 import redis.cluster
+from redis.commands import CoreCommands
 from redis.exceptions import NoScriptError
 
 from app.redisline import Line
@@ -286,13 +287,15 @@ class _Noted:
         return getattr(self.pipe, name)
 
 
-class _Queued:
-    """Stands in for a pipeline when the commands go by a Line: `build` queues on it alike."""
+class _Queued(CoreCommands):  # type: ignore[misc]
+    """Stands in for a pipeline when the commands go by a Line: `build` queues on it alike, with
+    redis-py's own command methods (`set`, `hincrby`, ...). Answers come as Redis gave them,
+    without redis-py's conversions (OK, not True)."""
 
     def __init__(self) -> None:
         self.commands: list[tuple[Any, ...]] = []
 
-    def execute_command(self, *command: Any) -> None:
+    def execute_command(self, *command: Any, **options: Any) -> None:  # options: redis-py routing hints
         self.commands.append(command)
 
 

@@ -11,7 +11,7 @@ import pytest
 import redis.client
 import redis.exceptions
 
-from app import drain, httpsession, keyspace
+from app import drain, httpsession, keyspace, redisline
 from conversations import threads
 from tests.chat import Chat
 from tests.helpers import envelope, post_whatsapp, text
@@ -20,11 +20,15 @@ MARIA = "4915123456789"
 
 
 class Trips:
-    """Round trips to Redis: a pipeline sent, or a command sent on its own."""
+    """Round trips to Redis: a pipeline sent, a batch sent by a Line, or a command sent on its own."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.count = 0
-        execute, command = redis.client.Pipeline.execute, redis.Redis.execute_command
+        execute, command, send = redis.client.Pipeline.execute, redis.Redis.execute_command, redisline.Line.send
+
+        def counted_send(line: Any, commands: Any) -> Any:
+            self.count += 1
+            return send(line, commands)
 
         def counted_execute(pipe: Any, *args: Any, **kwargs: Any) -> Any:
             self.count += bool(pipe.command_stack)
@@ -36,6 +40,7 @@ class Trips:
 
         monkeypatch.setattr(redis.client.Pipeline, "execute", counted_execute)
         monkeypatch.setattr(redis.Redis, "execute_command", counted_command)
+        monkeypatch.setattr(redisline.Line, "send", counted_send)
 
 
 def test_an_answered_message_costs_three_trips_to_redis_and_two_calls_to_graph(client, rt, work, graph,

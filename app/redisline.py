@@ -20,7 +20,15 @@ class Line:
         self._socket = pool.connection_class(**pool.connection_kwargs)
 
     def send(self, commands: list[tuple[Any, ...]]) -> list[Any]:
-        """Each command's answer, or the error Redis answered it with."""
+        """Each command's answer, or the error Redis answered it with. A connection found closed
+        (Redis restarted, or dropped it while idle) is opened again and the batch sent once more,
+        as redis-py's own retry does; a second failure is the caller's."""
+        try:
+            return self._send(commands)
+        except redis.ConnectionError:
+            return self._send(commands)
+
+    def _send(self, commands: list[tuple[Any, ...]]) -> list[Any]:
         socket = self._socket
         try:
             socket.send_packed_command(socket.pack_commands(commands), check_health=False)

@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -51,6 +52,37 @@ def max_in_one_second(arrivals: list[float]) -> int:
     return max((bisect.bisect_left(arrivals, t + 1.0) - i for i, t in enumerate(arrivals)), default=0)
 
 
+class Sampler(threading.Thread):
+    """Every half second while the broadcast runs: Redis's memory, and each process's resident size."""
+
+    def __init__(self, connection: redis.Redis, pids: list[int]) -> None:
+        super().__init__(daemon=True)
+        self.connection, self.pids = connection, pids
+        self.redis: list[int] = []
+        self.rss: dict[int, list[int]] = {pid: [] for pid in pids}
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            self.redis.append(int(self.connection.info("memory")["used_memory"]))
+            for pid in self.pids:
+                self.rss[pid].append(rss(pid))
+            self.stopping.wait(0.5)
+
+
+def rss(pid: int) -> int:
+    """A process's resident size in bytes (0 once it is gone), with its gunicorn workers for the master."""
+    total = 0
+    for each in [pid, *stack.children(pid)]:
+        try:
+            for line in Path(f"/proc/{each}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+        except OSError:
+            pass
+    return total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--contacts", type=int, default=10_000)
@@ -82,6 +114,10 @@ def main() -> None:
             except requests.RequestException:
                 time.sleep(0.1)
         time.sleep(2)  # workers connected
+        connection = redis.Redis.from_url(redis_url)
+        before = int(connection.info("memory")["used_memory"])
+        sampler = Sampler(connection, [p.pid for p in processes])
+        sampler.start()
         body = json.dumps({"id": "bench-alert", "type": "alert.broadcast", "occurred_at": "2026-11-24T09:00:00Z",
                            "alert_id": "AL-BENCH", "category": "port_closure", "severity": "high", "title": "Port closed",
                            "message": "Expect delays", "targeting": {"regions": ["emea"]}, "requires_ack": False}).encode()
@@ -92,6 +128,8 @@ def main() -> None:
             "X-TG-Signature": sign(SECRET, tradinggrid_payload(ts, body))})
         assert answer.status_code == 202, answer.text
         graph.join(700)
+        sampler.stopping.set()
+        sampler.join()
     finally:
         stack.stop(processes)
     arrivals = json.loads(arrivals_path.read_text())
@@ -106,6 +144,14 @@ def main() -> None:
     print(f"| event POST to last arrival | {took:.2f} s | ideal {ideal:.2f} s | {took / ideal:.3f}× |")
     print(f"| event POST to first arrival | {min(arrivals) - start:.2f} s | | |")
     print(f"| most in any one second | {peak} | cap {args.mps} | {peak / args.mps:.3f} |")
+    peak_redis = max(sampler.redis) - before
+    print(f"| Redis memory at its most, over before | {peak_redis / 1e6:.1f} MB | | {peak_redis / args.contacts:.0f} B a recipient |")
+    for name, pid in zip(["web"] + [f"worker {n + 1}" for n in range(args.workers)], sampler.pids):
+        sizes = [size for size in sampler.rss[pid] if size]
+        third = max(1, len(sizes) // 3)
+        print(f"| {name} resident memory, first third → last third of the run | "
+              f"{max(sizes[:third]) / 1e6:.0f} MB → {max(sizes[-third:]) / 1e6:.0f} MB | | "
+              f"{max(sizes[-third:]) / max(sizes[:third]):.2f} |")
     if args.histogram:
         seconds = [int(t - start) for t in arrivals]
         print("\nper second:", [seconds.count(s) for s in range(max(seconds) + 1)])

@@ -62,7 +62,7 @@ class Running:
     def web_cpu(self) -> float:
         """CPU seconds gunicorn's master and its workers have used so far."""
         master = self.processes[0].pid
-        return cpu_seconds(master) + sum(cpu_seconds(pid) for pid in _children(master))
+        return cpu_seconds(master) + sum(cpu_seconds(pid) for pid in children(master))
 
 
 def cpu_seconds(pid: int, children: bool = False) -> float:
@@ -75,7 +75,8 @@ def cpu_seconds(pid: int, children: bool = False) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def _children(pid: int) -> list[int]:
+def children(pid: int) -> list[int]:
+    """The processes `pid` started (gunicorn's workers, for its master)."""
     try:
         return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except OSError:

@@ -16,7 +16,7 @@ from app.runtime import Runtime
 
 PAIR_INTERVAL_SECONDS = 6.0
 PAIR_BURST = 45
-SAFETY = 0.98  # leave a little room for the jitter between a reserved moment and the send
+SAFETY = 0.99  # leave a little room for the jitter between a reserved moment and the send
 
 
 SENDER_INTERVAL_SECONDS = 1.0  # a person writes one message a second at most, on average...

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -145,4 +146,5 @@ def test_a_connection_the_server_closed_while_idle_is_opened_anew(server) -> Non
     connection = httpsession.KeptAlive(url, 1, 5)
     for _ in range(3):
         assert connection.post(b"{}", {})[0] == 200
+        time.sleep(0.3)  # idle: the server's close arrives meanwhile
     assert len(handler.connections) == 3, "each closed one seen before it was used again"

@@ -78,19 +78,44 @@ def record_messages(rt: Runtime, by: redisline.Line | None, batches: list[list[I
     return per_webhook
 
 
+def record_webhook_event(rt: Runtime, event: dict[str, Any]) -> bool:
+    """`record_event` for the webhook: through this process's group commit of events, which
+    records those of every webhook waiting together in one round trip and queues one job for them."""
+    if rt.events_in is None:
+        rt.events_in = GroupCommit(functools.partial(record_events, rt, redisline.line(rt.redis)))
+    return rt.events_in.submit(event)
+
+
 def record_event(rt: Runtime, event: dict[str, Any]) -> bool:
     """True when the event is new. A duplicate still pending gets its job again (it may be lost)."""
-    outcome = scripts.call(rt.redis, scripts.RECORD_EVENT, [keyspace.event_key(event["id"])],
-                         [jsonsafe.dumps(event), keyspace.EVENT_DEDUPE_TTL])
-    store.replicated(rt.redis, [keyspace.event_key(event["id"])], rt.settings.redis_wait_replicas,
-                     rt.settings.redis_wait_timeout_ms)
-    if outcome != scripts.HANDLED_DUPLICATE:
-        rt.queues.enqueue(queues.EVENTS, queues.HANDLE_EVENT, event["id"])
-    if outcome == scripts.NEW:
-        metrics.EVENTS_IN.labels(event["type"]).inc()
-    else:
-        metrics.DEDUPE_HITS.labels("tradinggrid").inc()
-    return outcome == scripts.NEW
+    return record_events(rt, None, [event])[0]
+
+
+def record_events(rt: Runtime, by: redisline.Line | None, events: list[dict[str, Any]]) -> list[bool]:
+    """Records and dedupes `events` in one pipelined round trip (by the Line `by`, if any), then
+    queues one job for all of them but the duplicates already handled: HANDLE_EVENT for one,
+    HANDLE_EVENTS for several (a job costs RQ more than recording dozens of events). True for
+    each event that is new."""
+    keys = [keyspace.event_key(event["id"]) for event in events]
+
+    def build(pipe: Any) -> None:
+        for key, event in zip(keys, events, strict=True):
+            scripts.evalsha(pipe, scripts.RECORD_EVENT, [key], [jsonsafe.dumps(event), keyspace.EVENT_DEDUPE_TTL])
+
+    outcomes = scripts.run(rt.redis, build, by)
+    store.replicated(rt.redis, keys, rt.settings.redis_wait_replicas, rt.settings.redis_wait_timeout_ms)
+    waiting = list(dict.fromkeys(event["id"] for event, outcome in zip(events, outcomes, strict=True)
+                                 if outcome != scripts.HANDLED_DUPLICATE))
+    if len(waiting) == 1:
+        rt.queues.enqueue(queues.EVENTS, queues.HANDLE_EVENT, waiting[0])
+    elif waiting:
+        rt.queues.enqueue(queues.EVENTS, queues.HANDLE_EVENTS, waiting)
+    for event, outcome in zip(events, outcomes, strict=True):
+        if outcome == scripts.NEW:
+            metrics.labelled(metrics.EVENTS_IN, event["type"]).inc()
+        else:
+            metrics.labelled(metrics.DEDUPE_HITS, "tradinggrid").inc()
+    return [outcome == scripts.NEW for outcome in outcomes]
 
 
 def record_own_event(rt: Runtime, event_id: str, kind: str, at: float, **fields: Any) -> bool:

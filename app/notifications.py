@@ -62,6 +62,23 @@ def handle_event(event_id: str) -> None:
     rt.redis.hset(key, "state", "done")
 
 
+def handle_events(event_ids: list[str]) -> None:
+    """A job: events the webhook accepted together, handled in turn. One that fails is given a
+    job of its own (with the retries and the failed list every job has), so it holds up none of
+    the others; when even that cannot be queued (Redis away), this job fails and is retried whole,
+    the events already done skipped."""
+    rt = runtime.current()
+    for event_id in event_ids:
+        try:
+            handle_event(event_id)
+        except Exception as exc:  # noqa: BLE001 - judged again by the event's own job
+            if queues.passing(exc):
+                log.warning("event %s: %s; retried on its own", event_id, type(exc).__name__)
+            else:
+                log.exception("event %s failed; retried on its own", event_id)
+            rt.queues.enqueue(queues.EVENTS, queues.HANDLE_EVENT, event_id)
+
+
 def send_notices(event_id: str, phones: list[str], waited: bool = False) -> None:
     """A job: one batch of a fanned-out event (a broadcast to many), or the notices that waited for
     their recipients' morning (`waited`: they go now, whatever the clock says)."""

@@ -30,6 +30,7 @@ SEND_MESSAGE = "app.outbound.send_message"       # a send retried after a passin
 APPLY_STATUSES = "app.delivery.apply_statuses"   # Meta's statuses of sent messages
 SEND_FAILED = "app.send_failures.act"            # a send Meta refused, or failed later: what follows
 HANDLE_EVENT = "app.notifications.handle_event"  # a Trading Grid event, into notices
+HANDLE_EVENTS = "app.notifications.handle_events"  # events the webhook took together, in turn
 SEND_NOTICES = "app.notifications.send_notices"  # one batch of a fanned-out event
 WRITE = "app.writes.write_job"                   # a Trading Grid write retried in the background
 REMIND_ONBOARDING = "app.reminders.remind_onboarding"
@@ -39,7 +40,7 @@ END_WAIT = "conversations.waits.end"             # a confirmation unanswered for
 ASK_FILES = "conversations.media.gathered"       # the files a person sent together, asked about once
 HOLD_CHECK = "conversations.holding.check"       # a held case silent for 24 hours goes back to the bot
 LENS_POLL = "app.lens_poller.poll_job"          # failed transactions read from Lens, made cases
-JOBS = (DRAIN_READY, DRAIN_CONTACT, SEND_MESSAGE, APPLY_STATUSES, SEND_FAILED, HANDLE_EVENT, SEND_NOTICES, WRITE,
+JOBS = (DRAIN_READY, DRAIN_CONTACT, SEND_MESSAGE, APPLY_STATUSES, SEND_FAILED, HANDLE_EVENT, HANDLE_EVENTS, SEND_NOTICES, WRITE,
         REMIND_ONBOARDING, ALERT_DEADLINE, ASSIGNMENT_CHECK, END_WAIT, ASK_FILES, HOLD_CHECK, LENS_POLL)
 # Backoff for transient failures: about 4 hours in all before a job is given up to the failed list.
 BACKOFF = [1, 2, 5, 10, 30, 60, 120, 300] + [600] * 22

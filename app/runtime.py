@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -32,6 +33,8 @@ class Runtime:
     media: GraphMedia  # files people send: Meta's media endpoints, or the sandbox's
     # This process's group commit of inbound messages, made on first use (app.ingest.group_commit).
     inbound: GroupCommit[list[InboundMessage], list[int]] | None = None
+    # ... and of events from the webhook (app.ingest.events_commit).
+    events_in: GroupCommit[dict[str, Any], bool] | None = None
 
     @property
     def directory(self) -> directory_module.Directory:

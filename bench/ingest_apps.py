@@ -19,6 +19,7 @@ def bare() -> Flask:
     app = Flask("bare")
 
     @app.post("/webhooks/whatsapp")
+    @app.post("/webhooks/tradinggrid")
     def receive() -> tuple[str, int]:
         return "ok", 200
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from app import inbox, keyspace, scripts
+from app import inbox, ingest, keyspace, scripts
 from app.whatsapp.inbound import InboundMessage
 
 MARIA = "14155550134"
@@ -70,3 +70,15 @@ def test_a_parked_message_put_back_takes_its_place_by_its_own_time(rt) -> None:
         done = head.message_id
     assert order == ["wamid.parked", "wamid.same.second", "wamid.waiting"]
     assert stored["wamid.parked"] == parked, "as it was parked"
+
+
+def test_a_round_trip_of_many_contacts_marks_each_ready_and_waiting_once(rt) -> None:
+    """One group commit can carry more contacts than one variadic call takes (app.scripts.WAKE
+    goes 500 at a time): every contact is ready for a drainer and counted as waiting, once."""
+    now = int(time.time())
+    contacts = [f"4477009{n:05d}" for n in range(1201)]
+    batches = [[InboundMessage(id=f"wamid.many.{c}", sender=c, timestamp=now, type="text", text="received")]
+               for c in contacts]
+    assert ingest.record_messages(rt, None, batches + batches[:3]) == [[scripts.NEW]] * 1201 + [[2]] * 3
+    assert rt.redis.zcard(keyspace.READY_CONTACTS) == 1201
+    assert rt.redis.smembers(keyspace.PENDING_CONTACTS) == {c.encode() for c in contacts}

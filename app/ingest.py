@@ -94,23 +94,32 @@ def record_event(rt: Runtime, event: dict[str, Any]) -> bool:
 def record_events(rt: Runtime, by: redisline.Line | None, events: list[dict[str, Any]]) -> list[bool]:
     """Records and dedupes `events` and queues one job for them all (HANDLE_EVENT for one,
     HANDLE_EVENTS for several: a job costs RQ more than recording dozens of events), in one
-    pipelined round trip (by the Line `by`, if any). True for each event that is new.
+    pipelined round trip (by the Line `by`, if any) when the queues share the state's Redis; where
+    they have a server of their own (REDIS_QUEUE_URL beside a Cluster) the job follows the records
+    in a second. True for each event that is new.
 
     The job goes with the records, before their outcomes are known: a copy of an event already
     handled finds it done and does nothing, and a copy of one still pending gives it a job again
     (its first may be lost)."""
     keys = [keyspace.event_key(event["id"]) for event in events]
     ids = list(dict.fromkeys(event["id"] for event in events))
+    shared = rt.queues.connection is rt.redis
 
-    def build(pipe: Any) -> None:
-        for key, event in zip(keys, events, strict=True):
-            scripts.evalsha(pipe, scripts.RECORD_EVENT, [key], [jsonsafe.dumps(event), keyspace.EVENT_DEDUPE_TTL])
+    def queue_job(pipe: Any) -> None:
         if len(ids) == 1:
             rt.queues.enqueue_on(pipe, queues.EVENTS, queues.HANDLE_EVENT, ids[0])
         else:
             rt.queues.enqueue_on(pipe, queues.EVENTS, queues.HANDLE_EVENTS, ids)
 
+    def build(pipe: Any) -> None:
+        for key, event in zip(keys, events, strict=True):
+            scripts.evalsha(pipe, scripts.RECORD_EVENT, [key], [jsonsafe.dumps(event), keyspace.EVENT_DEDUPE_TTL])
+        if shared:
+            queue_job(pipe)
+
     outcomes = scripts.run(rt.redis, build, by)[:len(events)]
+    if not shared:
+        scripts.run(rt.queues.connection, queue_job)
     store.replicated(rt.redis, keys, rt.settings.redis_wait_replicas, rt.settings.redis_wait_timeout_ms)
     for event, outcome in zip(events, outcomes, strict=True):
         if outcome == scripts.NEW:

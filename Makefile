@@ -35,7 +35,7 @@ test-fake: $(STAMP)
 # Benchmarks (bench/): each prints its table, with ratios against the baseline run beside it.
 # They need Redis on 127.0.0.1:6379 (db 13, flushed) and, for ingest, Debian's wrk.
 # bench-soak (ten minutes with faults) is run on its own, not by `make bench`.
-BENCHES := understand broadcast load ingest memory ops wait idle
+BENCHES := understand broadcast load ingest memory ops wait idle alarms
 .PHONY: bench $(addprefix bench-,$(BENCHES) soak) bench-install
 bench-install: $(STAMP)
 	$(VENV)/bin/pip install --quiet -e '.[bench]'

@@ -6,11 +6,10 @@ import contextlib
 import dataclasses
 import datetime as dt
 import logging
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from app import ingest, localtime, outbound, queues, writes
+from app import alarms, ingest, localtime, outbound, queues, writes
 from app.directory import Contact, Staff
 from app.runtime import Runtime
 from app.tradinggrid.port import Record, TradingGrid
@@ -170,13 +169,11 @@ class Turn:
         if self.typing_shown:
             yield
             return
-        timer = threading.Timer(TYPING_AFTER_SECONDS, self._show_typing)
-        timer.daemon = True
-        timer.start()
+        alarm = alarms.after(TYPING_AFTER_SECONDS, self._show_typing)
         try:
             yield
         finally:
-            timer.cancel()
+            alarm.cancel()
 
     def _show_typing(self) -> None:
         try:

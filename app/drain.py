@@ -153,7 +153,11 @@ def _drain(rt: Any, contact: str, retry: str | None = None) -> tuple[int, bool]:
                 seen = head.message_id if answered else seen
                 handled += 1
                 if time.monotonic() - extended > keyspace.CONTACT_LOCK_TTL / 3:
-                    lock.extend(keyspace.CONTACT_LOCK_TTL, replace_ttl=True)
+                    try:
+                        lock.extend(keyspace.CONTACT_LOCK_TTL, replace_ttl=True)
+                    except LockError:  # lapsed: its turn is not saved, but what left must stay known
+                        _keep(rt, pending)
+                        raise
                     extended = time.monotonic()
                 step = _step(rt, contact, token, lock=False, done=head.message_id, more=handled < MAX_PER_TURN,
                              pending=pending)

@@ -17,6 +17,7 @@ from app import jsonsafe, keyspace, pace, ready, runtime, scripts
 from app.runtime import Runtime
 
 SWEEP_AFTER_SECONDS = 10  # a message waiting this long with nobody on its contact was left behind
+SWEEP_BATCH = 500  # pending contacts looked at in one round trip
 
 
 def tries_field(message_id: str) -> str:
@@ -106,17 +107,34 @@ def sweep_inboxes() -> int:
     """A safety net, run by the keepers (app.keeper) every few seconds: a contact whose messages
     wait longer than they should while nobody holds the contact (its drainer died with a worker)
     is marked ready again, and a drainer is started if none holds a lease. Returns how many
-    contacts it found."""
+    contacts it found. Under load thousands of contacts are pending, so each look is pipelined,
+    SWEEP_BATCH contacts a round trip, not one or two round trips a contact."""
     rt = runtime.current()
-    stuck = []
-    for raw in rt.redis.smembers(keyspace.PENDING_CONTACTS):
-        contact = raw.decode()
-        first = rt.redis.zrange(keyspace.inbox_key(contact), 0, 0, withscores=True)
-        if not first:
-            rt.redis.srem(keyspace.PENDING_CONTACTS, contact)
-        elif (first[0][1] / keyspace.ARRIVALS_PER_SECOND < time.time() - SWEEP_AFTER_SECONDS
-              and not rt.redis.exists(keyspace.contact_lock_key(contact), keyspace.retry_key(contact))):
-            stuck.append(contact)
+    pending = [raw.decode() for raw in rt.redis.smembers(keyspace.PENDING_CONTACTS)]
+    stuck: list[str] = []
+    for start in range(0, len(pending), SWEEP_BATCH):
+        stuck += _stuck(rt, pending[start:start + SWEEP_BATCH])
     # Waiting this long means the drainer that held a lease for them is gone: start another now.
     ready.wake(rt, stuck, force=bool(stuck))
     return len(stuck)
+
+
+def _stuck(rt: Runtime, contacts: list[str]) -> list[str]:
+    """Those of `contacts` whose first message is older than SWEEP_AFTER_SECONDS with neither a
+    lock nor a backoff on them (two round trips); those with nothing left leave the pending set."""
+    firsts = scripts.run(rt.redis, lambda pipe: [pipe.zrange(keyspace.inbox_key(c), 0, 0, withscores=True)
+                                                 for c in contacts])
+    empty = [c for c, first in zip(contacts, firsts) if not first]
+    since = time.time() - SWEEP_AFTER_SECONDS
+    late = [c for c, first in zip(contacts, firsts) if first and first[0][1] / keyspace.ARRIVALS_PER_SECOND < since]
+    if not empty and not late:
+        return []
+
+    def look(pipe: Any) -> None:
+        for contact in late:
+            pipe.exists(keyspace.contact_lock_key(contact), keyspace.retry_key(contact))
+        if empty:
+            pipe.srem(keyspace.PENDING_CONTACTS, *empty)
+
+    held = scripts.run(rt.redis, look)[:len(late)]
+    return [contact for contact, holders in zip(late, held) if not holders]

@@ -11,13 +11,14 @@ Each second, the keeper of every worker process:
   (HEARTBEAT_SECONDS, so a dead worker's job lapses within seconds) and the contact locks it holds
   (`hold`, so a dead worker's contacts are free again within seconds);
 - then, if no other keeper is at it (a lock of UPKEEP_SECONDS, taken for one round), moves the
-  scheduled jobs that are due onto their queues, hands a job whose worker stopped heart-beating to
-  RQ to retry, and runs each task it was given when its time has come (the inbox sweep every
+  scheduled jobs that are due onto their queues, hands a job whose worker stopped heart-beating (or
+  died between taking it and starting it) to RQ to retry, and runs each task it was given when its time has come (the inbox sweep every
   few seconds, the /ops census recount every hour).
 """
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import threading
 import time
@@ -26,6 +27,7 @@ from typing import Any
 
 from redis.exceptions import LockError, RedisError
 from redis.lock import Lock
+from rq.intermediate_queue import IntermediateQueue
 from rq.scheduler import RQScheduler
 
 from app import keyspace
@@ -35,6 +37,7 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 1.0
 HEARTBEAT_SECONDS = 10  # a running job, or a held contact, not heard of for this long was left by a dead worker
 UPKEEP_SECONDS = 5      # the most one keeper's round may take before another may do the upkeep
+TAKEN_LEFT_SECONDS = HEARTBEAT_SECONDS  # a job taken off its queue and not started this long after a keeper saw it
 Task = tuple[str, float, Callable[[], Any]]  # (name, every so many seconds, what to run)
 
 _held: set[Lock] = set()
@@ -100,12 +103,22 @@ def upkeep(queues: Queues, worker: Any, tasks: Sequence[Task]) -> bool:
         move_due_jobs(queues)
         for queue in queues.all():
             queue.started_job_registry.cleanup()  # a job whose worker stopped heart-beating: retried
-            queue.intermediate_queue.cleanup(worker, queue)  # taken off a queue by a worker that died
+            Taken(queue.key, connection).cleanup(worker, queue)  # taken off a queue by a worker that died
         run_due(connection, tasks)
     finally:
         with contextlib.suppress(LockError):  # a round past UPKEEP_SECONDS: another may have begun
             lock.release()
     return True
+
+
+class Taken(IntermediateQueue):
+    """RQ's list of the jobs workers took off a queue and have not started yet (milliseconds, for
+    a live worker). One still there TAKEN_LEFT_SECONDS after a keeper first saw it was taken by a
+    worker that died, and goes back for a retry: RQ waits a minute, longer than a person should."""
+
+    def should_be_cleaned_up(self, job_id: str) -> bool:
+        seen = self.get_first_seen(job_id)
+        return seen is not None and dt.datetime.now(dt.timezone.utc) - seen > dt.timedelta(seconds=TAKEN_LEFT_SECONDS)
 
 
 def run_due(connection: Any, tasks: Sequence[Task]) -> None:

@@ -1,14 +1,16 @@
 """Sending a message once: each logical send has an idempotency key whose record is written
 before the message leaves and holds its wamid after, so a retried job never sends it twice.
 
-A record says one of: `sending:<when>` (claimed; the message may be on its way), `unsent` (Meta
-answered that it did not take it), `left:<wamid>` (Meta's status for it came back, carrying the
-record's name as `biz_opaque_callback_data`, before its sender could record it), `failed:<code>`
-(refused for good), or the wamid. A worker killed between Meta taking a message and its record
-being written leaves `sending`; the attempt after it waits a little for Meta's status instead of
-sending again, since Graph's send call itself cannot deduplicate."""
+A record says one of: `sending:<when>` (claimed; the message may be on its way), `unsent` (it
+did not leave: Meta answered that it did not take it, or Redis could not replicate the claim),
+`left:<wamid>` (Meta's status for it came back, carrying the record's name as
+`biz_opaque_callback_data`, before its sender could record it), `failed:<code>` (refused for
+good), or the wamid. A worker killed between Meta taking a message and its record being written
+leaves `sending`; the attempt after it waits a little for Meta's status instead of sending
+again, since Graph's send call itself cannot deduplicate."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -88,7 +90,7 @@ def note_left(rt: Runtime, statuses: list[StatusUpdate]) -> None:
     `unsent`: proof the message left, for the attempt after a sender that died too soon to say."""
     named = [s for s in statuses if keyspace.is_outbound_key(s.callback_data)]
     if named:
-        scripts.run(rt.redis, lambda pipe: [scripts.evalsha(pipe, scripts.SEND_LEFT, [str(s.callback_data)],
+        scripts.run(rt.redis, lambda pipe: [scripts.evalsha(pipe, scripts.UNSETTLED_BECOMES, [str(s.callback_data)],
                                                         [f"{LEFT}{s.message_id}"]) for s in named])
 
 
@@ -104,7 +106,11 @@ def send_now(rt: Runtime, payload: dict[str, Any], key: str,
     if isinstance(claimed, str):
         return _settled(rt, claimed, key, record, {"payload": payload, "fallback": fallback})
     # The claim must survive a failover before the message leaves, or a replayed turn sends it twice.
-    store.replicated(rt.redis, [record], rt.settings.redis_wait_replicas, rt.settings.redis_wait_timeout_ms)
+    try:
+        store.replicated(rt.redis, [record], rt.settings.redis_wait_replicas, rt.settings.redis_wait_timeout_ms)
+    except RedisError:
+        _unclaim(rt, record)
+        raise
     if claimed > 0:
         time.sleep(claimed)  # Meta's pair limit for this recipient
         pace.wait_for_slot(rt)  # the deployment-wide rate, from now
@@ -133,6 +139,13 @@ def send_now(rt: Runtime, payload: dict[str, Any], key: str,
     _record(rt, wamid, key, record, {"payload": payload, "fallback": fallback})
     metrics.MESSAGES_OUT.labels(payload.get("type", "unknown")).inc()
     return wamid
+
+
+def _unclaim(rt: Runtime, record: str) -> None:
+    """The message never left: its record says so where Redis lets it, so that the next attempt
+    sends at once rather than wait DOUBT_SECONDS for a status Meta will never send."""
+    with contextlib.suppress(RedisError):
+        scripts.call(rt.redis, scripts.UNSETTLED_BECOMES, [record], [UNSENT])
 
 
 def _settled(rt: Runtime, outcome: str, key: str, record: str, sent: delivery.Sent) -> str:

@@ -10,16 +10,21 @@ job without importing the module that does it, so queuing never pulls a higher l
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import random
 import re
 from typing import Any
 
 import redis
+from redis.client import Pipeline
 from redis.exceptions import RedisError
 from rq import Queue, Retry
+from rq import job as rq_job
 
 from app.tradinggrid.port import TransientError
 from app.whatsapp.errors import GraphError
+
+log = logging.getLogger(__name__)
 
 INBOUND, WRITES, OUTBOUND, EVENTS = "inbound", "writes", "outbound", "events"
 ORDER = (INBOUND, WRITES, OUTBOUND, EVENTS)
@@ -62,13 +67,39 @@ def backoff() -> Retry:
     return Retry(max=len(BACKOFF), interval=[round(b * random.uniform(0.8, 1.2), 1) for b in BACKOFF])
 
 
+class Job(rq_job.Job):
+    """RQ's job with one hole closed. RQ's `retry` marks the job scheduled in Redis at once, then
+    schedules it in the worker's transaction; a worker killed between the two left a job marked
+    scheduled that no schedule held, and the keeper's cleanup (which retries only a job still
+    marked started) dropped it: a write lost for good. Here the mark goes in that transaction."""
+
+    def retry(self, queue: Queue, pipeline: Pipeline) -> None:
+        interval = self.get_retry_interval()
+        if not interval:  # queued again at once, all in the transaction: no hole
+            super().retry(queue, pipeline)
+            return
+        assert self.retries_left, "RQ retries only a job with tries left"
+        self.retries_left -= 1
+        at = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=interval)
+        queue.schedule_job(self, at, pipeline=pipeline)  # saved as scheduled, with the schedule
+        log.info("job %s: to be tried again at %s, %s tries left", self.id, at, self.retries_left)
+
+
 class Queues:
     def __init__(self, connection: redis.Redis):
         self.connection = connection
-        self.by_name = {name: Queue(name, connection=connection, default_timeout=JOB_TIMEOUT) for name in ORDER}
+        self.by_name = {name: Queue(name, connection=connection, default_timeout=JOB_TIMEOUT, job_class=Job)
+                        for name in ORDER}
 
     def all(self) -> list[Queue]:
         return [self.by_name[name] for name in ORDER]
+
+    def waiting(self) -> bool:
+        """Whether any queue has a job waiting for a worker (one round trip)."""
+        pipe = self.connection.pipeline(transaction=False)
+        for name in ORDER:
+            pipe.llen(self.by_name[name].key)
+        return any(pipe.execute())
 
     def enqueue_at(self, name: str, when: float, func: Any, *args: Any, job_id: str) -> Any:
         """A job for later (a reminder, an escalation), kept in Redis so it survives restarts;

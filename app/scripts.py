@@ -171,8 +171,10 @@ local reserved = reserve(KEYS[2], tonumber(ARGV[3]), tonumber(ARGV[4]))
 return {1, reserved[1], reserved[2]}
 """
 
-# Meta's status names a send's record: the message left, whatever its sender managed to write.
-SEND_LEFT = """
+# A send's record that no attempt settled (still claimed, or unsent) becomes ARGV[1]: `left:<wamid>`
+# when Meta's status names it (the message left, whatever its sender managed to write), `unsent`
+# when its claimer knows the message never went.
+UNSETTLED_BECOMES = """
 local value = redis.call('GET', KEYS[1])
 if value and (value == 'unsent' or string.sub(value, 1, 7) == 'sending') then
   redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL')

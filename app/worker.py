@@ -7,12 +7,11 @@ import threading
 from typing import Any
 
 from rq import SimpleWorker
-from rq.job import Job
 from rq.timeouts import TimerDeathPenalty
 from rq.job_lifecycle import call_exception_handlers
 
 from app import inbox, keeper, lens_poller
-from app.queues import Queues, passing
+from app.queues import Job, Queues, passing
 from conversations import census, threads
 
 log = logging.getLogger(__name__)
@@ -29,6 +28,8 @@ class Worker(SimpleWorker):
     """RQ's worker without a forked horse per job (jobs are short and wait on the network; a fork
     costs more than most jobs): short heartbeats, which its keeper keeps up, and passing failures
     logged as one warning line with their reason. Run more processes for more throughput."""
+
+    job_class = Job  # its retries are scheduled in one transaction (app.queues.Job)
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         return keeper.HEARTBEAT_SECONDS

@@ -38,8 +38,7 @@ def maria(client, work, graph) -> Chat:  # type: ignore[no-untyped-def]
     return Chat(client, work, graph, MARIA)
 
 
-def next_day_of_month(day: int) -> dt.date:
-    today = dt.date.today()
+def next_day_of_month(day: int, today: dt.date) -> dt.date:
     for months in range(3):
         year, month = today.year + (today.month - 1 + months) // 12, (today.month - 1 + months) % 12 + 1
         try:
@@ -103,7 +102,7 @@ def test_a_correction_mid_way_replaces_the_proposal(client, work, graph, grid, m
     exception_logged(client, work, case)
     maria.says("can do 12/3/2027")
     maria.says("no, the 4th")
-    fourth = next_day_of_month(4)
+    fourth = next_day_of_month(4, today=localtime.local_date(MARIA, maria.last_ts))  # her day when she wrote
     assert maria.last == f"New delivery date for PO-4410093: {fourth:%a} {fourth.day} {fourth:%b} {fourth.year}. Is that right?"
     maria.taps("Confirm")
     assert grid.get_case(case["id"])["expected_date"] == fourth.isoformat()

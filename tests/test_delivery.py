@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from redis.exceptions import RedisError
 
 from app import delivery, inbox, keyspace, outbound, pace, scripts
 from app.whatsapp import errors, messages
@@ -117,6 +118,21 @@ def test_a_send_meta_answered_with_an_error_is_known_unsent_and_tried_again_at_o
     with pytest.raises(errors.Unreachable):
         outbound.send_now(rt, messages.text(PARTNER, "Thanks!"), REPLY_KEY)
     assert rt.redis.get(keyspace.outbound_key(PARTNER, REPLY_KEY)) == outbound.UNSENT.encode()
+    assert outbound.send_now(rt, messages.text(PARTNER, "Thanks!"), REPLY_KEY) == "wamid.fake.1"
+    assert len(graph.sent) == 1
+
+
+def test_a_claim_redis_could_not_replicate_is_sent_at_once_when_it_can(rt, graph) -> None:
+    """REDIS_WAIT_REPLICAS=1 and no replica answers: the reply may not leave (a failover would
+    forget its claim). It did not leave, and its record says so, so the next attempt sends it at
+    once rather than wait DOUBT_SECONDS for a status Meta will never send."""
+    replicated = rt.settings
+    rt.settings = replicated.replace(redis_wait_replicas=1, redis_wait_timeout_ms=50)  # this Redis has none
+    with pytest.raises(RedisError):
+        outbound.send_now(rt, messages.text(PARTNER, "Thanks!"), REPLY_KEY)
+    assert graph.sent == []
+    assert rt.redis.get(keyspace.outbound_key(PARTNER, REPLY_KEY)) == outbound.UNSENT.encode()
+    rt.settings = replicated
     assert outbound.send_now(rt, messages.text(PARTNER, "Thanks!"), REPLY_KEY) == "wamid.fake.1"
     assert len(graph.sent) == 1
 

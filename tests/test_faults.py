@@ -86,6 +86,24 @@ def test_while_trading_grid_takes_its_time_the_partner_sees_typing(client, rt, w
     assert graph.typing == [tap] and question in graph.read_receipts
 
 
+def test_a_turn_whose_hold_on_the_contact_lapsed_does_not_thank_twice(client, rt, work, graph, grid, faults,  # type: ignore[no-untyped-def]
+                                                                         monkeypatch) -> None:
+    """Trading Grid takes longer than the contact's lock lives and nobody keeps it up (a worker
+    paused, a process with no keeper): the turn finds its lock gone after Maria was thanked, and
+    is not saved. Its retry handles her tap again, and finds the thanks already sent."""
+    maria, case = confirm_a_new_date(client, work, graph, grid)
+    monkeypatch.setattr(keyspace, "CONTACT_LOCK_TTL", 1)
+    faults.delay = 1.2
+    maria.taps("Confirm")
+    faults.delay = 0
+    time_passes(rt, work)
+    written_once(grid, case)
+    assert [t for t in maria.bot if t.startswith("Thanks Maria!")] == [
+        "Thanks Maria! PO-4410093 now shows Fri 3 Dec 2027 in Trading Grid."]
+    maria.says(f"status {case['id']}")
+    assert maria.last.startswith(case["id"]), "her conversation goes on"
+
+
 def test_trading_grid_asking_to_wait_is_answered_later(client, rt, work, graph, grid, faults) -> None:  # type: ignore[no-untyped-def]
     maria, case = confirm_a_new_date(client, work, graph, grid)
     faults.fail(429, times=2, retry_after="20")

@@ -5,10 +5,13 @@ from __future__ import annotations
 import time
 
 from flask import Flask
+from rq.executions import Execution
+from rq.job import JobStatus
 
-from app import drain, inbox, keyspace, pace, writes
+from app import drain, inbox, keeper, keyspace, pace, queues, writes
 from app.queues import INBOUND, WRITES
 from app.tradinggrid.http import HttpTradingGrid
+from app.worker import Worker
 from tests.chat import Chat
 from tests.clock import time_passes
 from tests.helpers import envelope, post_whatsapp, text
@@ -28,6 +31,25 @@ def test_a_message_whose_drain_job_was_lost_is_picked_up_by_the_sweep(client, rt
     work()
     assert len(graph.texts_to(MARIA)) == 1
     assert not rt.redis.sismember(keyspace.PENDING_CONTACTS, MARIA)
+
+
+def test_the_sweep_looks_at_pending_contacts_in_batches_and_wakes_only_the_left_behind(
+        client, rt, work, graph, monkeypatch) -> None:
+    monkeypatch.setattr(inbox, "SWEEP_BATCH", 2)
+    lost, held, fresh, emptied = ["4915123456789", "4915111112222", MARIA], "447700900123", "447700900456", "15550001111"
+    long_ago = int(time.time()) - 600
+    for phone in [*lost, held]:
+        post_whatsapp(client, envelope(text(phone, "help", timestamp=long_ago)))
+    post_whatsapp(client, envelope(text(fresh, "help")))
+    rt.queues.by_name[INBOUND].empty()  # every drain job was lost with its worker
+    rt.redis.sadd(keyspace.PENDING_CONTACTS, emptied)  # pending, but its inbox is empty
+    rt.redis.set(keyspace.contact_lock_key(held), "another worker")  # someone is on it
+    assert inbox.sweep_inboxes() == 3, "the three left behind, across two batches"
+    assert not rt.redis.sismember(keyspace.PENDING_CONTACTS, emptied)
+    work()
+    for phone in lost:
+        assert len(graph.texts_to(phone)) == 1, f"{phone} is answered once the sweep woke a drainer"
+    assert graph.texts_to(held) == [], "a contact another worker holds is left to it"
 
 
 def test_a_flooding_number_waits_its_turn_and_is_told_once(client, rt, work, graph) -> None:
@@ -94,3 +116,38 @@ def test_a_turn_that_fails_half_way_is_retried_from_where_it_was(client, rt, wor
     assert maria.last.startswith(case["id"])
     maria.says("yes")
     assert grid.get_case(case["id"])["expected_date"] == "2027-12-03"
+
+
+def test_a_worker_killed_as_it_schedules_a_retry_leaves_the_job_to_be_retried(rt) -> None:
+    """RQ marked a job scheduled at once and scheduled it in a transaction after: a worker killed
+    between the two left a job no schedule held, which the keeper's cleanup then dropped (it
+    retries only jobs still marked started). A write lost for good; now it is retried."""
+    queue = rt.queues.by_name[queues.WRITES]
+    job = queue.fetch_job(rt.queues.enqueue(queues.WRITES, queues.WRITE, "update_case", [], "k").id)
+    assert queue.pop_job_id() == job.id  # a worker took it...
+    with rt.redis.pipeline() as pipe:
+        Execution.create(job, ttl=keeper.HEARTBEAT_SECONDS, pipeline=pipe)
+        pipe.execute()
+    job.set_status(JobStatus.STARTED)
+    dying = rt.redis.pipeline()
+    job.retry(queue, dying)  # ...it failed, and the worker died before its transaction was sent
+    dying.reset()
+    queue.started_job_registry.cleanup(time.time() + keeper.HEARTBEAT_SECONDS + 1)  # as a keeper, once its heartbeat lapsed
+    assert job.id in queue.scheduled_job_registry.get_job_ids()
+    assert queue.fetch_job(job.id).get_status() == JobStatus.SCHEDULED
+
+
+def test_a_job_taken_by_a_worker_that_died_before_starting_it_is_retried_within_seconds(rt, monkeypatch) -> None:
+    """A worker takes a job off its queue, then starts it: killed in between, the job sat in RQ's
+    list of taken jobs for a minute before anyone looked again. The keepers retry it within
+    TAKEN_LEFT_SECONDS of first seeing it there (here 0: the next round)."""
+    monkeypatch.setattr(keeper, "TAKEN_LEFT_SECONDS", 0)
+    queue = rt.queues.by_name[queues.WRITES]
+    job = rt.queues.enqueue(queues.WRITES, queues.WRITE, "update_case", [], "k")
+    rt.redis.lmove(queue.key, queue.intermediate_queue_key)  # taken, and its worker died
+    survivor = Worker(rt.queues.all(), connection=rt.redis)
+    keeper.upkeep(rt.queues, survivor, [])  # a keeper first sees it there...
+    time.sleep(0.01)
+    keeper.upkeep(rt.queues, survivor, [])  # ...and in the next round it goes back for a retry
+    assert rt.redis.llen(queue.intermediate_queue_key) == 0
+    assert job.id in queue.scheduled_job_registry.get_job_ids()

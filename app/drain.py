@@ -30,20 +30,28 @@ RETRY_GRACE_SECONDS = 30  # how late a scheduled retry may start before the swee
 
 def drain_ready(token: int) -> int:
     """A drainer (app.ready): takes ready contacts one at a time and handles each one's waiting
-    messages, until none is left or its turn is over; then a successor carries on. Returns how
-    many messages it handled.
+    messages, until none is left (for LINGER_SECONDS) or its turn is over; then a successor
+    carries on. Returns how many messages it handled.
 
     A passing failure with one contact (Trading Grid or Redis) does not hold up the others: that
     contact gets a job of its own, retried with backoff from where it stopped."""
     rt = runtime.current()
     until = time.monotonic() + ready.TURN_SECONDS
-    handled, emptied = 0, None
+    # In a worker process, a drainer with nothing left waits a moment for the next message (the
+    # embedded worker's thread has the keeper's work to do between jobs).
+    linger = 0.0 if rt.settings.embedded else ready.LINGER_SECONDS
+    handled, emptied, lingered = 0, None, False
     try:
         while time.monotonic() < until:
-            contact, wait = ready.next_contact(rt.redis, token, emptied)
+            contact, wait = ready.next_contact(rt.redis, token, emptied, linger=linger > 0 and not lingered)
             emptied = None
             if contact is None and wait is None:
                 return handled  # nothing left, and the lease went with the last look
+            if wait == ready.LINGER:  # unless other work waits for this worker; then once more, to let go
+                left = until - time.monotonic()
+                lingered = left <= 0 or rt.queues.waiting() or not ready.nudged(rt.redis, min(linger, left))
+                continue
+            lingered = False
             if contact is None:
                 time.sleep(min(wait or 0.0, ready.LOCKED_RETRY_SECONDS))
                 continue
@@ -59,7 +67,7 @@ def drain_ready(token: int) -> int:
                                      job_id=f"drain-retry-{contact}")
     except BaseException:
         with contextlib.suppress(RedisError):
-            rt.redis.zrem(keyspace.DRAINERS, token)  # its lease must not keep a successor away
+            ready.let_go(rt.redis, token)  # its lease must not keep a successor away
         raise
     ready.hand_over(rt, token)
     return handled

@@ -21,7 +21,7 @@ Cluster slot and the Lua scripts (app.scripts) may touch them together.
 | `tgwa:stats:<purpose>`, `tgwa:broadcast:<event id>` | hash | 30 days | sent, delivered, read and failed counts per notification; a broadcast's size |
 | `tgwa:index:notifications`, `tgwa:index:broadcasts` | zset | trimmed to 30 days | what has delivery counts, by when it began |
 | `tgwa:event:<id>` | hash | 30 days | Trading Grid event dedupe, payload and state (pending/done) |
-| `tgwa:{ready}:pending`, `:contacts`, `:drainers`, `:tokens` | set, zset, zset, counter | none | contacts with an inbox; contacts ready for a drainer; drainer leases; drainer tokens (app.ready) |
+| `tgwa:{ready}:pending`, `:contacts`, `:drainers`, `:tokens`, `:lingering`, `:nudges` | set, zset, zset, counter, zset, list | none (the nudges: deleted when no drainer lingers) | contacts with an inbox; contacts ready for a drainer; drainer leases; drainer tokens; drainers waiting a moment for the next contact, and what wakes them (app.ready) |
 | `tgwa:optout` | set | none | contacts who sent STOP |
 | `tgwa:billing:<YYYY-MM>` | hash | 400 days | billable messages that month (UTC) by what they were for and Meta's pricing category (app.delivery) |
 | `tgwa:templates` | hash | none | what Meta last said of each template, by name and language: status, category, reason, from its template webhooks (app.template_status) |
@@ -183,6 +183,8 @@ PENDING_CONTACTS = f"{PREFIX}:{{ready}}:pending"  # every contact with an inbox:
 READY_CONTACTS = f"{PREFIX}:{{ready}}:contacts"  # zset: contacts for a drainer to take, by when they are due
 DRAINERS = f"{PREFIX}:{{ready}}:drainers"  # zset: drainer token -> lease expiry
 DRAINER_TOKENS = f"{PREFIX}:{{ready}}:tokens"  # counter: drainer tokens
+LINGERING = f"{PREFIX}:{{ready}}:lingering"  # zset: drainers waiting a moment for the next contact -> lease expiry
+NUDGES = f"{PREFIX}:{{ready}}:nudges"  # list: one entry wakes one lingering drainer
 SLOW_DOWN_NOTICE_SECONDS = 600
 
 LENS_LEASE = f"{PREFIX}:lens:lease"

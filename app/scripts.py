@@ -232,6 +232,12 @@ redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
 local drainers = redis.call('ZCARD', KEYS[3])
 if ARGV[5] ~= '1' and drainers > 0
    and (drainers >= tonumber(ARGV[2]) or redis.call('ZCARD', KEYS[1]) <= drainers) then
+  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now)  -- lingering when its drainer died
+  local lingering = redis.call('ZCARD', KEYS[5])
+  if lingering > 0 then  -- one of them takes it: no job needed
+    redis.call('LPUSH', KEYS[6], 1)
+    redis.call('LTRIM', KEYS[6], 0, lingering - 1)
+  end
   return 0
 end
 local token = redis.call('INCR', KEYS[4])
@@ -239,27 +245,39 @@ redis.call('ZADD', KEYS[3], now + tonumber(ARGV[3]), token)
 return token
 """
 
-# KEYS: ready, drainers, pending. ARGV: now, token, lease, and the contact the drainer found with
-# nothing left, if any: no longer pending, unless it was marked ready again meanwhile.
-# {1, contact}: take it. {2, seconds}: the next contact is due that much later. {0}: nothing
-# left; the drainer's lease is given up in the same step, so a contact marked after this
-# finds no drainer and queues one.
+# KEYS: ready, drainers, pending, lingering, nudges. ARGV: now, token, lease, linger (1: wait a
+# moment rather than give up the lease), and the contact the drainer found with nothing left, if
+# any: no longer pending, unless it was marked ready again meanwhile.
+# {1, contact}: take it. {2, seconds}: the next contact is due that much later. {3}: nothing
+# left, and the drainer keeps its lease, lingering: WAKE nudges it instead of queuing a job.
+# {0}: nothing left; the drainer's lease is given up in the same step, so a contact marked after
+# this finds no drainer and queues one.
 NEXT_CONTACT = """
 local now = tonumber(ARGV[1])
-if ARGV[4] and not redis.call('ZSCORE', KEYS[1], ARGV[4]) then redis.call('SREM', KEYS[3], ARGV[4]) end
+redis.call('ZREM', KEYS[4], ARGV[2])
+if ARGV[5] and not redis.call('ZSCORE', KEYS[1], ARGV[5]) then redis.call('SREM', KEYS[3], ARGV[5]) end
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1)
+local result
 if #due > 0 then
   redis.call('ZREM', KEYS[1], due[1])
   redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[2])
-  return {1, due[1]}
+  result = {1, due[1]}
+else
+  local later = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  if #later > 0 then
+    redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[2])
+    result = {2, tostring(tonumber(later[2]) - now)}
+  elseif ARGV[4] == '1' then
+    redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[2])
+    redis.call('ZADD', KEYS[4], now + tonumber(ARGV[3]), ARGV[2])
+    return {3}
+  else
+    redis.call('ZREM', KEYS[2], ARGV[2])
+    result = {0}
+  end
 end
-local later = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-if #later > 0 then
-  redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[2])
-  return {2, tostring(tonumber(later[2]) - now)}
-end
-redis.call('ZREM', KEYS[2], ARGV[2])
-return {0}
+if redis.call('ZCARD', KEYS[4]) == 0 then redis.call('DEL', KEYS[5]) end
+return result
 """
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import shutil
 import sqlite3
 import threading
@@ -50,6 +51,7 @@ FILE_FIELDS = ("id", "case_id", "partner_id", "document_type", "filename", "cont
 PATCHABLE = ("status", "expected_date", "assignee_id", "summary", "reference")
 FIRST_CASE_NUMBER = 1001
 LEGACY_CASE_PAGES = "http://localhost:8000/tradinggrid/cases/"  # stored by earlier versions, whatever the port
+KEPT_CONNECTIONS = 8  # idle connections a process keeps for its next questions
 
 
 class EmbeddedTradingGrid:
@@ -61,19 +63,39 @@ class EmbeddedTradingGrid:
         self.thread_url_base = thread_url_base.rstrip("/")
         self.files = self.path.parent / "tradinggrid-files"  # attachments' and documents' bytes
         self._lock = threading.Lock()  # SQLite allows one writer; keep this process's in line
+        self._idle: list[sqlite3.Connection] = []
+        self._pid = os.getpid()
         with self._db() as db:
             db.executescript(SCHEMA)
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30)
-        db.row_factory = sqlite3.Row
+        """A connection in a transaction, committed when the block ends (rolled back if it
+        raises). Connections are kept for the next question (up to KEPT_CONNECTIONS idle, each
+        used by one thread at a time): opening one and setting WAL cost a worker more than the
+        query it was opened for. One the block left in doubt is closed, not kept."""
+        db = self._connection()
         try:
-            db.execute("PRAGMA journal_mode=WAL")
             with db:
                 yield db
-        finally:
+        except BaseException:
             db.close()
+            raise
+        if len(self._idle) < KEPT_CONNECTIONS:
+            self._idle.append(db)
+        else:
+            db.close()
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._pid != os.getpid():  # forked: the parent's connections are not this process's to use
+            self._idle, self._pid = [], os.getpid()
+        try:
+            return self._idle.pop()
+        except IndexError:
+            db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode=WAL")
+            return db
 
     # -- reads -------------------------------------------------------------------------------
     def _case(self, row: sqlite3.Row) -> Record:

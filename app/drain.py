@@ -181,7 +181,7 @@ def _drain(rt: Any, contact: str, retry: str | None = None) -> tuple[int, bool]:
                     log.warning("lock of contact %s expired while draining", contact)
         if seen is not None:
             router.mark_read(rt, seen)  # after the answers, which the person is waiting for
-    metrics.JOB_LATENCY.labels("drain_contact").observe(time.monotonic() - started)
+    metrics.labelled(metrics.JOB_LATENCY, "drain_contact").observe(time.monotonic() - started)
     return handled, step.taken.outcome == inbox.EMPTY
 
 

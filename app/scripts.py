@@ -313,6 +313,9 @@ class _Noted:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.pipe, name)
 
+    def __len__(self) -> int:
+        return len(self.pipe)
+
 
 class _Queued(CoreCommands):  # type: ignore[misc]
     """Stands in for a pipeline when the commands go by a Line: `build` queues on it alike, with
@@ -324,6 +327,9 @@ class _Queued(CoreCommands):  # type: ignore[misc]
 
     def execute_command(self, *command: Any, **options: Any) -> None:  # options: redis-py routing hints
         self.commands.append(command)
+
+    def __len__(self) -> int:
+        return len(self.commands)
 
 
 def run(connection: Any, build: Callable[[Any], Any], by: Line | None = None) -> list[Any]:

@@ -59,11 +59,7 @@ class Pending:
 
 def length(pipe: Any) -> int:
     """Commands queued so far on a pipeline, or on what app.scripts.run hands its builders."""
-    inner = getattr(pipe, "pipe", None)
-    if inner is not None:
-        return len(inner)
-    commands = getattr(pipe, "commands", None)
-    return len(commands) if isinstance(commands, list) else len(pipe)
+    return len(pipe)
 
 
 _current: contextvars.ContextVar[Pending | None] = contextvars.ContextVar("writebehind", default=None)

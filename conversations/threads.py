@@ -113,7 +113,8 @@ def save(rt: Runtime, conversation: Conversation) -> None:
     loaded = conversation.loaded
 
     def build(pipe: Any) -> None:
-        pipe.set(keyspace.conversation_key(conversation.contact), value, ex=keyspace.CONVERSATION_TTL)
+        pipe.execute_command("SET", keyspace.conversation_key(conversation.contact), value, "EX",  # not set(): see app.outbound._record
+                             keyspace.CONVERSATION_TTL)
         census.record(pipe, conversation.contact, loaded, kept)  # the census moves in the same round trip
 
     pending = writebehind.current()

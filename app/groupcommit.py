@@ -8,6 +8,10 @@ waiting in one round trip, while the others wait for their own answers. Whoever 
 that trip is sent by the next leader, so a batch grows with the load and a lone request goes at
 once. Every request still gets its answer only once its writes are done, or
 the error that stopped them.
+
+Under load (the batch before had company), a leader may wait a moment more (`linger`) before it
+takes its batch: a round trip costs both sides about as much as recording several requests, so
+batches of ten instead of four cost less CPU per request than the wait costs in latency.
 """
 from __future__ import annotations
 
@@ -35,8 +39,10 @@ class GroupCommit(Generic[Item, Answer]):
     """`submit(item)` returns `send([..., item, ...])`'s answer for `item`, or raises its error.
     `send` gets every item waiting, in arrival order, and answers each in that order."""
 
-    def __init__(self, send: Callable[[list[Item]], Sequence[Answer]]) -> None:
+    def __init__(self, send: Callable[[list[Item]], Sequence[Answer]], linger: float = 0.0) -> None:
         self._send = send
+        self._linger = linger
+        self._busy = False  # the batch before had more than one item
         self._lock = threading.Lock()
         self._waiting: list[_Slot[Item, Answer]] = []
         self._leading = False
@@ -81,10 +87,12 @@ class GroupCommit(Generic[Item, Answer]):
 
     def _lead(self, own: _Slot[Item, Answer]) -> None:
         # Give way once before taking the batch: requests already able to run (their bodies read,
-        # under gevent) get to join it instead of waiting a whole round trip for the next one.
-        time.sleep(0)
+        # under gevent) get to join it instead of waiting a whole round trip for the next one;
+        # under load, for a moment longer.
+        time.sleep(self._linger if self._busy else 0)
         with self._lock:
             batch, self._waiting = self._waiting, []
+        self._busy = len(batch) > 1
         try:
             answers = self._send([slot.item for slot in batch])
             for slot, answer in zip(batch, answers, strict=True):

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -91,3 +93,47 @@ def test_a_waiting_request_that_dies_does_not_strand_the_others() -> None:
     done = subprocess.run([sys.executable, "-c", KILLED_FOLLOWER], cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[10, 30, 40] [[1], [3], [4]]"
+
+
+def test_under_load_a_leader_lingers_so_that_more_join_its_batch_and_alone_it_does_not() -> None:
+    batches: list[list[str]] = []
+    gates: list[threading.Event] = []
+
+    def send(items: list[str]) -> list[str]:  # each batch waits for the test to let it through
+        batches.append(list(items))
+        gate = threading.Event()
+        gates.append(gate)
+        assert gate.wait(5)
+        return [item.upper() for item in items]
+
+    commit: GroupCommit[str, str] = GroupCommit(send, linger=0.3)
+    answers: dict[str, object] = {}
+
+    def submit(item: str) -> threading.Thread:
+        thread = threading.Thread(target=lambda: answers.__setitem__(item, commit.submit(item)))
+        thread.start()
+        return thread
+
+    def until(condition: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + 5
+        while not condition():
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+
+    submit("x")  # alone: sent at once
+    until(lambda: len(gates) == 1)
+    submit("y"), submit("z")  # they wait for x's round trip...
+    time.sleep(0.05)
+    gates[0].set()
+    until(lambda: len(gates) == 2)  # ...and go together, with no lingering after a lone batch
+    assert batches == [["x"], ["y", "z"]]
+    submit("w")  # arrives while y and z are on their way
+    time.sleep(0.05)
+    gates[1].set()
+    time.sleep(0.1)
+    late = submit("v")  # the leader w, after a batch with company, is still lingering
+    until(lambda: len(gates) == 3)
+    gates[2].set()
+    late.join(5)
+    assert batches[2] == ["w", "v"], "v joined w's round trip"
+    assert answers == {"x": "X", "y": "Y", "z": "Z", "w": "W", "v": "V"}

@@ -250,13 +250,15 @@ def _parse_status(raw: Any) -> StatusUpdate | str:
 
 
 def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
+    return value if type(value) is list else []  # JSON's arrays, nothing else
 
 
 def _text(value: Any) -> str | None:
+    if type(value) is str:  # nearly always: checked first, as the webhook reads a dozen a message
+        return value or None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        value = str(value)
-    return value if isinstance(value, str) and value else None
+        return str(value)
+    return None
 
 
 def _timestamp(value: Any) -> int:

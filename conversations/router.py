@@ -140,7 +140,7 @@ def _edited(rt: Runtime, message: InboundMessage, ahead: Ahead | None) -> None:
     thread = conversation.threads.get(conversation.thread_of(message.edits or "") or "")
     if thread is None or not thread.open or not FLOWS[thread.flow].awaits(thread, "confirm"):
         return
-    turn = for_message(rt, conversation, person, dataclasses.replace(message, type="text"), thread)
+    turn = for_message(rt, conversation, person, message._replace(type="text"), thread)
     turn.thread = thread
     _run(turn)
     threads.save(rt, conversation)

@@ -106,7 +106,7 @@ def test_under_load_a_leader_lingers_so_that_more_join_its_batch_and_alone_it_do
         assert gate.wait(5)
         return [item.upper() for item in items]
 
-    commit: GroupCommit[str, str] = GroupCommit(send, linger=0.3)
+    commit: GroupCommit[str, str] = GroupCommit(send, linger=1.0)
     answers: dict[str, object] = {}
 
     def submit(item: str) -> threading.Thread:

@@ -3,6 +3,7 @@ atomic step per item, then work for the workers. Raises redis.RedisError when th
 which the webhooks turn into 503 so the sender delivers again."""
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import functools
 from typing import Any
@@ -23,11 +24,6 @@ def record_whatsapp(rt: Runtime, note: Notification) -> int:
     The messages go into the process's group commit (rt.inbound), which records the messages
     of every webhook waiting together in one pipelined round trip."""
     outcomes = group_commit(rt).submit(note.messages) if note.messages else []
-    for message, outcome in zip(note.messages, outcomes):
-        if outcome == scripts.NEW:
-            metrics.labelled(metrics.MESSAGES_IN, message.type).inc()
-        else:
-            metrics.labelled(metrics.DEDUPE_HITS, "whatsapp").inc()
     if note.statuses:
         for status in note.statuses:
             metrics.labelled(metrics.STATUSES_IN, status.status).inc()
@@ -75,11 +71,21 @@ def record_messages(rt: Runtime, by: redisline.Line | None, batches: list[list[I
     for group, group_answers in zip(groups, answers[1:-1], strict=True):
         for n, outcome in zip(group, group_answers, strict=True):
             outcomes[n] = outcome
+    _count(messages, outcomes)
     per_webhook, start = [], 0
     for batch in batches:
         per_webhook.append(outcomes[start:start + len(batch)])
         start += len(batch)
     return per_webhook
+
+
+def _count(messages: list[InboundMessage], outcomes: list[int]) -> None:
+    """The metrics of a batch: new messages by type, and duplicates; one increment a kind."""
+    new = collections.Counter(message.type for message, outcome in zip(messages, outcomes) if outcome == scripts.NEW)
+    for kind, count in new.items():
+        metrics.labelled(metrics.MESSAGES_IN, kind).inc(count)
+    if len(messages) > sum(new.values()):
+        metrics.labelled(metrics.DEDUPE_HITS, "whatsapp").inc(len(messages) - sum(new.values()))
 
 
 def record_webhook_event(rt: Runtime, event: dict[str, Any]) -> bool:

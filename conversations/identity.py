@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from app import keyspace, writebehind
+from app import jsonsafe, keyspace, writebehind
 from app.directory import Contact, Staff
 from app.runtime import Runtime
 from app.whatsapp.inbound import InboundMessage
@@ -69,7 +69,7 @@ def username(rt: Runtime, phone: str) -> str | None:
 
 
 def _ids(raw: bytes | None) -> dict[str, Any]:
-    return json.loads(raw) if raw else {}
+    return jsonsafe.loads_stored(raw) if raw else {}
 
 
 def apply_number_change(rt: Runtime, message: InboundMessage) -> None:

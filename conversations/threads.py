@@ -83,7 +83,7 @@ def decode(raw: bytes | None) -> dict[str, Any]:
     if raw[:1] != _FORMAT:
         raise ValueError(f"conversation stored in an unknown format {raw[:1]!r}")
     inflate = zlib.decompressobj(-15, zdict=_DICTIONARY)
-    return json.loads(inflate.decompress(raw[1:]) + inflate.flush())
+    return jsonsafe.loads_stored(inflate.decompress(raw[1:]) + inflate.flush())
 
 
 def load(rt: Runtime, contact: str, stored: bytes | None | Literal[False] = False) -> Conversation:

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from app import drain, inbox, keyspace, parked
+from app import drain, inbox, jsonsafe, keyspace, parked
 from conversations import router, threads
 from tests.helpers import envelope, post_event, post_whatsapp, text
 
@@ -109,3 +109,11 @@ def test_a_parked_message_retried_is_handled_afresh(client, rt, work, graph, mon
 def test_an_event_nested_past_any_parser_is_refused_not_crashed(client, nested: bytes) -> None:
     answer = post_event(client, None, raw=nested)
     assert answer.status_code == 400 and answer.get_json() == {"error": "body is not JSON"}
+
+
+def test_json_tgwa_stored_reads_back_as_written_lone_surrogates_included() -> None:
+    value = {"text": "half \ud83d an emoji", "n": 1}
+    stored = jsonsafe.dumps(value)
+    assert b"\\ud83d" in stored, "kept as its escape, which UTF-8 can hold"
+    assert jsonsafe.loads_stored(stored) == value
+    assert jsonsafe.loads_stored(jsonsafe.dumps({"plain": "ü"})) == {"plain": "ü"}

@@ -59,7 +59,7 @@ class InboundMessage(NamedTuple):
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> InboundMessage:
-        data = json.loads(raw)
+        data = jsonsafe.loads_stored(raw)
         data["errors"] = tuple(data.get("errors") or ())
         return cls(**data)
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -48,6 +49,8 @@ class Notice:
 FANOUT_ABOVE = 20      # recipients: more than this and the event fans out as jobs
 BATCH_SIZE = 100       # recipients a fan-out job sends to
 SENDERS_PER_JOB = 4    # concurrent sends within a job (each still waits for its paced moment)
+FIRST_BATCHES_ALONE = 4  # a fan-out's first jobs, queued one at a time so that senders start at once;
+JOBS_A_TRIP = 200        # the others in round trips of this many commands (about 50 jobs)
 ASSIGNMENT_ACK_SECONDS = 30 * 60  # a case assignment not acknowledged by then is escalated
 
 
@@ -97,19 +100,35 @@ def handle(rt: Runtime, event: Event) -> None:
     if isinstance(event, CaseClosed):
         closing.close(rt, event)
         return
-    people = recipients(rt, event)
+    found = iter(_found(rt, event))
+    first = list(itertools.islice(found, FANOUT_ABOVE + 1))
     plan(rt, event)
-    if len(people) <= FANOUT_ABOVE:
-        send_to(rt, event, [p.phone for p in people])
+    if len(first) <= FANOUT_ABOVE:
+        send_to(rt, event, [p.phone for p in first])
         return
+    _fan_out(rt, event, itertools.chain(first, found))
+
+
+def _fan_out(rt: Runtime, event: Event, people: Iterator[Person]) -> None:
+    """A job for every BATCH_SIZE recipients, each queued as soon as its recipients are found, so
+    that the first notices leave while the rest of a 100,000-contact directory is still looked
+    through; the broadcast's size is written once all are known (until then /ops shows none)."""
     pipe = rt.redis.pipeline(transaction=False)
-    pipe.hset(keyspace.broadcast_key(event.id), mapping={"total": len(people), "started_at": time.time()})
+    pipe.hset(keyspace.broadcast_key(event.id), "started_at", time.time())
     pipe.expire(keyspace.broadcast_key(event.id), keyspace.STATUS_TTL)
     pipe.zadd(keyspace.BROADCASTS_INDEX, {event.id: time.time()}, nx=True)
     pipe.execute()
-    for start in range(0, len(people), BATCH_SIZE):
-        batch = [p.phone for p in people[start:start + BATCH_SIZE]]
-        rt.queues.enqueue(queues.OUTBOUND, send_notices, event.id, batch)
+    total, jobs = 0, rt.queues.connection.pipeline(transaction=False)
+    while batch := [p.phone for p in itertools.islice(people, BATCH_SIZE)]:
+        if total < FIRST_BATCHES_ALONE * BATCH_SIZE:  # at once: the senders start while the rest is found
+            rt.queues.enqueue(queues.OUTBOUND, send_notices, event.id, batch)
+        else:
+            rt.queues.enqueue_on(jobs, queues.OUTBOUND, send_notices, event.id, batch)
+            if len(jobs) >= JOBS_A_TRIP:
+                jobs.execute()
+        total += len(batch)
+    jobs.execute()
+    rt.redis.hset(keyspace.broadcast_key(event.id), "total", total)
 
 
 # -- what comes later (the jobs are app.reminders') -------------------------------------------
@@ -227,13 +246,21 @@ def _group(rt: Runtime, group_id: str | None) -> list[Person]:
     return reachable_among(rt, list(rt.directory.group_members(group_id or "")))
 
 
-def _alert_targets(rt: Runtime, event: AlertBroadcast) -> list[Person]:
-    return [person for person, reason in explain_alert(rt, event) if reason is None]
+def _found(rt: Runtime, event: Event) -> Iterable[Person]:
+    """`recipients`, an alert's found as the directory is looked through (see `_fan_out`)."""
+    if isinstance(event, AlertBroadcast):
+        return (person for person, reason in verdicts(rt, event) if reason is None)
+    return recipients(rt, event)
 
 
 def explain_alert(rt: Runtime, event: AlertBroadcast) -> list[tuple[Contact, str | None]]:
     """Every partner contact, and why it would not get the alert (None: it would). All given
     targeting keys must match; any value within a key matches; case does not matter."""
+    return list(verdicts(rt, event))
+
+
+def verdicts(rt: Runtime, event: AlertBroadcast) -> Iterator[tuple[Contact, str | None]]:
+    """`explain_alert`, partner by partner, as the directory is looked through."""
     targeting = event.targeting.given()
 
     def wanted(key: str) -> set[str] | None:
@@ -242,10 +269,7 @@ def explain_alert(rt: Runtime, event: AlertBroadcast) -> list[tuple[Contact, str
 
     partner_ids, regions, lines = wanted("partner_ids"), wanted("regions"), wanted("product_lines")
     roles, issue_types = wanted("roles"), wanted("issue_types")
-    out: list[tuple[Contact, str | None]] = []
-    everyone = [c for p in rt.directory.partners.values() for c in p.contacts]
-    stopped = {c.phone for c, gone in zip(everyone, rt.redis.smismember(keyspace.OPTED_OUT, [c.phone for c in everyone])
-                                          if everyone else []) if gone}
+    stopped = _stopped(rt)
     for partner in rt.directory.partners.values():
         reason = None
         if partner_ids is not None and partner.id.lower() not in partner_ids:
@@ -264,8 +288,13 @@ def explain_alert(rt: Runtime, event: AlertBroadcast) -> list[tuple[Contact, str
                 contact_reason = "has not opted in"
             if contact_reason is None and contact.phone in stopped:
                 contact_reason = "sent STOP"
-            out.append((contact, contact_reason))
-    return out
+            yield contact, contact_reason
+
+
+def _stopped(rt: Runtime) -> set[str]:
+    """Everyone who sent STOP, read whole: one answer bounded by who ever wrote STOP, where asking
+    after each contact of a large directory was a fifth of a broadcast's start."""
+    return {phone.decode() for phone in rt.redis.smembers(keyspace.OPTED_OUT)}
 
 
 def _has_open_case_of(rt: Runtime, partner: Partner, issue_types: set[str]) -> bool:
@@ -286,7 +315,7 @@ def recipients(rt: Runtime, event: Event) -> list[Person]:
         partner = rt.directory.partners.get(event.partner_id)
         return reachable_among(rt, [c for c in (partner.contacts if partner else ()) if event.milestone in c.milestones])
     if isinstance(event, AlertBroadcast):
-        return _alert_targets(rt, event)
+        return list(_found(rt, event))
     if isinstance(event, OnboardingPending):
         return _partner_contacts(rt, event, "onboarding")
     if isinstance(event, CaseAssigned):

@@ -165,8 +165,12 @@ def directory_with(contacts: int, path: Path) -> Path:
     return path
 
 
-def test_a_broadcast_to_many_fans_out_and_reports_progress(tmp_path, graph, tradinggrid_url, redis_conn) -> None:  # type: ignore[no-untyped-def]
+def test_a_broadcast_to_many_fans_out_and_reports_progress(tmp_path, graph, tradinggrid_url, redis_conn,  # type: ignore[no-untyped-def]
+                                                          monkeypatch) -> None:
     from app import create_app, runtime
+    # 13 jobs of 20 (the last one short): the first four queued alone, the rest four to a round trip
+    monkeypatch.setattr(notifications, "BATCH_SIZE", 20)
+    monkeypatch.setattr(notifications, "JOBS_A_TRIP", 14)  # four jobs a trip: 4 + 4 + 1
     settings = make_settings(tmp_path, graph.url, tradinggrid_url,
                              DIRECTORY_FILE=str(directory_with(250, tmp_path / "many.yaml")))
     rt = runtime.build(settings, connection=redis_conn)

@@ -167,21 +167,30 @@ def queued_events(connection: redis.Redis) -> int:
 
 
 def table(title: str, rates: dict[str, list[float]], baselines: tuple[str, ...]) -> None:
+    """Each server's median round; each ratio is the median of the rounds' own ratios (the two
+    servers measured minutes apart, not across the run), which a machine speeding up or slowing
+    down during the run moves far less than a ratio of medians."""
     median = {name: statistics.median(runs) for name, runs in rates.items()}
     print(title + "\n")
     print("| server | requests/s | each round | " + " | ".join(f"vs {b}" for b in baselines) + " |")
     print("|---|---|---|" + "---|" * len(baselines))
     for name, rate in median.items():
+        ratios = [statistics.median(r / b for r, b in zip(rates[name], rates[base])) for base in baselines]
         print(f"| {name} | {rate:.0f} | {' '.join(f'{r:.0f}' for r in rates[name])} | "
-              + " | ".join(f"{rate / median[b]:.2f}×" for b in baselines) + " |")
+              + " | ".join(f"{ratio:.2f}×" for ratio in ratios) + " |")
     print()
+
+
+def _in_turn(servers: dict[str, str], turn: int) -> list[tuple[str, str]]:
+    """The servers in order on even rounds, backwards on odd ones."""
+    return list(servers.items())[::-1 if turn % 2 else 1]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--webhook", choices=["whatsapp", "events", "both"], default="both")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -192,17 +201,18 @@ def main() -> None:
     env = {"REDIS_URL": redis_url, "WHATSAPP_APP_SECRET": SECRET, "WHATSAPP_VERIFY_TOKEN": "bench",
            "WHATSAPP_ACCESS_TOKEN": "bench", "WHATSAPP_PHONE_NUMBER_ID": "1", "TRADING_GRID_EVENTS_SECRET": EVENTS_SECRET,
            "DIRECTORY_FILE": str(stack.directory(5000, work / "directory.yaml")), "DATA_DIR": str(work)}
-    heading = (f"wrk -t{THREADS} -c{args.connections} -d{args.seconds}s, median of {args.rounds} rounds, "
+    heading = (f"wrk -t{THREADS} -c{args.connections} -d{args.seconds}s, {args.rounds} rounds in turn, "
                f"the Procfile's web command ({' '.join(stack.web_command(8000)[1:])}) "
                f"(WEB_CONCURRENCY={os.environ.get('WEB_CONCURRENCY', '2')}), {os.cpu_count()}-core machine")
     # The servers take turns, round after round, so that a slow spell of a shared virtual machine
-    # falls on each of them; each server's figure is its median round.
+    # falls on each of them, in the opposite order every other round, so that a machine speeding
+    # up or slowing down favours none; each server's figure is its median round.
     if args.webhook in ("whatsapp", "both"):
         # More bodies than the fastest server answers in a run: no body reaches tgwa twice in one.
         bodies(work / "bodies.tsv", args.seconds * BODIES_PER_SECOND)
         rates: dict[str, list[float]] = {name: [] for name in SERVERS}
-        for _ in range(args.rounds):
-            for name, app in SERVERS.items():
+        for turn in range(args.rounds):
+            for name, app in _in_turn(SERVERS, turn):
                 connection.flushdb()  # tgwa starts empty: every body is a new message again
                 rate, answered = measure(app, env, args.seconds, args.connections, work, name)
                 rates[name].append(rate)
@@ -213,8 +223,8 @@ def main() -> None:
         print("(In every round, Redis held each message tgwa answered for, each a new one.)\n")
     if args.webhook in ("events", "both"):
         rates = {name: [] for name in EVENT_SERVERS}
-        for _ in range(args.rounds):
-            for name, app in EVENT_SERVERS.items():
+        for turn in range(args.rounds):
+            for name, app in _in_turn(EVENT_SERVERS, turn):
                 connection.flushdb()
                 event_bodies(work / "bodies.tsv", args.seconds * BODIES_PER_SECOND)  # stamped as the run starts
                 rate, answered = measure(app, env, args.seconds, args.connections, work, name, EVENTS_PATH)

@@ -17,7 +17,7 @@ PACKAGES = ("app", "conversations", "intents")
 FOUNDATION = {"app.settings", "app.store", "app.queues", "app.metrics", "app.logs", "app.runtime", "app.jsonsafe",
               "app.signatures", "app.httpsession", "app.localtime", "app.yamldoc", "app.message_templates",
               "app.groupcommit", "app.keeper", "app.directory", "app.embedded_store",
-              "app.keyspace", "app.scripts", "app.redisline", "app.oauth"}
+              "app.keyspace", "app.scripts", "app.redisline", "app.oauth", "app.alarms"}
 FOUNDATION_PACKAGES = ("app.tradinggrid", "app.whatsapp", "app.events", "app.demo", "app.opentext")
 SURFACES = {"app", "app.cli", "app.worker", "app.serving", "app.jobs"}
 SURFACE_PACKAGES = ("app.web",)

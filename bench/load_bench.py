@@ -164,7 +164,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--contacts", type=int, default=2_000)
     parser.add_argument("--rate", type=float, default=200, help="the fixed offered rate of the second run")
-    parser.add_argument("--steps", default="300,400,500,600,800",
+    parser.add_argument("--steps", default="300,400,500,600,800,1000,1200",
                         help="offered rates tried, 10 s each, for the highest one answered within the p99 target")
     args = parser.parse_args()
     url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/13")

@@ -6,12 +6,14 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import functools
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from app import inbox, jsonsafe, keyspace, metrics, outbound, queues, ready, redisline, scripts, store, template_status
 from app.groupcommit import GroupCommit
 from app.runtime import Runtime
-from app.whatsapp.inbound import InboundMessage, Notification
+from app.whatsapp.inbound import InboundMessage, Notification, StatusUpdate
 
 # Under load, a group commit's leader waits this long for more webhooks to join its round trip
 # (app.groupcommit): batches of about ten instead of four, a sixth less Redis CPU a message.
@@ -25,10 +27,7 @@ def record_whatsapp(rt: Runtime, note: Notification) -> int:
     of every webhook waiting together in one pipelined round trip."""
     outcomes = group_commit(rt).submit(note.messages) if note.messages else []
     if note.statuses:
-        for status in note.statuses:
-            metrics.labelled(metrics.STATUSES_IN, status.status).inc()
-        outbound.note_left(rt, note.statuses)  # at once: a retried send may be waiting for this word
-        rt.queues.enqueue(queues.OUTBOUND, queues.APPLY_STATUSES, [s.to_dict() for s in note.statuses])
+        _commit(rt, "statuses_in", record_statuses).submit(note.statuses)
     if note.templates:
         template_status.record(rt.redis, note.templates)
     return sum(1 for outcome in outcomes if outcome == scripts.NEW)
@@ -37,9 +36,24 @@ def record_whatsapp(rt: Runtime, note: Notification) -> int:
 def group_commit(rt: Runtime) -> GroupCommit[list[InboundMessage], list[int]]:
     """This process's group commit of inbound messages (`record_messages`), made on first use and
     kept on the runtime, sent by a Line of its own where the store allows one."""
-    if rt.inbound is None:
-        rt.inbound = GroupCommit(functools.partial(record_messages, rt, redisline.line(rt.redis)), LINGER_SECONDS)
-    return rt.inbound
+    return _commit(rt, "inbound", record_messages)
+
+
+_making = threading.Lock()
+
+
+def _commit(rt: Runtime, name: str, record: Callable[..., Any]) -> GroupCommit[Any, Any]:
+    """The process's group commit kept on the runtime as `name`, sending by `record` over a Line
+    of its own where the store allows one; made by the first webhook to need it, once, though
+    the first burst's webhooks arrive together."""
+    commit = getattr(rt, name)
+    if commit is None:
+        with _making:
+            commit = getattr(rt, name)
+            if commit is None:
+                commit = GroupCommit(functools.partial(record, rt, redisline.line(rt.redis)), LINGER_SECONDS)
+                setattr(rt, name, commit)
+    return commit
 
 
 def record_messages(rt: Runtime, by: redisline.Line | None, batches: list[list[InboundMessage]]) -> list[list[int]]:
@@ -79,6 +93,34 @@ def record_messages(rt: Runtime, by: redisline.Line | None, batches: list[list[I
     return per_webhook
 
 
+def record_statuses(rt: Runtime, by: redisline.Line | None, batches: list[list[StatusUpdate]]) -> list[None]:
+    """Meta's statuses of several webhooks, in one round trip (by the Line `by`, if any): the
+    records of the sends they name filled in at once (a retried send may be waiting for that word,
+    app.outbound.note_left), and one job to apply them all (app.delivery.apply_statuses),
+    queued in a second trip where the queues have a Redis of their own. A status webhook for every
+    message sent, delivered and read outnumbers the messages people write: one RQ job and two
+    round trips each cost more than all the rest of it."""
+    statuses = [status for batch in batches for status in batch]
+    shared = rt.queues.connection is rt.redis
+
+    def queue_job(pipe: Any) -> None:
+        rt.queues.enqueue_on(pipe, queues.OUTBOUND, queues.APPLY_STATUSES, [s.to_dict() for s in statuses])
+
+    def build(pipe: Any) -> None:
+        outbound.queue_left(pipe, statuses)
+        if shared:
+            queue_job(pipe)
+
+    scripts.run(rt.redis, build, by)
+    if not shared:
+        scripts.run(rt.queues.connection, queue_job)
+    store.replicated(rt.queues.connection, [rt.queues.by_name[queues.OUTBOUND].key],
+                     rt.settings.redis_wait_replicas, rt.settings.redis_wait_timeout_ms)
+    for kind, count in collections.Counter(status.status for status in statuses).items():
+        metrics.labelled(metrics.STATUSES_IN, kind).inc(count)
+    return [None] * len(batches)
+
+
 def _count(messages: list[InboundMessage], outcomes: list[int]) -> None:
     """The metrics of a batch: new messages by type, and duplicates; one increment a kind."""
     new = collections.Counter(message.type for message, outcome in zip(messages, outcomes) if outcome == scripts.NEW)
@@ -91,9 +133,7 @@ def _count(messages: list[InboundMessage], outcomes: list[int]) -> None:
 def record_webhook_event(rt: Runtime, event: dict[str, Any]) -> bool:
     """`record_event` for the webhook: through this process's group commit of events, which
     records those of every webhook waiting together in one round trip and queues one job for them."""
-    if rt.events_in is None:
-        rt.events_in = GroupCommit(functools.partial(record_events, rt, redisline.line(rt.redis)), LINGER_SECONDS)
-    return rt.events_in.submit(event)
+    return bool(_commit(rt, "events_in", record_events).submit(event))
 
 
 def record_event(rt: Runtime, event: dict[str, Any]) -> bool:

@@ -85,13 +85,13 @@ def _await_word(rt: Runtime, record: str, since: float) -> None:
         time.sleep(0.25)
 
 
-def note_left(rt: Runtime, statuses: list[StatusUpdate]) -> None:
-    """Fills the records Meta's statuses name (their callback data) that still say `sending` or
-    `unsent`: proof the message left, for the attempt after a sender that died too soon to say."""
-    named = [s for s in statuses if keyspace.is_outbound_key(s.callback_data)]
-    if named:
-        scripts.run(rt.redis, lambda pipe: [scripts.evalsha(pipe, scripts.UNSETTLED_BECOMES, [str(s.callback_data)],
-                                                        [f"{LEFT}{s.message_id}"]) for s in named])
+def queue_left(pipe: Any, statuses: list[StatusUpdate]) -> None:
+    """Queues on `pipe` the filling of the records Meta's statuses name (their callback data) that
+    still say `sending` or `unsent`: proof the message left, for the attempt after a sender that
+    died too soon to say (app.ingest.record_statuses sends it with the webhook's round trip)."""
+    for status in statuses:
+        if keyspace.is_outbound_key(status.callback_data):
+            scripts.evalsha(pipe, scripts.UNSETTLED_BECOMES, [str(status.callback_data)], [f"{LEFT}{status.message_id}"])
 
 
 def send_now(rt: Runtime, payload: dict[str, Any], key: str,

@@ -17,7 +17,7 @@ from app.tradinggrid.embedded import EmbeddedTradingGrid
 from app.tradinggrid.http import HttpTradingGrid
 from app.tradinggrid.port import TradingGrid
 from app.whatsapp.graph import GraphTransport, SandboxTransport, WhatsApp
-from app.whatsapp.inbound import InboundMessage
+from app.whatsapp.inbound import InboundMessage, StatusUpdate
 from app.whatsapp.media import GraphMedia
 
 
@@ -33,8 +33,9 @@ class Runtime:
     media: GraphMedia  # files people send: Meta's media endpoints, or the sandbox's
     # This process's group commit of inbound messages, made on first use (app.ingest.group_commit).
     inbound: GroupCommit[list[InboundMessage], list[int]] | None = None
-    # ... and of events from the webhook (app.ingest.events_commit).
+    # ... of events from the webhook (app.ingest.record_webhook_event), and of Meta's statuses.
     events_in: GroupCommit[dict[str, Any], bool] | None = None
+    statuses_in: GroupCommit[list[StatusUpdate], None] | None = None
 
     @property
     def directory(self) -> directory_module.Directory:

@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 from redis.exceptions import RedisError
 
-from app import delivery, inbox, keyspace, outbound, pace, scripts
+from app import delivery, inbox, ingest, keyspace, outbound, pace, scripts
 from app.whatsapp import errors, messages
 from app.whatsapp.inbound import InboundMessage
-from tests.helpers import envelope, post_whatsapp
+from app.queues import OUTBOUND
+from tests.helpers import at_once, envelope, post_whatsapp
 
 SENT: delivery.Sent = {"payload": messages.text("4915123456789", "Your delivery is confirmed."), "fallback": None}
 
@@ -75,6 +77,29 @@ def test_statuses_count_once_per_message_whatever_their_order(client, rt, work) 
     assert delivery.stats(rt, "event:evt-1") == {"sent": 3, "delivered": 2, "read": 2, "failed": 1}
     failed = delivery.status_of(rt, "wamid.c")
     assert (failed["status"], failed["error_code"], failed["error_title"]) == ("failed", "131026", "Message undeliverable")
+
+
+def test_status_webhooks_arriving_together_share_one_job_and_each_is_counted(client, rt, work, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Meta sends a status webhook for every message sent, delivered and read: those in flight
+    together are recorded in one round trip with one job for all of them, and none is lost."""
+    recorded = ingest.record_statuses
+
+    def slow(*args: Any) -> Any:  # a round trip long enough for the others to arrive meanwhile
+        time.sleep(0.05)
+        return recorded(*args)
+
+    monkeypatch.setattr(ingest, "record_statuses", slow)
+    wamids = [f"wamid.many.{n}" for n in range(12)]
+    for n, wamid in enumerate(wamids):
+        delivery.record_sent(rt, wamid, f"event:evt-2:49151{n:08d}", SENT)
+    answers = at_once(lambda wamid: post_whatsapp(client, envelope(statuses=[status(wamid, "delivered")])),
+                      wamids)
+    assert [getattr(a, "status_code", a) for a in answers] == [200] * 12, [getattr(a, "data", a) for a in answers]
+    jobs = rt.queues.by_name[OUTBOUND].jobs
+    assert sum(len(job.args[0]) for job in jobs) == 12, "every status has its job"
+    assert len(jobs) <= 3, "webhooks in flight together share one (the first may go alone)"
+    work()
+    assert delivery.stats(rt, "event:evt-2") == {"sent": 12, "delivered": 12, "read": 0, "failed": 0}
 
 
 def test_replies_are_not_counted_as_notifications() -> None:

@@ -7,7 +7,7 @@ against tgwa (each checked against the schema, stored, deduplicated and given it
 same bare endpoints. It fails unless tgwa stored every message and event it answered for.
 
     make bench-ingest   (or: .venv/bin/python -m bench.ingest_bench [--seconds S] [--connections C]
-                         [--webhook whatsapp|events|both])
+                         [--webhook whatsapp|events|both|statuses])
 
 Needs wrk (Debian's package) and Redis (REDIS_URL, default redis://127.0.0.1:6379/13; flushed).
 """
@@ -32,7 +32,7 @@ from rq import Queue
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.queues import EVENTS  # noqa: E402
+from app.queues import EVENTS, OUTBOUND  # noqa: E402
 from app.signatures import sign, tradinggrid_payload  # noqa: E402
 from app.keyspace import PREFIX  # noqa: E402
 from bench import stack  # noqa: E402
@@ -52,6 +52,8 @@ SERVERS = {
 }
 EVENTS_TGWA = "tgwa web (schema-checks, stores, dedupes, queues)"
 EVENT_SERVERS = {FLOOR: SERVERS[FLOOR], BARE: SERVERS[BARE], EVENTS_TGWA: SERVERS[TGWA]}
+STATUSES_TGWA = "tgwa web (records, queues to apply)"
+STATUS_SERVERS = {FLOOR: SERVERS[FLOOR], BARE: SERVERS[BARE], STATUSES_TGWA: SERVERS[TGWA]}
 WHATSAPP_PATH, EVENTS_PATH = "/webhooks/whatsapp", "/webhooks/tradinggrid"
 LUA = """
 -- Each wrk thread takes its own share of the bodies (every THREADS-th line), so no body is sent
@@ -106,6 +108,21 @@ def bodies(path: Path, count: int) -> None:
                               "value": {"messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550001111", "phone_number_id": "1"},
                                         "contacts": [{"profile": {"name": "Bench"}, "wa_id": message["from"], "user_id": f"US.{message['from']}"}],
                                         "messages": [message]}}]}]}, separators=(",", ":"))
+            out.write(f"{sign(SECRET, raw.encode())}\t\t{raw}\n")
+
+
+def status_bodies(path: Path, count: int) -> None:
+    """`count` signed status webhooks, as Meta sends one for every message sent, delivered and read:
+    each a `delivered` for a unique message to one of 5,000 contacts, one a line: signature TAB TAB body."""
+    salt = int(time.time())
+    with path.open("w") as out:
+        for n in range(count):
+            status = {"id": f"wamid.status.{salt}.{n}", "status": "delivered", "timestamp": str(salt),
+                      "recipient_id": f"4477009{n % 5000:05d}",
+                      "pricing": {"billable": True, "pricing_model": "PMP", "category": "utility"}}
+            raw = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages",
+                              "value": {"messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550001111", "phone_number_id": "1"},
+                                        "statuses": [status]}}]}]}, separators=(",", ":"))
             out.write(f"{sign(SECRET, raw.encode())}\t\t{raw}\n")
 
 
@@ -166,6 +183,11 @@ def queued_events(connection: redis.Redis) -> int:
                for args in (job.args for job in queue.get_jobs() if job is not None))
 
 
+def queued_statuses(connection: redis.Redis) -> int:
+    """Statuses with a job queued to apply them: each job's statuses, counted from its arguments."""
+    return sum(len(job.args[0]) for job in Queue(OUTBOUND, connection=connection).get_jobs() if job is not None)
+
+
 def table(title: str, rates: dict[str, list[float]], baselines: tuple[str, ...]) -> None:
     """Each server's median round; each ratio is the median of the rounds' own ratios (the two
     servers measured minutes apart, not across the run), which a machine speeding up or slowing
@@ -191,7 +213,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--webhook", choices=["whatsapp", "events", "both"], default="both")
+    parser.add_argument("--webhook", choices=["whatsapp", "events", "both", "statuses"], default="both",
+                        help="both: messages and events; statuses: Meta's delivery statuses alone")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("needs wrk: apt-get install wrk")
@@ -235,6 +258,18 @@ def main() -> None:
                         sys.exit(f"tgwa answered {answered:,} unique events, stored {kept:,}, queued {queued:,}")
         table(f"Trading Grid events, {heading}:", rates, (BARE,))
         print("(In every round, Redis held each event tgwa answered for, and a job for each.)")
+    if args.webhook == "statuses":
+        status_bodies(work / "bodies.tsv", args.seconds * BODIES_PER_SECOND)
+        rates = {name: [] for name in STATUS_SERVERS}
+        for turn in range(args.rounds):
+            for name, app in _in_turn(STATUS_SERVERS, turn):
+                connection.flushdb()
+                rate, answered = measure(app, env, args.seconds, args.connections, work, name)
+                rates[name].append(rate)
+                if name == STATUSES_TGWA and not answered <= (queued := queued_statuses(connection)) <= answered + args.connections:
+                    sys.exit(f"tgwa answered {answered:,} status webhooks but queued {queued:,} statuses")
+        table(f"WhatsApp status webhooks, {heading}:", rates, (BARE,))
+        print("(In every round, each status tgwa answered for was in a job to apply it.)")
 
 
 if __name__ == "__main__":

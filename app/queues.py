@@ -21,6 +21,7 @@ from redis.exceptions import RedisError
 from rq import Queue, Retry
 from rq import job as rq_job
 
+from app import redisline
 from app.tradinggrid.port import TransientError
 from app.whatsapp.errors import GraphError
 
@@ -95,10 +96,15 @@ class Queues:
         return [self.by_name[name] for name in ORDER]
 
     def waiting(self) -> bool:
-        """Whether any queue has a job waiting for a worker (one round trip)."""
+        """Whether any queue has a job waiting for a worker (one round trip, by the thread's own
+        Line where there is one: a lingering drainer asks before every wait)."""
+        commands = [("LLEN", self.by_name[name].key) for name in ORDER]
+        line = redisline.for_thread(self.connection)
+        if line is not None:
+            return any(line.send(commands))
         pipe = self.connection.pipeline(transaction=False)
-        for name in ORDER:
-            pipe.llen(self.by_name[name].key)
+        for command in commands:
+            pipe.execute_command(*command)
         return any(pipe.execute())
 
     def enqueue_at(self, name: str, when: float, func: Any, *args: Any, job_id: str) -> Any:

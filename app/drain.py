@@ -15,7 +15,8 @@ from typing import Any
 
 from redis.exceptions import LockError, RedisError
 
-from app import inbox, keeper, keyspace, metrics, outbound, parked, queues, ready, redisline, runtime, scripts, writebehind
+from app import (inbox, keeper, keyspace, metrics, outbound, pace, parked, queues, ready, redisline, runtime, scripts,
+                 sendahead, writebehind)
 from app.whatsapp import messages
 from app.whatsapp.inbound import InboundMessage
 from conversations import router, say
@@ -84,16 +85,18 @@ def drain_contact(contact: str, retry: str | None = None) -> int:
 class _Step:
     taken: inbox.Taken
     ahead: router.Ahead
+    prepared: sendahead.Prepared | None = None  # for the sends of the head's turn
 
 
 def _step(rt: Any, contact: str, token: str, *, lock: bool, retry: str | None = None, done: str | None = None,
-          more: bool = True, pending: writebehind.Pending | None = None) -> _Step:
+          more: bool = True, pending: writebehind.Pending | None = None, expect: bool = True) -> _Step:
     """One round trip on the contact: what the turn before left to write (`pending`, kept only
     if it succeeded, as it did when it comes here), the message it handled (`done`) out of the
-    inbox, and the next one taken, with what answering it needs read beside it."""
+    inbox, and the next one taken, with what answering it needs read beside it and, when a
+    message is to be expected (`expect`), the deployment's moment for its reply."""
     settle: Callable[[list[Any]], None] | None = None
     ahead: Callable[[list[Any]], router.Ahead] | None = None
-    first = 0
+    first, slot = 0, more and expect
 
     def build(pipe: Any) -> None:
         nonlocal settle, ahead, first
@@ -102,6 +105,8 @@ def _step(rt: Any, contact: str, token: str, *, lock: bool, retry: str | None = 
         first = writebehind.length(pipe)
         inbox.take(pipe, contact, token, lock=lock, retry=retry, done=done, more=more)
         ahead = router.read_ahead(pipe, contact)
+        if slot:
+            pace.queue_global_slot(pipe, rt)
 
     try:
         answers = scripts.run(rt.redis, build, redisline.for_thread(rt.redis))
@@ -109,10 +114,15 @@ def _step(rt: Any, contact: str, token: str, *, lock: bool, retry: str | None = 
         if pending is not None:  # the records of replies that left must stay, whatever Redis does
             _keep(rt, pending)
         raise
+    received = time.monotonic()
     if settle is not None:
         settle(answers)
     assert ahead is not None
-    return _Step(inbox.taken(answers[first]), ahead(answers[first + 1:first + 3]))
+    taken = inbox.taken(answers[first])
+    prepared = None
+    if taken.head is not None:
+        prepared = sendahead.prepare(rt, contact, taken.head, answers[first + 3] if slot else None, received)
+    return _Step(taken, ahead(answers[first + 1:first + 3]), prepared)
 
 
 def _keep(rt: Any, pending: writebehind.Pending) -> None:
@@ -153,11 +163,13 @@ def _drain(rt: Any, contact: str, retry: str | None = None) -> tuple[int, bool]:
     with keeper.hold(lock):
         try:
             while step.taken.head is not None:
-                head = step.taken.head
-                with writebehind.deferring() as pending:
+                head, prepared = step.taken.head, step.prepared
+                assert prepared is not None
+                with writebehind.deferring() as pending, sendahead.preparing(prepared):
                     answered = _handle(rt, contact, head, step.ahead, pending)
                 if answered is None:
                     break  # backing off: the lock is let go below
+                pending.add(prepared.give_back)  # the moments reserved ahead that no send took
                 seen = head.message_id if answered else seen
                 handled += 1
                 if time.monotonic() - extended > keyspace.CONTACT_LOCK_TTL / 3:
@@ -168,7 +180,7 @@ def _drain(rt: Any, contact: str, retry: str | None = None) -> tuple[int, bool]:
                         raise
                     extended = time.monotonic()
                 step = _step(rt, contact, token, lock=False, done=head.message_id, more=handled < MAX_PER_TURN,
-                             pending=pending)
+                             pending=pending, expect=head.behind > 0)
             if step.taken.outcome == inbox.STOPPED:
                 ready.wake(rt, [contact])
             elif step.taken.outcome == inbox.WAIT:

@@ -6,7 +6,8 @@ also takes the lock, hands back the message handled before and lets go when it i
 sweep (`sweep`): every step on it is here.
 
 Keys (app.keyspace): `inbox_key` (zset: id by score), `inbox_messages_key` (hash: id -> message JSON,
-`#seq`, `#tries:<id>`, `#why:<id>`), and PENDING_CONTACTS (every contact with an inbox)."""
+`#seq`, `#tries:<id>`, `#why:<id>`, `#at:<id>`: when it was last taken, or KEPT), and
+PENDING_CONTACTS (every contact with an inbox)."""
 from __future__ import annotations
 
 import dataclasses
@@ -18,6 +19,7 @@ from app.runtime import Runtime
 
 SWEEP_AFTER_SECONDS = 10  # a message waiting this long with nobody on its contact was left behind
 SWEEP_BATCH = 500  # pending contacts looked at in one round trip
+KEPT = "kept"  # in `#at:<id>`: the try before ended knowing what it had sent (app.sendahead)
 
 
 def tries_field(message_id: str) -> str:
@@ -28,6 +30,11 @@ def tries_field(message_id: str) -> str:
 def why_field(message_id: str) -> str:
     """In the inbox's hash: the last passing failure that stopped the message."""
     return f"#why:{message_id}"
+
+
+def at_field(message_id: str) -> str:
+    """In the inbox's hash: when the message was last taken (µs), or KEPT."""
+    return f"#at:{message_id}"
 
 
 def record(pipe: Any, messages: list[Any]) -> None:
@@ -45,12 +52,18 @@ def record(pipe: Any, messages: list[Any]) -> None:
 @dataclasses.dataclass(frozen=True)
 class Head:
     """The contact's next message: its id, stored JSON (None when it went missing), how often it
-    has been taken counting this time, and the last passing failure that stopped it."""
+    has been taken counting this time, and the last passing failure that stopped it; when the
+    try before took it (µs, or KEPT; None if there was none), the moment reserved for its first
+    reply under the contact's pair limit (moment, now, what the pace key was set to: µs), and
+    how many messages wait behind it."""
 
     message_id: str
     raw: bytes | None
     tries: int
     why: str | None
+    before: str | None = None
+    pair: tuple[int, int, int] = (0, 0, 0)
+    behind: int = 0
 
 
 # What a take found (scripts.TAKE): the next message (the lock held), nothing left, another
@@ -71,28 +84,33 @@ def take(pipe: Any, contact: str, token: str, *, lock: bool, retry: str | None =
     leaves it; with `lock`, the contact's lock is taken as `token` (unless another holds it, or a
     backoff other than the retry `retry` is under way); then, with `more`, the next message is
     taken (one more try), else the lock is let go. Its answer is read by `taken`."""
-    interval = int(pace.SENDER_INTERVAL_SECONDS * 1e6)
+    interval, pair = int(pace.SENDER_INTERVAL_SECONDS * 1e6), int(pace.PAIR_INTERVAL_SECONDS * 1e6)
     scripts.evalsha(pipe, scripts.TAKE,
                     [keyspace.inbox_key(contact), keyspace.inbox_messages_key(contact), keyspace.last_inbound_key(contact),
-                     keyspace.sender_pace_key(contact), keyspace.contact_lock_key(contact), keyspace.retry_key(contact)],
+                     keyspace.sender_pace_key(contact), keyspace.contact_lock_key(contact), keyspace.retry_key(contact),
+                     keyspace.pair_pace_key(contact)],
                     [keyspace.ARRIVALS_PER_SECOND, keyspace.WINDOW_SECONDS, interval, interval * (pace.SENDER_BURST - 1),
                      token, keyspace.CONTACT_LOCK_TTL * 1000, "1" if lock else "0", retry or "", done or "",
-                     "1" if more else "0"])
+                     "1" if more else "0", pair, pair * (pace.PAIR_BURST - 1)])
 
 
 def taken(answer: list[Any]) -> Taken:
     outcome = answer[0].decode()
     if outcome == HEAD:
-        message_id, raw, tries, why = answer[1:5]
-        return Taken(outcome, Head(message_id.decode(), raw or None, int(tries), why.decode() if why else None))
+        message_id, raw, tries, why, before, moment, now, set_to, behind = answer[1:10]
+        return Taken(outcome, Head(message_id.decode(), raw or None, int(tries), why.decode() if why else None,
+                                   before.decode() if before else None, (int(moment), int(now), int(set_to)),
+                                   int(behind)))
     if outcome == WAIT:
         return Taken(outcome, wait=int(answer[1]) / 1e6)
     return Taken(outcome)
 
 
 def stopped(pipe: Any, contact: str, message_id: str, reason: str) -> None:
-    """Queues on `pipe`: the head met a passing failure, `reason`."""
-    pipe.hset(keyspace.inbox_messages_key(contact), why_field(message_id), reason)
+    """Queues on `pipe`: the head met a passing failure, `reason`, after what its try sent was
+    recorded (app.drain): the next try knows what left."""
+    pipe.hset(keyspace.inbox_messages_key(contact), mapping={why_field(message_id): reason,
+                                                               at_field(message_id): KEPT})
 
 
 def requeue(rt: Runtime, message: dict[str, Any]) -> None:

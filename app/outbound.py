@@ -7,7 +7,8 @@ did not leave: Meta answered that it did not take it, or Redis could not replica
 `biz_opaque_callback_data`, before its sender could record it), `failed:<code>` (refused for
 good), or the wamid. A worker killed between Meta taking a message and its record being written
 leaves `sending`; the attempt after it waits a little for Meta's status instead of sending
-again, since Graph's send call itself cannot deduplicate."""
+again, since Graph's send call itself cannot deduplicate. A drain's turn sends its message's first
+try unclaimed (app.sendahead says when that is safe, and what the try after one does)."""
 from __future__ import annotations
 
 import contextlib
@@ -18,7 +19,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from app import delivery, keyspace, metrics, pace, queues, redisline, runtime, scripts, store, writebehind
+from app import delivery, keyspace, metrics, pace, queues, redisline, runtime, scripts, sendahead, store, writebehind
 from app.runtime import Runtime
 from app.whatsapp import errors, messages
 from app.whatsapp.inbound import StatusUpdate
@@ -27,37 +28,40 @@ log = logging.getLogger(__name__)
 SENDING, LEFT, UNSENT = "sending:", "left:", "unsent"
 CALLBACK_FIELD = "biz_opaque_callback_data"
 RECORD_PATIENCE_SECONDS = 30
-# How long after an attempt claimed a send its message's status is awaited before the send is
-# tried again: Meta's `sent` status follows the send call within a second or two.
-DOUBT_SECONDS = 20.0
+# Meta's statuses that make a record where there is none (one sent unclaimed, app.sendahead): not
+# `read` or `played`, which come long after, when its record may have lapsed.
+PROOF_OF_LEAVING = frozenset({"sent", "delivered", "failed"})
 
 
 SETTLED, CLAIMED, IN_DOUBT = 0, 1, 2
 
 
-def claim(rt: Runtime, recipient: str, record: str) -> tuple[str | float, float]:
+def claim(rt: Runtime, recipient: str, record: str, doubt: float | None = None) -> tuple[str | float, float]:
     """The outcome of an earlier attempt when there was one (a wamid, `left:<wamid>`,
     `failed:<code>`); else the send is this attempt's, and the answer is the seconds until the
     recipient's pair limit lets it leave. An earlier claim that left no word is given until
-    DOUBT_SECONDS after it for Meta's status to arrive, then taken over. Beside it, in the same
-    round trip, the deployment-wide moment is reserved: the seconds until it come second. (It
-    serves only a send that may leave at once: one held back for its recipient reserves another
-    when its time comes, so it never holds back the others; a moment left unused is one message's
-    worth of the rate.)"""
-    kind, value, slot = _claim(rt, recipient, record, take_over=False)
+    DOUBT_SECONDS after it for Meta's status to arrive, then taken over; so is no record at all
+    when an attempt that sent unclaimed took the message at `doubt` (app.sendahead). Beside it,
+    in the same round trip, the deployment-wide moment is reserved: the seconds until it come
+    second. (It serves only a send that may leave at once: one held back for its recipient
+    reserves another when its time comes, so it never holds back the others; a moment left
+    unused is one message's worth of the rate.)"""
+    kind, value, slot = _claim(rt, recipient, record, take_over=False, doubt=doubt)
     if kind == IN_DOUBT:
-        _await_word(rt, record, float(value))
+        _await_word(rt, record, float(value), absent_too=doubt is not None)
         kind, value, slot = _claim(rt, recipient, record, take_over=True)
     return value, slot
 
 
-def _claim(rt: Runtime, recipient: str, record: str, take_over: bool) -> tuple[int, str | float, float]:
+def _claim(rt: Runtime, recipient: str, record: str, take_over: bool,
+           doubt: float | None = None) -> tuple[int, str | float, float]:
     interval = int(pace.PAIR_INTERVAL_SECONDS * 1e6)
 
     def build(pipe: Any) -> None:
         scripts.evalsha(pipe, scripts.CLAIM_SEND, [record, keyspace.pair_pace_key(recipient)],
                         [f"{SENDING}{time.time():.3f}", keyspace.OUTBOUND_RECORD_TTL, interval,
-                         interval * (pace.PAIR_BURST - 1), "1" if take_over else "0"])
+                         interval * (pace.PAIR_BURST - 1), "1" if take_over else "0",
+                         "" if doubt is None else f"{doubt:.3f}"])
         pace.queue_global_slot(pipe, rt)
 
     answer, slot = scripts.run(rt.redis, build, redisline.for_thread(rt.redis))
@@ -73,14 +77,16 @@ def _claim(rt: Runtime, recipient: str, record: str, take_over: bool) -> tuple[i
         return kind, 0.0, 0.0
 
 
-def _await_word(rt: Runtime, record: str, since: float) -> None:
-    """Waits, until DOUBT_SECONDS after the earlier claim, for its record to say what happened."""
-    if time.time() >= since + DOUBT_SECONDS:
+def _await_word(rt: Runtime, record: str, since: float, absent_too: bool) -> None:
+    """Waits, until DOUBT_SECONDS after the earlier claim (or unclaimed attempt), for its record
+    to say what happened: while it still says `sending`, or with `absent_too` is not there."""
+    deadline = since + sendahead.DOUBT_SECONDS
+    if time.time() >= deadline:
         return
     log.info("send %s: an earlier attempt left no word; waiting for Meta's status before sending again", record)
-    while time.time() < since + DOUBT_SECONDS:
+    while time.time() < deadline:
         value = rt.redis.get(record)
-        if value is None or not value.startswith(SENDING.encode()):
+        if value is None and not absent_too or value is not None and not value.startswith(SENDING.encode()):
             return
         time.sleep(0.25)
 
@@ -88,10 +94,13 @@ def _await_word(rt: Runtime, record: str, since: float) -> None:
 def queue_left(pipe: Any, statuses: list[StatusUpdate]) -> None:
     """Queues on `pipe` the filling of the records Meta's statuses name (their callback data) that
     still say `sending` or `unsent`: proof the message left, for the attempt after a sender that
-    died too soon to say (app.ingest.record_statuses sends it with the webhook's round trip)."""
+    died too soon to say (app.ingest.record_statuses sends it with the webhook's round trip); one
+    with no record (sent unclaimed, app.sendahead) gets one."""
     for status in statuses:
         if keyspace.is_outbound_key(status.callback_data):
-            scripts.evalsha(pipe, scripts.UNSETTLED_BECOMES, [str(status.callback_data)], [f"{LEFT}{status.message_id}"])
+            made = [keyspace.OUTBOUND_RECORD_TTL] if status.status in PROOF_OF_LEAVING else []
+            scripts.evalsha(pipe, scripts.UNSETTLED_BECOMES, [str(status.callback_data)],
+                            [f"{LEFT}{status.message_id}", *made])
 
 
 def send_now(rt: Runtime, payload: dict[str, Any], key: str,
@@ -102,18 +111,25 @@ def send_now(rt: Runtime, payload: dict[str, Any], key: str,
     (131047)."""
     recipient = messages.address_of(payload)
     record = keyspace.outbound_key(recipient, key)
-    claimed, slot = claim(rt, recipient, record)
-    if isinstance(claimed, str):
-        return _settled(rt, claimed, key, record, {"payload": payload, "fallback": fallback})
-    # The claim must survive a failover before the message leaves, or a replayed turn sends it twice.
-    try:
-        store.replicated(rt.redis, [record], rt.settings.redis_wait_replicas, rt.settings.redis_wait_timeout_ms)
-    except RedisError:
-        _unclaim(rt, record)
-        raise
-    if claimed > 0:
-        time.sleep(claimed)  # Meta's pair limit for this recipient
+    prepared = sendahead.covering(recipient, key)
+    if prepared is not None and prepared.unclaimed:
+        pair, slot = _unclaimed(rt, prepared)
+    else:
+        claimed, slot = claim(rt, recipient, record, prepared.doubt() if prepared is not None else None)
+        if isinstance(claimed, str):
+            return _settled(rt, claimed, key, record, {"payload": payload, "fallback": fallback})
+        # The claim must survive a failover before the message leaves, or a replayed turn sends it twice.
+        try:
+            store.replicated(rt.redis, [record], rt.settings.redis_wait_replicas, rt.settings.redis_wait_timeout_ms)
+        except RedisError:
+            _unclaim(rt, record)
+            raise
+        pair = claimed
+    if pair > 0:
+        time.sleep(pair)  # Meta's pair limit for this recipient
         pace.wait_for_slot(rt)  # the deployment-wide rate, from now
+    elif slot is None:
+        pace.wait_for_slot(rt)  # reserved ahead too long ago to keep the rate: anew
     elif slot > 0:
         time.sleep(slot)  # the deployment-wide rate
     try:
@@ -139,6 +155,17 @@ def send_now(rt: Runtime, payload: dict[str, Any], key: str,
     _record(rt, wamid, key, record, {"payload": payload, "fallback": fallback})
     metrics.labelled(metrics.MESSAGES_OUT, payload.get("type", "unknown")).inc()
     return wamid
+
+
+def _unclaimed(rt: Runtime, prepared: sendahead.Prepared) -> tuple[float, float | None]:
+    """A send of a message's first try (app.sendahead): what the take wrote must survive a
+    failover before anything leaves, as a claim must (once a turn); then the seconds until it may
+    leave, as `claim` answers them (None: no fresh moment of the deployment's rate is reserved)."""
+    if not prepared.replicated:
+        store.replicated(rt.redis, [keyspace.inbox_messages_key(prepared.contact)], rt.settings.redis_wait_replicas,
+                         rt.settings.redis_wait_timeout_ms)
+        prepared.replicated = True
+    return prepared.waits(rt)
 
 
 def _unclaim(rt: Runtime, record: str) -> None:

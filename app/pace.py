@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from app import keyspace, scripts
+from app import keyspace, redisline, scripts
 from app.runtime import Runtime
 
 PAIR_INTERVAL_SECONDS = 6.0
@@ -31,10 +31,15 @@ def spend(rt: Runtime, recipient: str) -> None:
     scripts.call(rt.redis, scripts.SPEND, [keyspace.pair_pace_key(recipient)], [interval, interval * (PAIR_BURST - 1)])
 
 
+def slot_interval(rt: Runtime) -> int:
+    """µs between two moments of the deployment's rate."""
+    return int(1e6 / (rt.settings.whatsapp_max_mps * SAFETY))
+
+
 def queue_global_slot(pipe: Any, rt: Runtime) -> None:
     """Queues on `pipe` the reserving of the deployment's next free moment; its answer is
-    [moment, now] (µs), read by `until`."""
-    scripts.evalsha(pipe, scripts.RESERVE, [keyspace.GLOBAL_PACE], [int(1e6 / (rt.settings.whatsapp_max_mps * SAFETY)), 0])
+    [moment, now, what the key was set to] (µs), read by `until`."""
+    scripts.evalsha(pipe, scripts.RESERVE, [keyspace.GLOBAL_PACE], [slot_interval(rt), 0])
 
 
 def until(answer: list[Any]) -> float:
@@ -45,8 +50,21 @@ def until(answer: list[Any]) -> float:
 
 def global_slot(rt: Runtime) -> tuple[int, int]:
     """Reserves the deployment's next free moment: it, and now (µs)."""
-    slot, now = scripts.run(rt.redis, lambda pipe: queue_global_slot(pipe, rt))[0]
-    return int(slot), int(now)
+    answer = scripts.run(rt.redis, lambda pipe: queue_global_slot(pipe, rt))[0]
+    return int(answer[0]), int(answer[1])
+
+
+def reserve(rt: Runtime, recipient: str) -> tuple[float, float]:
+    """Reserves a send's moments in one round trip: the seconds until the recipient's pair limit
+    lets it leave, and until the deployment's rate does."""
+    interval = int(PAIR_INTERVAL_SECONDS * 1e6)
+
+    def build(pipe: Any) -> None:
+        scripts.evalsha(pipe, scripts.RESERVE, [keyspace.pair_pace_key(recipient)], [interval, interval * (PAIR_BURST - 1)])
+        queue_global_slot(pipe, rt)
+
+    pair, slot = scripts.run(rt.redis, build, redisline.for_thread(rt.redis))
+    return until(pair), until(slot)
 
 
 def wait_for_slot(rt: Runtime) -> None:

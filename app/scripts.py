@@ -49,24 +49,44 @@ end
 return answers
 """
 
+# The cell rate algorithm, in Redis's own clock (the one clock every worker shares): reserves the
+# first moment that keeps `interval` between moments on average, with bursts of up to
+# tolerance/interval + 1. Times in microseconds. A key lives a second past its moment: once that
+# is past, no key and an old one mean the same, so a recipient's pace costs no memory for long.
+# Answers {moment, now, what the key was set to} (GIVE_BACK takes the last).
+GCRA = """
+local function reserve(key, interval, tolerance)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  local tat = tonumber(redis.call('GET', key) or '0')
+  local slot = math.max(now, tat - tolerance)
+  local next_tat = math.max(tat, slot) + interval
+  redis.call('SET', key, string.format('%d', next_tat), 'PX', math.floor((next_tat - now) / 1000) + 1000)
+  return {string.format('%d', slot), string.format('%d', now), string.format('%d', next_tat)}
+end
+"""
+
 # Taking the contact's next message, in one step with all that goes with it (app.inbox.take).
-# KEYS: inbox, msgs, last_in, inpace, lock, retry. ARGV: arrivals per second, window seconds,
-# sender interval, sender tolerance (µs), lock token, lock timeout (ms), '1' to take the lock
-# ('0': held already), the retry token ('' for none), the message handled before ('' for none),
-# '1' to take another ('0': let go).
+# KEYS: inbox, msgs, last_in, inpace, lock, retry, the contact's pair pace (as a recipient).
+# ARGV: arrivals per second, window seconds, sender interval, sender tolerance (µs), lock token,
+# lock timeout (ms), '1' to take the lock ('0': held already), the retry token ('' for none), the
+# message handled before ('' for none), '1' to take another ('0': let go), pair interval and
+# tolerance (µs).
 # First the message handled before leaves the inbox. Taking the lock, the contact must not be
 # backing off (unless this is the retry whose token the retry key holds: then the backoff is
-# over) and nobody else may hold it. Then {'head', id, stored message, tries, why}: `tries`
-# counts this one (a message whose handling never finished comes back with a higher count
-# each time), `why` is the last passing failure; the message is false when it went missing; the
-# 24-hour window is reckoned from its timestamp. A sender over its rate gets {'wait', µs} and the
-# message is not taken. {'empty'}, {'wait', …} and {'stopped'} let go of the lock; {'locked'}
+# over) and nobody else may hold it. Then {'head', id, stored message, tries, why, taken before,
+# pair moment, now, pair key set to, others waiting}: `tries` counts this one (a message whose
+# handling never finished comes back with a higher count each time), `why` is the last passing
+# failure, `taken before` when the try before took it (µs; 'kept' when it ended knowing what it
+# had sent: app.sendahead), the pair moment is reserved for its first reply; the message is false
+# when it went missing; the 24-hour window is reckoned from its timestamp. A sender over its rate
+# gets {'wait', µs} and the message is not taken. {'empty'}, {'wait', …} and {'stopped'} let go of the lock; {'locked'}
 # and {'backing'} never had it.
-TAKE = """
+TAKE = GCRA + """
 local token = ARGV[5]
 if ARGV[9] ~= '' then
   redis.call('ZREM', KEYS[1], ARGV[9])
-  redis.call('HDEL', KEYS[2], ARGV[9], '#tries:' .. ARGV[9], '#why:' .. ARGV[9])
+  redis.call('HDEL', KEYS[2], ARGV[9], '#tries:' .. ARGV[9], '#why:' .. ARGV[9], '#at:' .. ARGV[9])
 end
 if ARGV[7] == '1' then
   local backing = redis.call('GET', KEYS[6])
@@ -98,14 +118,19 @@ if raw then
   redis.call('SET', KEYS[3], math.floor(tonumber(head[2]) / tonumber(ARGV[1])), 'EX', ARGV[2])
 end
 local tries = redis.call('HINCRBY', KEYS[2], '#tries:' .. head[1], 1)
-return {'head', head[1], raw, tries, redis.call('HGET', KEYS[2], '#why:' .. head[1])}
+local before = redis.call('HGET', KEYS[2], '#at:' .. head[1])
+redis.call('HSET', KEYS[2], '#at:' .. head[1], string.format('%d', now))
+local pair = reserve(KEYS[7], tonumber(ARGV[11]), tonumber(ARGV[12]))
+return {'head', head[1], raw, tries, redis.call('HGET', KEYS[2], '#why:' .. head[1]), before,
+        pair[1], pair[2], pair[3], redis.call('ZCARD', KEYS[1]) - 1}
 """
 
 # KEYS: inbox, msgs. ARGV: arrivals per second, id, WhatsApp timestamp, stored JSON. A message
 # back from the parked list, in its place by its own time: first of its second, since anything of
-# the same second still waiting arrived after it (it was parked long before).
+# the same second still waiting arrived after it (it was parked long before). Its earlier tries
+# kept the records of what they sent: the next claims each send again (app.sendahead).
 REQUEUE = """
-redis.call('HSET', KEYS[2], ARGV[2], ARGV[4])
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[4], '#at:' .. ARGV[2], 'kept')
 redis.call('HDEL', KEYS[2], '#tries:' .. ARGV[2], '#why:' .. ARGV[2])
 redis.call('ZADD', KEYS[1], tonumber(ARGV[3]) * tonumber(ARGV[1]), ARGV[2])
 return 1
@@ -126,24 +151,17 @@ return 1
 
 # Pace (app.pace) and sends (app.outbound).
 
-# The cell rate algorithm, in Redis's own clock (the one clock every worker shares): reserves the
-# first moment that keeps `interval` between moments on average, with bursts of up to
-# tolerance/interval + 1. Times in microseconds. A key lives a second past its moment: once that
-# is past, no key and an old one mean the same, so a recipient's pace costs no memory for long.
-GCRA = """
-local function reserve(key, interval, tolerance)
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-  local tat = tonumber(redis.call('GET', key) or '0')
-  local slot = math.max(now, tat - tolerance)
-  local next_tat = math.max(tat, slot) + interval
-  redis.call('SET', key, string.format('%d', next_tat), 'PX', math.floor((next_tat - now) / 1000) + 1000)
-  return {string.format('%d', slot), string.format('%d', now)}
-end
-"""
-
 # Returns {reserved moment, now}.
 RESERVE = GCRA + "return reserve(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))"
+
+# A moment reserved ahead and never used, given back (KEYS[1]: the pace key; ARGV: what the
+# reservation set it to, the interval) unless others reserved after it: then it stays spent.
+GIVE_BACK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], string.format('%d', tonumber(ARGV[1]) - tonumber(ARGV[2])), 'KEEPTTL')
+end
+return 0
+"""
 
 # Meta said the pair is spent (131056): the recipient's next moment is a full interval from now,
 # whatever the burst allowance said. ARGV: interval, tolerance (µs).
@@ -159,12 +177,16 @@ return 0
 # Claims a send (KEYS[1], its record) and reserves its moment under the recipient's pair limit
 # (KEYS[2]) in one step. Returns {0, outcome} when an attempt before settled it, {2, claim} when
 # one claimed it and said nothing since (ARGV[5] = '1': take it over regardless), else
-# {1, reserved moment, now}.
+# {1, reserved moment, now}. ARGV[6], when not '': an attempt that sent without claiming may
+# have sent it (app.sendahead), taking its message at that time (s): no record is then a doubt
+# too, as if that attempt had claimed it.
 CLAIM_SEND = GCRA + """
 local existing = redis.call('GET', KEYS[1])
 if existing and existing ~= 'unsent' then
   if string.sub(existing, 1, 7) ~= 'sending' then return {0, existing} end
   if ARGV[5] ~= '1' then return {2, existing} end
+elseif not existing and ARGV[5] ~= '1' and ARGV[6] ~= '' then
+  return {2, 'sending:' .. ARGV[6]}
 end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 local reserved = reserve(KEYS[2], tonumber(ARGV[3]), tonumber(ARGV[4]))
@@ -173,11 +195,14 @@ return {1, reserved[1], reserved[2]}
 
 # A send's record that no attempt settled (still claimed, or unsent) becomes ARGV[1]: `left:<wamid>`
 # when Meta's status names it (the message left, whatever its sender managed to write), `unsent`
-# when its claimer knows the message never went.
+# when its claimer knows the message never went. With ARGV[2] (a TTL), a record that is not there
+# is made: a reply sent unclaimed (app.sendahead) has none until its turn ends.
 UNSETTLED_BECOMES = """
 local value = redis.call('GET', KEYS[1])
 if value and (value == 'unsent' or string.sub(value, 1, 7) == 'sending') then
   redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL')
+elseif not value and ARGV[2] then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 end
 return 0
 """

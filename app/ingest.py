@@ -96,7 +96,7 @@ def record_messages(rt: Runtime, by: redisline.Line | None, batches: list[list[I
 def record_statuses(rt: Runtime, by: redisline.Line | None, batches: list[list[StatusUpdate]]) -> list[None]:
     """Meta's statuses of several webhooks, in one round trip (by the Line `by`, if any): the
     records of the sends they name filled in at once (a retried send may be waiting for that word,
-    app.outbound.note_left), and one job to apply them all (app.delivery.apply_statuses),
+    app.outbound.queue_left), and one job to apply them all (app.delivery.apply_statuses),
     queued in a second trip where the queues have a Redis of their own. A status webhook for every
     message sent, delivered and read outnumbers the messages people write: one RQ job and two
     round trips each cost more than all the rest of it."""

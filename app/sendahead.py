@@ -85,8 +85,9 @@ class Prepared:
         if pair is None:
             return pace.reserve(rt, self.contact)
         now = time.monotonic()
-        fresh = slot is not None and now <= slot.at + STALE_SECONDS
-        return max(pair.at - now, 0.0), max(slot.at - now, 0.0) if fresh and slot is not None else None
+        if slot is None or now > slot.at + STALE_SECONDS:
+            return max(pair.at - now, 0.0), None
+        return max(pair.at - now, 0.0), max(slot.at - now, 0.0)
 
     def give_back(self, pipe: Any) -> None:
         """Queues on `pipe` the giving back of the moments no send took."""

@@ -20,8 +20,11 @@ class Died(BaseException):
     """The worker killed mid-turn (SIGKILL, the machine gone): nothing after it runs."""
 
 
-def dies(rt: Any, monkeypatch: pytest.MonkeyPatch, *, after_meta_took_it: bool) -> None:
-    """The worker dies as its reply goes to Graph: after Meta took it, or before."""
+def first_try_dies(client: Any, rt: Any, work: Any, graph: Any, monkeypatch: pytest.MonkeyPatch, *,
+                   after_meta_took_it: bool) -> str:
+    """Maria asks for help, and the worker answering her dies as its reply goes to Graph: after
+    Meta took it, or before. Returns her message's id."""
+    question = asks_for_help(client, work, graph)
     send = rt.whatsapp.send
 
     def dying(payload: dict[str, Any]) -> str:
@@ -29,6 +32,10 @@ def dies(rt: Any, monkeypatch: pytest.MonkeyPatch, *, after_meta_took_it: bool) 
             send(payload)
         raise Died()
     monkeypatch.setattr(rt.whatsapp, "send", dying)
+    with pytest.raises(Died):
+        drain.drain_contact(MARIA)
+    monkeypatch.undo()
+    return question
 
 
 def meta_says_sent(client: Any, graph: Any) -> None:
@@ -55,14 +62,10 @@ def test_a_first_try_sends_its_reply_unclaimed_and_records_it_when_the_turn_ends
 
 
 def test_a_reply_meta_took_as_the_worker_died_is_not_sent_again(client, rt, work, graph, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    question = asks_for_help(client, work, graph)
-    dies(rt, monkeypatch, after_meta_took_it=True)
-    with pytest.raises(Died):
-        drain.drain_contact(MARIA)
+    question = first_try_dies(client, rt, work, graph, monkeypatch, after_meta_took_it=True)
     sent = len(graph.sent)
     assert rt.redis.get(keyspace.outbound_key(MARIA, f"{question}:reply:0")) is None, "sent unclaimed, never recorded"
     meta_says_sent(client, graph)
-    monkeypatch.undo()
     assert drain.drain_contact(MARIA) == 1
     assert len(graph.sent) == sent, "Meta's status said it left: not sent twice"
     assert rt.redis.get(keyspace.outbound_key(MARIA, f"{question}:reply:0")) == graph.wamids[-1].encode()
@@ -70,11 +73,7 @@ def test_a_reply_meta_took_as_the_worker_died_is_not_sent_again(client, rt, work
 
 
 def test_the_try_after_a_dead_one_waits_for_metas_word_before_sending(client, rt, work, graph, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    asks_for_help(client, work, graph)
-    dies(rt, monkeypatch, after_meta_took_it=True)
-    with pytest.raises(Died):
-        drain.drain_contact(MARIA)
-    monkeypatch.undo()
+    first_try_dies(client, rt, work, graph, monkeypatch, after_meta_took_it=True)
     sent = len(graph.sent)
     late = threading.Timer(0.5, meta_says_sent, (client, graph))  # Meta's status comes while the retry waits
     late.start()
@@ -86,16 +85,12 @@ def test_the_try_after_a_dead_one_waits_for_metas_word_before_sending(client, rt
 
 
 def test_a_reply_that_never_left_is_sent_once_metas_word_is_overdue(client, rt, work, graph, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    asks_for_help(client, work, graph)
-    dies(rt, monkeypatch, after_meta_took_it=False)
-    with pytest.raises(Died):
-        drain.drain_contact(MARIA)
-    monkeypatch.undo()
+    question = first_try_dies(client, rt, work, graph, monkeypatch, after_meta_took_it=False)
     monkeypatch.setattr(sendahead, "DOUBT_SECONDS", 0.5)
     sent = len(graph.sent)
     assert drain.drain_contact(MARIA) == 1
     assert len(graph.sent) == sent + 1
-    assert graph.texts_to(MARIA)[-1] == Chat(client, work, graph, MARIA).last
+    assert graph.sent[-1]["context"]["message_id"] == question, "her answer, sent once"
 
 
 def test_a_message_put_back_from_the_parked_list_does_not_send_again_what_its_tries_sent(client, rt, work, graph) -> None:  # type: ignore[no-untyped-def]

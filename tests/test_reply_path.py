@@ -12,41 +12,17 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import redis.client
 import redis.exceptions
 
-from app import drain, httpsession, keyspace, queues, ready, redisline
+from app import drain, httpsession, keyspace, queues, ready
 from app.whatsapp import errors
 from app.whatsapp.graph import GraphTransport
 from conversations import threads
 from tests.chat import Chat
+from tests.trips import Trips
 from tests.helpers import envelope, post_whatsapp, text
 
 MARIA = "4915123456789"
-
-
-class Trips:
-    """Round trips to Redis: a pipeline sent, a batch sent by a Line, or a command sent on its own."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.count = 0
-        execute, command, send = redis.client.Pipeline.execute, redis.Redis.execute_command, redisline.Line.send
-
-        def counted_send(line: Any, commands: Any) -> Any:
-            self.count += 1
-            return send(line, commands)
-
-        def counted_execute(pipe: Any, *args: Any, **kwargs: Any) -> Any:
-            self.count += bool(pipe.command_stack)
-            return execute(pipe, *args, **kwargs)
-
-        def counted_command(client: Any, *args: Any, **kwargs: Any) -> Any:
-            self.count += 1
-            return command(client, *args, **kwargs)
-
-        monkeypatch.setattr(redis.client.Pipeline, "execute", counted_execute)
-        monkeypatch.setattr(redis.Redis, "execute_command", counted_command)
-        monkeypatch.setattr(redisline.Line, "send", counted_send)
 
 
 def test_an_answered_message_costs_two_trips_to_redis_and_two_calls_to_graph(client, rt, work, graph,

@@ -12,6 +12,7 @@ import pytest
 from app import drain, inbox, keyspace, sendahead
 from tests.chat import Chat
 from tests.helpers import envelope, post_whatsapp, text
+from tests.trips import Trips
 
 MARIA = "4915123456789"
 
@@ -115,3 +116,28 @@ def test_moments_reserved_for_replies_never_sent_are_given_back(client, rt, work
     seconds, micros = rt.redis.time()
     slot_after = rt.redis.get(keyspace.GLOBAL_PACE)  # (lapses a second after its last moment)
     assert slot_after is None or int(slot_after) <= seconds * 1_000_000 + micros, "no moment of the rate held"
+
+
+def test_a_first_try_sends_nothing_until_its_take_is_on_the_replicas(client, rt, work, graph) -> None:  # type: ignore[no-untyped-def]
+    """REDIS_WAIT_REPLICAS=1 and no replica answers: a failover could forget the take, and the try
+    after it would send unclaimed again. Nothing leaves; the message waits for its retry."""
+    asks_for_help(client, work, graph)
+    sent = len(graph.sent)
+    replicated = rt.settings
+    rt.settings = replicated.replace(redis_wait_replicas=1, redis_wait_timeout_ms=50)  # this Redis has none
+    try:
+        assert drain.drain_contact(MARIA) == 0
+    finally:
+        rt.settings = replicated
+    assert len(graph.sent) == sent
+    assert rt.redis.zcard(keyspace.inbox_key(MARIA)) == 1, "still waiting, for the retry"
+
+
+def test_a_turn_slower_than_its_moment_reserves_another_and_still_answers(client, rt, work, graph, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    question = asks_for_help(client, work, graph)
+    monkeypatch.setattr(sendahead, "STALE_SECONDS", -1.0)  # every moment reserved ahead is too old by the reply
+    trips = Trips(monkeypatch)
+    assert drain.drain_contact(MARIA) == 1
+    assert trips.count == 3, "taking it, a moment of the rate anew, saving"
+    assert graph.sent[-1]["context"]["message_id"] == question
+    assert rt.redis.get(keyspace.outbound_key(MARIA, f"{question}:reply:0")) == graph.wamids[-1].encode()

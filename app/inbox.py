@@ -84,14 +84,14 @@ def take(pipe: Any, contact: str, token: str, *, lock: bool, retry: str | None =
     leaves it; with `lock`, the contact's lock is taken as `token` (unless another holds it, or a
     backoff other than the retry `retry` is under way); then, with `more`, the next message is
     taken (one more try), else the lock is let go. Its answer is read by `taken`."""
-    interval, pair = int(pace.SENDER_INTERVAL_SECONDS * 1e6), int(pace.PAIR_INTERVAL_SECONDS * 1e6)
+    interval = int(pace.SENDER_INTERVAL_SECONDS * 1e6)
     scripts.evalsha(pipe, scripts.TAKE,
                     [keyspace.inbox_key(contact), keyspace.inbox_messages_key(contact), keyspace.last_inbound_key(contact),
                      keyspace.sender_pace_key(contact), keyspace.contact_lock_key(contact), keyspace.retry_key(contact),
                      keyspace.pair_pace_key(contact)],
                     [keyspace.ARRIVALS_PER_SECOND, keyspace.WINDOW_SECONDS, interval, interval * (pace.SENDER_BURST - 1),
                      token, keyspace.CONTACT_LOCK_TTL * 1000, "1" if lock else "0", retry or "", done or "",
-                     "1" if more else "0", pair, pair * (pace.PAIR_BURST - 1)])
+                     "1" if more else "0", pace.PAIR_INTERVAL_US, pace.PAIR_TOLERANCE_US])
 
 
 def taken(answer: list[Any]) -> Taken:

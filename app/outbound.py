@@ -55,12 +55,10 @@ def claim(rt: Runtime, recipient: str, record: str, doubt: float | None = None) 
 
 def _claim(rt: Runtime, recipient: str, record: str, take_over: bool,
            doubt: float | None = None) -> tuple[int, str | float, float]:
-    interval = int(pace.PAIR_INTERVAL_SECONDS * 1e6)
-
     def build(pipe: Any) -> None:
         scripts.evalsha(pipe, scripts.CLAIM_SEND, [record, keyspace.pair_pace_key(recipient)],
-                        [f"{SENDING}{time.time():.3f}", keyspace.OUTBOUND_RECORD_TTL, interval,
-                         interval * (pace.PAIR_BURST - 1), "1" if take_over else "0",
+                        [f"{SENDING}{time.time():.3f}", keyspace.OUTBOUND_RECORD_TTL, pace.PAIR_INTERVAL_US,
+                         pace.PAIR_TOLERANCE_US, "1" if take_over else "0",
                          "" if doubt is None else f"{doubt:.3f}"])
         pace.queue_global_slot(pipe, rt)
 

@@ -16,6 +16,9 @@ from app.runtime import Runtime
 
 PAIR_INTERVAL_SECONDS = 6.0
 PAIR_BURST = 45
+# As the cell rate algorithm takes them (scripts.GCRA): µs between moments, and the burst's allowance.
+PAIR_INTERVAL_US = int(PAIR_INTERVAL_SECONDS * 1e6)
+PAIR_TOLERANCE_US = PAIR_INTERVAL_US * (PAIR_BURST - 1)
 SAFETY = 0.99  # leave a little room for the jitter between a reserved moment and the send
 
 
@@ -27,8 +30,7 @@ SENDER_BURST = 30              # ...after a burst of this many (a pasted list, a
 def spend(rt: Runtime, recipient: str) -> None:
     """Meta says this recipient has had too many messages of late (131056): their next message,
     whichever it is, leaves a full pair interval from now, not within the burst Meta just refused."""
-    interval = int(PAIR_INTERVAL_SECONDS * 1e6)
-    scripts.call(rt.redis, scripts.SPEND, [keyspace.pair_pace_key(recipient)], [interval, interval * (PAIR_BURST - 1)])
+    scripts.call(rt.redis, scripts.SPEND, [keyspace.pair_pace_key(recipient)], [PAIR_INTERVAL_US, PAIR_TOLERANCE_US])
 
 
 def slot_interval(rt: Runtime) -> int:
@@ -57,10 +59,8 @@ def global_slot(rt: Runtime) -> tuple[int, int]:
 def reserve(rt: Runtime, recipient: str) -> tuple[float, float]:
     """Reserves a send's moments in one round trip: the seconds until the recipient's pair limit
     lets it leave, and until the deployment's rate does."""
-    interval = int(PAIR_INTERVAL_SECONDS * 1e6)
-
     def build(pipe: Any) -> None:
-        scripts.evalsha(pipe, scripts.RESERVE, [keyspace.pair_pace_key(recipient)], [interval, interval * (PAIR_BURST - 1)])
+        scripts.evalsha(pipe, scripts.RESERVE, [keyspace.pair_pace_key(recipient)], [PAIR_INTERVAL_US, PAIR_TOLERANCE_US])
         queue_global_slot(pipe, rt)
 
     pair, slot = scripts.run(rt.redis, build, redisline.for_thread(rt.redis))

@@ -100,8 +100,7 @@ class Prepared:
 def prepare(rt: Runtime, contact: str, head: inbox.Head, slot: list[Any] | None, received: float) -> Prepared:
     """What the take of `head` (with the deployment's moment `slot` when one was reserved beside
     it, answered at `received`) prepared for its turn's sends."""
-    pair_interval = int(pace.PAIR_INTERVAL_SECONDS * 1e6)
-    pair = Moment.of(keyspace.pair_pace_key(contact), head.pair, pair_interval, received)
+    pair = Moment.of(keyspace.pair_pace_key(contact), head.pair, pace.PAIR_INTERVAL_US, received)
     moment = None
     if slot is not None:
         moment = Moment.of(keyspace.GLOBAL_PACE, slot, pace.slot_interval(rt), received)

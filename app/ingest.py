@@ -126,8 +126,9 @@ def _count(messages: list[InboundMessage], outcomes: list[int]) -> None:
     new = collections.Counter(message.type for message, outcome in zip(messages, outcomes) if outcome == scripts.NEW)
     for kind, count in new.items():
         metrics.labelled(metrics.MESSAGES_IN, kind).inc(count)
-    if len(messages) > sum(new.values()):
-        metrics.labelled(metrics.DEDUPE_HITS, "whatsapp").inc(len(messages) - sum(new.values()))
+    duplicates = len(messages) - sum(new.values())
+    if duplicates:
+        metrics.labelled(metrics.DEDUPE_HITS, "whatsapp").inc(duplicates)
 
 
 def record_webhook_event(rt: Runtime, event: dict[str, Any]) -> bool:

@@ -84,8 +84,11 @@ def _await_word(rt: Runtime, record: str, since: float, absent_too: bool) -> Non
     log.info("send %s: an earlier attempt left no word; waiting for Meta's status before sending again", record)
     while time.time() < deadline:
         value = rt.redis.get(record)
-        if value is None and not absent_too or value is not None and not value.startswith(SENDING.encode()):
-            return
+        if value is None:
+            if not absent_too:
+                return
+        elif not value.startswith(SENDING.encode()):
+            return  # settled: it left, or is known unsent
         time.sleep(0.25)
 
 
